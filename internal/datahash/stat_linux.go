@@ -1,0 +1,99 @@
+package datahash
+
+import (
+	"errors"
+	"hash"
+	"io/fs"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/mlci/mlci/internal/statecache"
+)
+
+// Plain system calls instead of os.Open: os.Open adds five fcntl/epoll calls
+// per file, which measured 1.6x slower on 100,000 small files.
+
+func keyOf(st *unix.Stat_t) statecache.Key {
+	return statecache.Key{
+		Dev:   st.Dev,
+		Ino:   st.Ino,
+		Size:  st.Size,
+		Mtime: st.Mtim.Nano(),
+		Ctime: st.Ctim.Nano(),
+	}
+}
+
+// statFile returns the key of a regular file; follow says whether a
+// symlink at path may lead to it.
+func statFile(path string, follow bool) (statecache.Key, error) {
+	var st unix.Stat_t
+	var err error
+	if follow {
+		err = retry(func() error { return unix.Stat(path, &st) })
+	} else {
+		err = retry(func() error { return unix.Lstat(path, &st) })
+	}
+	if err != nil {
+		return statecache.Key{}, &fs.PathError{Op: "stat", Path: path, Err: err}
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return statecache.Key{}, &fs.PathError{Op: "stat", Path: path, Err: errReplaced}
+	}
+	return keyOf(&st), nil
+}
+
+// readFile hashes the file's bytes into h and checks, by a stat of the open
+// descriptor, that the file is the one that was stat'ed before and did not
+// change while it was read.
+func readFile(path string, follow bool, want statecache.Key, h hash.Hash, buf []byte, afterRead func(string)) error {
+	flags := unix.O_RDONLY | unix.O_CLOEXEC
+	if !follow {
+		flags |= unix.O_NOFOLLOW
+	}
+	var fd int
+	err := retry(func() (err error) { fd, err = unix.Open(path, flags, 0); return err })
+	if err != nil {
+		if errors.Is(err, unix.ELOOP) && !follow {
+			err = errReplaced
+		}
+		return &fs.PathError{Op: "open", Path: path, Err: err}
+	}
+	defer unix.Close(fd)
+	var total int64
+	for {
+		var n int
+		err := retry(func() (err error) { n, err = unix.Read(fd, buf); return err })
+		if err != nil {
+			return &fs.PathError{Op: "read", Path: path, Err: err}
+		}
+		if n == 0 {
+			break
+		}
+		h.Write(buf[:n])
+		total += int64(n)
+		// A file we know is small is done once its bytes are in; the fstat
+		// below catches a file that grew meanwhile.
+		if total == want.Size && n < len(buf) {
+			break
+		}
+	}
+	if afterRead != nil {
+		afterRead(path)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return &fs.PathError{Op: "stat", Path: path, Err: err}
+	}
+	if keyOf(&st) != want || total != want.Size {
+		return &fs.PathError{Op: "hash", Path: path, Err: ErrChanged}
+	}
+	return nil
+}
+
+func retry(f func() error) error {
+	for {
+		if err := f(); !errors.Is(err, unix.EINTR) {
+			return err
+		}
+	}
+}

@@ -1,0 +1,57 @@
+//go:build !linux
+
+package datahash
+
+import (
+	"hash"
+	"io"
+	"io/fs"
+	"os"
+
+	"github.com/mlci/mlci/internal/statecache"
+)
+
+// Portable fallback: size and mtime only, so the state cache is weaker here
+// than on Linux, where CI runs.
+
+func keyOfInfo(fi fs.FileInfo) statecache.Key {
+	return statecache.Key{Size: fi.Size(), Mtime: fi.ModTime().UnixNano()}
+}
+
+func statFile(path string, follow bool) (statecache.Key, error) {
+	stat := os.Lstat
+	if follow {
+		stat = os.Stat
+	}
+	fi, err := stat(path)
+	if err != nil {
+		return statecache.Key{}, err
+	}
+	if !fi.Mode().IsRegular() {
+		return statecache.Key{}, &fs.PathError{Op: "stat", Path: path, Err: errReplaced}
+	}
+	return keyOfInfo(fi), nil
+}
+
+func readFile(path string, follow bool, want statecache.Key, h hash.Hash, buf []byte, afterRead func(string)) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	n, err := io.CopyBuffer(h, f, buf)
+	if err != nil {
+		return err
+	}
+	if afterRead != nil {
+		afterRead(path)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if keyOfInfo(fi) != want || n != want.Size {
+		return &fs.PathError{Op: "hash", Path: path, Err: ErrChanged}
+	}
+	return nil
+}

@@ -1,0 +1,183 @@
+// Package datahash computes the content address of a dataset: a Merkle root
+// over its files that ignores mtime, ownership, walk order and OS.
+package datahash
+
+import (
+	"bytes"
+	"slices"
+	"strings"
+
+	"github.com/mlci/mlci/internal/digest"
+)
+
+// Type says what a dataset entry is. Directories are not entries: they are
+// implied by the paths below them, as in git, so an empty directory does not
+// change a digest.
+type Type byte
+
+const (
+	// File is a regular file; its digest is over its bytes only.
+	File Type = 'f'
+	// Symlink is a link recorded as a link; its digest is over its target.
+	Symlink Type = 'l'
+	dir     Type = 'd'
+)
+
+// Sum is a raw digest; both supported algorithms give 32 bytes.
+type Sum [32]byte
+
+// Entry is one file or link of a dataset.
+type Entry struct {
+	// Path is slash-separated and relative to the dataset root; "" when the
+	// dataset is a single file.
+	Path string
+	Type Type
+	Size int64
+	Sum  Sum
+}
+
+// treeHeader separates tree digests from file digests, so no file can be
+// crafted to look like a directory.
+const treeHeader = "mlci tree 1\n"
+
+// Less orders paths as a tree walk visits them: '/' sorts before every other
+// byte, so a directory's entries are contiguous and siblings are in byte
+// order of their names.
+func Less(a, b string) bool { return comparePaths(a, b) < 0 }
+
+func comparePaths(a, b string) int {
+	n := min(len(a), len(b))
+	for i := 0; i < n; i++ {
+		ca, cb := a[i], b[i]
+		if ca == cb {
+			continue
+		}
+		if ca == '/' {
+			return -1
+		}
+		if cb == '/' {
+			return 1
+		}
+		if ca < cb {
+			return -1
+		}
+		return 1
+	}
+	return len(a) - len(b)
+}
+
+// Sort puts entries in tree order.
+func Sort(entries []Entry) {
+	slices.SortFunc(entries, func(a, b Entry) int { return comparePaths(a.Path, b.Path) })
+}
+
+// Root computes the dataset digest from entries in tree order. A dataset
+// that is a single file has that file's digest, so it matches b3sum or
+// sha256sum. A directory's digest is over its sorted children, each written
+// as type, space, name, NUL and the child's raw digest.
+func Root(alg digest.Algorithm, entries []Entry) digest.Digest {
+	if len(entries) == 1 && entries[0].Path == "" {
+		return digest.New(alg, entries[0].Sum[:])
+	}
+	var scratch []byte
+	sum := treeSum(alg, entries, 0, &scratch)
+	return digest.New(alg, sum[:])
+}
+
+// treeSum hashes the directory whose children are entries, each with the
+// common prefix of length prefix stripped.
+func treeSum(alg digest.Algorithm, entries []Entry, prefix int, scratch *[]byte) Sum {
+	var children []byte
+	children = append(children, treeHeader...)
+	for i := 0; i < len(entries); {
+		rest := entries[i].Path[prefix:]
+		name, _, isDir := strings.Cut(rest, "/")
+		var typ Type
+		var sum Sum
+		if isDir {
+			j := i + 1
+			sub := entries[i].Path[:prefix+len(name)+1]
+			for j < len(entries) && strings.HasPrefix(entries[j].Path, sub) {
+				j++
+			}
+			typ, sum = dir, treeSum(alg, entries[i:j], len(sub), scratch)
+			i = j
+		} else {
+			typ, sum = entries[i].Type, entries[i].Sum
+			i++
+		}
+		children = append(children, byte(typ), ' ')
+		children = append(children, name...)
+		children = append(children, 0)
+		children = append(children, sum[:]...)
+	}
+	h := alg.New()
+	h.Write(children)
+	var out Sum
+	copy(out[:], h.Sum((*scratch)[:0]))
+	return out
+}
+
+// Change is one entry that differs between two versions of a dataset.
+type Change struct {
+	Path    string `json:"path"`
+	Type    string `json:"type"`
+	OldSize int64  `json:"old_size"`
+	NewSize int64  `json:"new_size"`
+}
+
+// Changes lists what differs, each list in tree order.
+type Changes struct {
+	Added    []Change `json:"added"`
+	Removed  []Change `json:"removed"`
+	Modified []Change `json:"modified"`
+}
+
+// Empty reports whether nothing changed.
+func (c Changes) Empty() bool {
+	return len(c.Added)+len(c.Removed)+len(c.Modified) == 0
+}
+
+// Diff compares two entry lists, both in tree order, by merging them.
+func Diff(old, cur []Entry) Changes {
+	var c Changes
+	i, j := 0, 0
+	for i < len(old) || j < len(cur) {
+		var cmp int
+		switch {
+		case i == len(old):
+			cmp = 1
+		case j == len(cur):
+			cmp = -1
+		default:
+			cmp = comparePaths(old[i].Path, cur[j].Path)
+		}
+		switch {
+		case cmp < 0:
+			c.Removed = append(c.Removed, Change{Path: old[i].Path, Type: old[i].Type.String(), OldSize: old[i].Size})
+			i++
+		case cmp > 0:
+			c.Added = append(c.Added, Change{Path: cur[j].Path, Type: cur[j].Type.String(), NewSize: cur[j].Size})
+			j++
+		default:
+			if old[i].Type != cur[j].Type || !bytes.Equal(old[i].Sum[:], cur[j].Sum[:]) {
+				c.Modified = append(c.Modified, Change{Path: cur[j].Path, Type: cur[j].Type.String(), OldSize: old[i].Size, NewSize: cur[j].Size})
+			}
+			i++
+			j++
+		}
+	}
+	return c
+}
+
+func (t Type) String() string {
+	switch t {
+	case File:
+		return "file"
+	case Symlink:
+		return "symlink"
+	case dir:
+		return "dir"
+	}
+	return "unknown"
+}

@@ -1,0 +1,216 @@
+// Package statecache remembers the digest of each file by its stat identity,
+// so a file that has not changed is not read again.
+//
+// The cache is a hint, never a source of truth: a file that is missing,
+// corrupt, written by another version, or made for another dataset or
+// algorithm is ignored and rebuilt.
+package statecache
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/zeebo/blake3"
+
+	"github.com/mlci/mlci/internal/atomicfile"
+)
+
+// Key is what must be unchanged for a cached digest to be trusted. ctime is
+// in it because a write followed by a reset of mtime still moves ctime.
+type Key struct {
+	Dev, Ino     uint64
+	Size         int64
+	Mtime, Ctime int64 // nanoseconds since the epoch
+}
+
+// Record is one file's cached digest.
+type Record struct {
+	Path string
+	Key  Key
+	Sum  [32]byte
+}
+
+// DefaultRacyWindow is how close to the start of a run a file's timestamps
+// may be before its digest is not cached. Like git's racy-clean rule, it
+// covers a write that lands in the same timestamp tick as our read (kernel
+// timestamps come from a coarse clock) and network filesystems whose clocks
+// drift; FAT's two-second mtime is the coarsest common case.
+const DefaultRacyWindow = 2 * time.Second
+
+const magic = "mlci-statecache 1\n"
+
+// Cache maps paths relative to a dataset root to digests. Lookup is safe for
+// concurrent use because the map is never written after Open.
+type Cache struct {
+	file    string
+	scope   string
+	records map[string]Record
+	// Window is the racy-clean window used by Save; tests shorten it.
+	Window time.Duration
+	// Reason says why the stored cache was not used, for diagnostics.
+	Reason string
+}
+
+// Open loads the cache for one dataset and algorithm from dir. It never
+// fails on bad content: a corrupt or foreign file gives an empty cache.
+func Open(dir, dataset, algorithm string) *Cache {
+	scope := algorithm + "\x00" + dataset
+	id := blake3.Sum256([]byte(scope))
+	c := &Cache{
+		file:    filepath.Join(dir, fmt.Sprintf("state-%x", id[:8])),
+		scope:   scope,
+		records: map[string]Record{},
+		Window:  DefaultRacyWindow,
+	}
+	data, err := os.ReadFile(c.file)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		c.Reason = "no cache yet"
+	case err != nil:
+		c.Reason = "unreadable: " + err.Error()
+	default:
+		if err := c.decode(data); err != nil {
+			c.records = map[string]Record{}
+			c.Reason = err.Error()
+		}
+	}
+	return c
+}
+
+// Len is the number of cached records.
+func (c *Cache) Len() int { return len(c.records) }
+
+// Lookup returns the cached digest for path when its key is unchanged. A
+// nil cache holds nothing.
+func (c *Cache) Lookup(path string, k Key) ([32]byte, bool) {
+	if c == nil {
+		return [32]byte{}, false
+	}
+	r, ok := c.records[path]
+	if !ok || r.Key != k {
+		return [32]byte{}, false
+	}
+	return r.Sum, true
+}
+
+// Racy reports whether a file with this key, seen in a run that started at
+// start, may change again without its timestamps moving.
+func (c *Cache) Racy(k Key, start time.Time) bool {
+	limit := start.Add(-c.Window).UnixNano()
+	return k.Mtime >= limit || k.Ctime >= limit
+}
+
+// Save replaces the cache with records, written atomically so concurrent
+// runs leave one whole cache, never a mix. Records are those of the last run
+// only, so deleted files do not accumulate.
+func (c *Cache) Save(records []Record) error {
+	if err := os.MkdirAll(filepath.Dir(c.file), 0o755); err != nil {
+		return fmt.Errorf("state cache: %w", err)
+	}
+	return atomicfile.Write(c.file, c.encode(records), 0o644)
+}
+
+func (c *Cache) encode(records []Record) []byte {
+	var b bytes.Buffer
+	b.Grow(len(magic) + len(c.scope) + len(records)*80 + 64)
+	b.WriteString(magic)
+	var tmp [binary.MaxVarintLen64]byte
+	putU := func(v uint64) { b.Write(tmp[:binary.PutUvarint(tmp[:], v)]) }
+	putS := func(v int64) { b.Write(tmp[:binary.PutVarint(tmp[:], v)]) }
+	putU(uint64(len(c.scope)))
+	b.WriteString(c.scope)
+	putU(uint64(len(records)))
+	for _, r := range records {
+		putU(uint64(len(r.Path)))
+		b.WriteString(r.Path)
+		putU(r.Key.Dev)
+		putU(r.Key.Ino)
+		putS(r.Key.Size)
+		putS(r.Key.Mtime)
+		putS(r.Key.Ctime)
+		b.Write(r.Sum[:])
+	}
+	sum := blake3.Sum256(b.Bytes())
+	b.Write(sum[:])
+	return b.Bytes()
+}
+
+var errCorrupt = errors.New("corrupt cache")
+
+func (c *Cache) decode(data []byte) error {
+	if len(data) < len(magic)+32 || string(data[:len(magic)]) != magic {
+		return errors.New("not an mlci state cache of this version")
+	}
+	body, trailer := data[:len(data)-32], data[len(data)-32:]
+	if sum := blake3.Sum256(body); !bytes.Equal(sum[:], trailer) {
+		return errors.New("checksum mismatch")
+	}
+	d := decoder{buf: body[len(magic):]}
+	scope := d.bytes(d.uvarint())
+	if string(scope) != c.scope {
+		return errors.New("made for another dataset or algorithm")
+	}
+	n := d.uvarint()
+	if d.err != nil || n > uint64(len(d.buf)) {
+		return errCorrupt
+	}
+	records := make(map[string]Record, n)
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		var r Record
+		r.Path = string(d.bytes(d.uvarint()))
+		r.Key.Dev = d.uvarint()
+		r.Key.Ino = d.uvarint()
+		r.Key.Size = d.varint()
+		r.Key.Mtime = d.varint()
+		r.Key.Ctime = d.varint()
+		copy(r.Sum[:], d.bytes(32))
+		records[r.Path] = r
+	}
+	if d.err != nil || len(d.buf) != 0 {
+		return errCorrupt
+	}
+	c.records = records
+	return nil
+}
+
+// decoder reads varints and byte strings, remembering the first error so the
+// loop above stays flat.
+type decoder struct {
+	buf []byte
+	err error
+}
+
+func (d *decoder) uvarint() uint64 {
+	v, n := binary.Uvarint(d.buf)
+	if n <= 0 {
+		d.err = errCorrupt
+		return 0
+	}
+	d.buf = d.buf[n:]
+	return v
+}
+
+func (d *decoder) varint() int64 {
+	v, n := binary.Varint(d.buf)
+	if n <= 0 {
+		d.err = errCorrupt
+		return 0
+	}
+	d.buf = d.buf[n:]
+	return v
+}
+
+func (d *decoder) bytes(n uint64) []byte {
+	if d.err != nil || n > uint64(len(d.buf)) {
+		d.err = errCorrupt
+		return nil
+	}
+	b := d.buf[:n]
+	d.buf = d.buf[n:]
+	return b
+}
