@@ -129,7 +129,9 @@ func TestRootChangesWithContent(t *testing.T) {
 		name   string
 		mutate func(root string) error
 	}{
-		{"byte changed", func(r string) error { return os.WriteFile(filepath.Join(r, "train/a.csv"), []byte("id,label\n1,cow\n"), 0o644) }},
+		{"byte changed", func(r string) error {
+			return os.WriteFile(filepath.Join(r, "train/a.csv"), []byte("id,label\n1,cow\n"), 0o644)
+		}},
 		{"file renamed", func(r string) error { return os.Rename(filepath.Join(r, "val.csv"), filepath.Join(r, "val2.csv")) }},
 		{"file moved between dirs", func(r string) error {
 			return os.Rename(filepath.Join(r, "train/sub/c.bin"), filepath.Join(r, "train/c.bin"))
@@ -408,7 +410,9 @@ func TestStateCacheUntrusted(t *testing.T) {
 		spoil  func(t *testing.T, cacheDir string)
 		reason string
 	}{
-		{"garbage", func(t *testing.T, dir string) { overwriteCache(t, dir, func([]byte) []byte { return []byte("garbage") }) }, "not an mlci state cache"},
+		{"garbage", func(t *testing.T, dir string) {
+			overwriteCache(t, dir, func([]byte) []byte { return []byte("garbage") })
+		}, "not an mlci state cache"},
 		{"flipped byte", func(t *testing.T, dir string) {
 			overwriteCache(t, dir, func(b []byte) []byte { b[len(b)/2] ^= 0xff; return b })
 		}, "checksum"},

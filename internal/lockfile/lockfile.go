@@ -1,0 +1,217 @@
+// Package lockfile reads and writes mlci.lock, the committed record of every
+// dataset's digest, and the per-dataset manifests beside it that name files.
+package lockfile
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/mlci/mlci/internal/atomicfile"
+	"github.com/mlci/mlci/internal/digest"
+)
+
+const (
+	// FileName is the lock's name at the project root.
+	FileName = "mlci.lock"
+	// ManifestDir holds one manifest per dataset, relative to the lock.
+	ManifestDir = "mlci.lock.d"
+	// Version is the format this mlci writes and the newest it reads.
+	Version = 1
+)
+
+var (
+	// ErrNewerVersion means the lock was written by a newer mlci.
+	ErrNewerVersion = errors.New("written by a newer mlci")
+	// ErrMalformed means the lock or a manifest cannot be parsed.
+	ErrMalformed = errors.New("malformed")
+)
+
+// Lock is the content of mlci.lock. Keys of Datasets are dataset names.
+// Fields are declared in sorted order so the JSON has sorted keys, as a
+// tool re-serialising it with sorted keys would write it.
+type Lock struct {
+	Datasets map[string]*Dataset `json:"datasets"`
+	Version  int                 `json:"version"`
+}
+
+// Dataset is one locked dataset. Exclude and FollowSymlinks are the options
+// in force when it was locked, so a check hashes it the same way.
+type Dataset struct {
+	Bytes          int64         `json:"bytes"`
+	Digest         digest.Digest `json:"digest"`
+	Exclude        []string      `json:"exclude,omitempty"`
+	Files          int64         `json:"files"`
+	FollowSymlinks bool          `json:"follow_symlinks,omitempty"`
+	Manifest       string        `json:"manifest"`
+	Path           string        `json:"path"`
+}
+
+// New returns an empty lock of the current version.
+func New() *Lock { return &Lock{Version: Version, Datasets: map[string]*Dataset{}} }
+
+// Names returns the dataset names in sorted order.
+func (l *Lock) Names() []string {
+	names := make([]string, 0, len(l.Datasets))
+	for n := range l.Datasets {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// Read loads and validates the lock at file. A missing file gives an error
+// that wraps os.ErrNotExist.
+func Read(file string) (*Lock, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(file, data)
+}
+
+// Parse decodes and validates a lock; name is used in messages.
+func Parse(name string, data []byte) (*Lock, error) {
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	var probe struct {
+		Version *int `json:"version"`
+	}
+	if err := json.Unmarshal(data, &probe); err != nil {
+		return nil, malformed(name, data, err)
+	}
+	switch {
+	case probe.Version == nil:
+		return nil, fmt.Errorf("%s: %w: no \"version\" field; re-create it with mlci data lock", name, ErrMalformed)
+	case *probe.Version > Version:
+		return nil, fmt.Errorf("%s: %w (format version %d; this mlci reads up to %d): upgrade mlci", name, ErrNewerVersion, *probe.Version, Version)
+	case *probe.Version < 1:
+		return nil, fmt.Errorf("%s: %w: unknown format version %d; re-create it with mlci data lock", name, ErrMalformed, *probe.Version)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var l Lock
+	if err := dec.Decode(&l); err != nil {
+		return nil, malformed(name, data, err)
+	}
+	if l.Datasets == nil {
+		l.Datasets = map[string]*Dataset{}
+	}
+	for _, n := range l.Names() {
+		if err := l.Datasets[n].validate(); err != nil {
+			return nil, fmt.Errorf("%s: dataset %q: %w: %v; re-create it with mlci data lock %s", name, n, ErrMalformed, err, n)
+		}
+	}
+	return &l, nil
+}
+
+func (d *Dataset) validate() error {
+	switch {
+	case d == nil:
+		return errors.New("null entry")
+	case d.Path == "":
+		return errors.New("no path")
+	case d.Files < 1:
+		return errors.New("no files")
+	case d.Bytes < 0:
+		return errors.New("negative bytes")
+	}
+	if _, err := digest.Parse(string(d.Digest)); err != nil {
+		return err
+	}
+	// The manifest path comes from a file a pull request can change: keep
+	// it inside the manifest directory.
+	clean := path.Clean(d.Manifest)
+	if clean != d.Manifest || !strings.HasPrefix(clean, ManifestDir+"/") || strings.Contains(clean[len(ManifestDir)+1:], "/") {
+		return fmt.Errorf("manifest %q is not a file in %s/", d.Manifest, ManifestDir)
+	}
+	return nil
+}
+
+// malformed turns a JSON error into one line with the line and column.
+func malformed(name string, data []byte, err error) error {
+	var off int64 = -1
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		off = se.Offset
+	case errors.As(err, &te):
+		off = te.Offset
+	}
+	where := name
+	if off >= 0 {
+		line, col := position(data, off)
+		where = fmt.Sprintf("%s:%d:%d", name, line, col)
+	}
+	return fmt.Errorf("%s: %w: %s; restore it with git checkout -- %s, or re-create it with mlci data lock", where, ErrMalformed, strings.TrimPrefix(err.Error(), "json: "), name)
+}
+
+func position(data []byte, off int64) (line, col int) {
+	off = min(off, int64(len(data)))
+	before := data[:off]
+	line = bytes.Count(before, []byte("\n")) + 1
+	col = int(off) - bytes.LastIndexByte(before, '\n')
+	return line, col
+}
+
+// Encode renders the lock as indented JSON with sorted keys and a final
+// newline, so diffs in review are one line per changed field.
+func (l *Lock) Encode() []byte {
+	out, err := json.MarshalIndent(l, "", "  ")
+	if err != nil {
+		// Only unsupported types fail to marshal, and Lock has none.
+		panic(err)
+	}
+	return append(out, '\n')
+}
+
+// Write replaces the lock file atomically.
+func Write(file string, l *Lock) error {
+	l.Version = Version
+	return atomicfile.Write(file, l.Encode(), 0o644)
+}
+
+// Save writes the given manifests (keyed by dataset name) and then the lock,
+// so the lock never names a manifest that is not there yet, and removes
+// manifests no dataset names any more.
+func Save(dir string, l *Lock, manifests map[string][]byte) error {
+	mdir := filepath.Join(dir, ManifestDir)
+	if len(manifests) > 0 {
+		if err := os.MkdirAll(mdir, 0o755); err != nil {
+			return err
+		}
+	}
+	for _, n := range slices.Sorted(maps.Keys(manifests)) {
+		ds := l.Datasets[n]
+		if ds == nil {
+			return fmt.Errorf("manifest for %q, which is not in the lock", n)
+		}
+		if err := atomicfile.Write(filepath.Join(dir, filepath.FromSlash(ds.Manifest)), manifests[n], 0o644); err != nil {
+			return err
+		}
+	}
+	if err := Write(filepath.Join(dir, FileName), l); err != nil {
+		return err
+	}
+	used := map[string]bool{}
+	for _, ds := range l.Datasets {
+		used[path.Base(ds.Manifest)] = true
+	}
+	entries, err := os.ReadDir(mdir)
+	if err != nil {
+		return nil
+	}
+	for _, e := range entries {
+		if !e.IsDir() && strings.HasSuffix(e.Name(), manifestExt) && !used[e.Name()] {
+			os.Remove(filepath.Join(mdir, e.Name()))
+		}
+	}
+	return nil
+}
