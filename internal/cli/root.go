@@ -1,0 +1,208 @@
+// Package cli is the mlci command tree: flags, output and exit codes. The
+// work itself lives in the domain packages it calls.
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes, as DESIGN.md fixes them.
+const (
+	ExitOK      = 0
+	ExitFailed  = 1 // a check failed
+	ExitUsage   = 2 // bad flag or malformed input
+	ExitService = 3 // the forge or another service failed after retries
+)
+
+// exitError carries an exit code with the one line to print.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func usageError(err error) error   { return &exitError{ExitUsage, err} }
+func checkFailed(err error) error  { return &exitError{ExitFailed, err} }
+func serviceError(err error) error { return &exitError{ExitService, err} }
+
+// IO is what a command may touch of its process.
+type IO struct {
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+	// StderrTerminal says whether stderr is a terminal, for progress bars.
+	StderrTerminal bool
+	// Width is the terminal width, 0 when unknown.
+	Width int
+	// Version is set at build time; "" means a development build.
+	Version string
+}
+
+// globals are the flags every command takes.
+type globals struct {
+	io      IO
+	dir     string
+	config  string
+	json    bool
+	quiet   bool
+	workDir string // dir resolved to an absolute path
+}
+
+// Execute runs the command line and returns the process exit code. It
+// prints at most one error line, prefixed "mlci: ".
+func Execute(ctx context.Context, args []string, io IO) int {
+	if io.Getenv == nil {
+		io.Getenv = func(string) string { return "" }
+	}
+	g := &globals{io: io}
+	root := newRoot(g)
+	root.SetArgs(args)
+	root.SetOut(io.Stdout)
+	root.SetErr(io.Stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	code := ExitUsage
+	var ee *exitError
+	switch {
+	case errors.As(err, &ee):
+		code = ee.code
+	case errors.Is(err, context.Canceled):
+		// 128+SIGINT, as shells report an interrupted command.
+		code = 130
+		err = errors.New("interrupted; no lock or cache was half-written (writes are atomic)")
+	}
+	fmt.Fprintf(io.Stderr, "mlci: %s\n", oneLine(err.Error()))
+	return code
+}
+
+func oneLine(s string) string {
+	s = strings.TrimSpace(s)
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
+}
+
+func newRoot(g *globals) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "mlci",
+		Short: "ML checks for the CI you already run",
+		Long: `mlci adds ML checks to existing CI: data-hash checks against a committed
+lock file, metric gates, pull request reports and staged model promotion.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			return g.resolveDir()
+		},
+	}
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return usageError(fmt.Errorf("%w; see %s --help", err, cmd.CommandPath()))
+	})
+	f := root.PersistentFlags()
+	f.StringVarP(&g.dir, "chdir", "C", "", "run as if mlci was started in `DIR`")
+	f.StringVar(&g.config, "config", "", "config `FILE` (default: mlci.yaml or .mlci.yaml at the project root)")
+	f.BoolVar(&g.json, "json", false, "print machine-readable JSON on stdout")
+	f.BoolVarP(&g.quiet, "quiet", "q", false, "print only results and errors; no progress")
+	root.AddCommand(newVersionCmd(g), newDataCmd(g))
+	// Unknown subcommands are usage errors with a suggestion.
+	root.Args = func(cmd *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return usageError(fmt.Errorf("unknown command %q; run mlci --help", args[0]))
+		}
+		return nil
+	}
+	root.RunE = func(cmd *cobra.Command, args []string) error { return cmd.Help() }
+	return root
+}
+
+func (g *globals) resolveDir() error {
+	dir := g.dir
+	if dir == "" {
+		dir = "."
+	}
+	abs, err := absDir(dir)
+	if err != nil {
+		return usageError(fmt.Errorf("-C %s: %w", dir, err))
+	}
+	g.workDir = abs
+	return nil
+}
+
+func absDir(dir string) (string, error) {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return "", errors.Unwrap(err)
+	}
+	if !fi.IsDir() {
+		return "", errors.New("not a directory")
+	}
+	abs, err := absPath(dir)
+	if err != nil {
+		return "", err
+	}
+	return abs, nil
+}
+
+// printJSON writes v as indented JSON on stdout.
+func (g *globals) printJSON(v any) error {
+	enc := json.NewEncoder(g.io.Stdout)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// warn prints a warning on stderr unless quiet.
+func (g *globals) warn(msg string) {
+	if !g.quiet {
+		fmt.Fprintf(g.io.Stderr, "mlci: warning: %s\n", msg)
+	}
+}
+
+type versionInfo struct {
+	Version string `json:"version"`
+	Commit  string `json:"commit,omitempty"`
+	Go      string `json:"go"`
+}
+
+func newVersionCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the mlci version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			v := versionInfo{Version: g.io.Version, Go: runtime.Version()}
+			if v.Version == "" {
+				v.Version = "devel"
+			}
+			if bi, ok := debug.ReadBuildInfo(); ok {
+				for _, s := range bi.Settings {
+					if s.Key == "vcs.revision" {
+						v.Commit = s.Value
+					}
+				}
+				if v.Version == "devel" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+					v.Version = bi.Main.Version
+				}
+			}
+			if g.json {
+				return g.printJSON(v)
+			}
+			fmt.Fprintf(g.io.Stdout, "mlci %s", v.Version)
+			if v.Commit != "" {
+				fmt.Fprintf(g.io.Stdout, " (%.12s)", v.Commit)
+			}
+			fmt.Fprintf(g.io.Stdout, " %s %s/%s\n", v.Go, runtime.GOOS, runtime.GOARCH)
+			return nil
+		},
+	}
+}

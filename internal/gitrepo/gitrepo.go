@@ -1,0 +1,186 @@
+// Package gitrepo reads files at other commits and finds the base of a
+// change, through the git command, so baselines need no checkout.
+package gitrepo
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strings"
+)
+
+var (
+	// ErrNotRepo means the directory is not inside a git work tree.
+	ErrNotRepo = errors.New("not a git repository")
+	// ErrNotFound means a path does not exist at a revision.
+	ErrNotFound = errors.New("not found at that revision")
+	// ErrNoBase means no base revision could be found or fetched.
+	ErrNoBase = errors.New("base revision not found")
+)
+
+// Repo is a git work tree.
+type Repo struct {
+	// Root is the top of the work tree.
+	Root string
+	// Getenv reads CI variables that name the target branch; nil means none.
+	Getenv func(string) string
+}
+
+// Open finds the work tree that contains dir.
+func Open(ctx context.Context, dir string) (*Repo, error) {
+	r := &Repo{Root: dir}
+	out, err := r.git(ctx, "rev-parse", "--show-toplevel")
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", dir, ErrNotRepo)
+	}
+	r.Root = strings.TrimSpace(string(out))
+	return r, nil
+}
+
+// git runs a git command in the work tree and returns its stdout; the error
+// carries git's first line of stderr.
+func (r *Repo) git(ctx context.Context, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, "git", args...)
+	cmd.Dir = r.Root
+	// Never stop for a credential prompt in CI.
+	cmd.Env = append(cmd.Environ(), "GIT_TERMINAL_PROMPT=0", "LC_ALL=C")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		msg, _, _ := strings.Cut(strings.TrimSpace(stderr.String()), "\n")
+		if msg == "" {
+			msg = err.Error()
+		}
+		return nil, fmt.Errorf("git %s: %s", strings.Join(args, " "), msg)
+	}
+	return stdout.Bytes(), nil
+}
+
+// Show returns the content of path (relative to the work tree root, with
+// forward slashes) at rev.
+func (r *Repo) Show(ctx context.Context, rev, path string) ([]byte, error) {
+	obj := rev + ":" + path
+	if _, err := r.git(ctx, "cat-file", "-e", obj); err != nil {
+		return nil, fmt.Errorf("%s at %s: %w", path, rev, ErrNotFound)
+	}
+	return r.git(ctx, "cat-file", "blob", obj)
+}
+
+// Verify resolves a revision to a commit id.
+func (r *Repo) Verify(ctx context.Context, rev string) (string, bool) {
+	out, err := r.git(ctx, "rev-parse", "--verify", "--quiet", rev+"^{commit}")
+	if err != nil {
+		return "", false
+	}
+	return strings.TrimSpace(string(out)), true
+}
+
+// Shallow reports whether the clone has truncated history.
+func (r *Repo) Shallow(ctx context.Context) bool {
+	out, err := r.git(ctx, "rev-parse", "--is-shallow-repository")
+	return err == nil && strings.TrimSpace(string(out)) == "true"
+}
+
+func (r *Repo) getenv(k string) string {
+	if r.Getenv == nil {
+		return ""
+	}
+	return r.Getenv(k)
+}
+
+// DefaultBranch names the branch a change will merge into: the pull or
+// merge request's target in CI, else the remote's HEAD, else main or master.
+func (r *Repo) DefaultBranch(ctx context.Context) (string, error) {
+	for _, k := range []string{"GITHUB_BASE_REF", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "CI_DEFAULT_BRANCH"} {
+		if v := r.getenv(k); v != "" {
+			return v, nil
+		}
+	}
+	if out, err := r.git(ctx, "symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD"); err == nil {
+		return strings.TrimPrefix(strings.TrimSpace(string(out)), "origin/"), nil
+	}
+	for _, b := range []string{"main", "master"} {
+		for _, ref := range []string{"refs/remotes/origin/" + b, "refs/heads/" + b} {
+			if _, ok := r.Verify(ctx, ref); ok {
+				return b, nil
+			}
+		}
+	}
+	return "", fmt.Errorf("%w: cannot tell the default branch; pass --base REF", ErrNoBase)
+}
+
+// Base is a resolved baseline.
+type Base struct {
+	// Rev is the commit id; Name is what the user would call it.
+	Rev, Name string
+	// Note explains a fallback, such as a shallow clone that lacks the
+	// merge base; empty when the base is exact.
+	Note string
+}
+
+// ResolveBase finds the commit to compare with. An explicit ref is used as
+// it is (fetched with depth 1 from origin when missing); with ref empty it is
+// the merge base of HEAD and the default branch.
+func (r *Repo) ResolveBase(ctx context.Context, ref string) (Base, error) {
+	if ref != "" {
+		rev, err := r.findOrFetch(ctx, ref)
+		if err != nil {
+			return Base{}, err
+		}
+		return Base{Rev: rev, Name: ref}, nil
+	}
+	branch, err := r.DefaultBranch(ctx)
+	if err != nil {
+		return Base{}, err
+	}
+	tip, err := r.findOrFetch(ctx, branch)
+	if err != nil {
+		return Base{}, err
+	}
+	out, err := r.git(ctx, "merge-base", "HEAD", tip)
+	if err == nil {
+		return Base{Rev: strings.TrimSpace(string(out)), Name: "merge base with " + branch}, nil
+	}
+	if r.Shallow(ctx) {
+		return Base{Rev: tip, Name: branch, Note: fmt.Sprintf(
+			"shallow clone: the merge base with %s is not in the fetched history, so the comparison is with the tip of %s; for the exact merge base run: git fetch --unshallow origin", branch, branch)}, nil
+	}
+	return Base{}, fmt.Errorf("%w: HEAD and %s share no history; pass --base REF", ErrNoBase, branch)
+}
+
+// findOrFetch resolves ref locally, as origin/ref, or by fetching it from
+// origin with depth 1, which is all a shallow CI clone needs to read files.
+func (r *Repo) findOrFetch(ctx context.Context, ref string) (string, error) {
+	for _, cand := range []string{ref, "origin/" + ref} {
+		if rev, ok := r.Verify(ctx, cand); ok {
+			return rev, nil
+		}
+	}
+	fetch := []string{"fetch", "--quiet", "--no-tags", "--depth=1", "origin",
+		"+refs/heads/" + ref + ":refs/remotes/origin/" + ref}
+	if _, err := r.git(ctx, fetch...); err == nil {
+		if rev, ok := r.Verify(ctx, "origin/"+ref); ok {
+			return rev, nil
+		}
+	}
+	// A tag or commit id cannot go through the refspec above.
+	if _, err := r.git(ctx, "fetch", "--quiet", "--no-tags", "--depth=1", "origin", ref); err == nil {
+		if rev, ok := r.Verify(ctx, "FETCH_HEAD"); ok {
+			return rev, nil
+		}
+	}
+	return "", fmt.Errorf("%w: %q is not in this clone and could not be fetched; run: git fetch --depth=1 origin %s", ErrNoBase, ref, ref)
+}
+
+// Prefix returns the path of dir relative to the work tree root, with
+// forward slashes and a trailing slash, or "" at the root.
+func (r *Repo) Prefix(ctx context.Context, dir string) (string, error) {
+	sub := &Repo{Root: dir}
+	out, err := sub.git(ctx, "rev-parse", "--show-prefix")
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(out)), nil
+}

@@ -1,0 +1,137 @@
+package gitrepo
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// gitCmd runs git in dir with a fixed identity, failing the test on error.
+func gitCmd(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(),
+		"GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com",
+		"GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com",
+		"GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_SYSTEM=/dev/null")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func commitFile(t *testing.T, dir, name, content, msg string) string {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gitCmd(t, dir, "add", name)
+	gitCmd(t, dir, "commit", "-q", "-m", msg)
+	return gitCmd(t, dir, "rev-parse", "HEAD")
+}
+
+// upstream makes a repository with main (two commits) and a feature branch
+// one commit ahead of main's first commit.
+func upstream(t *testing.T) (dir, base string) {
+	dir = t.TempDir()
+	gitCmd(t, dir, "init", "-q", "-b", "main")
+	base = commitFile(t, dir, "f.txt", "one", "one")
+	gitCmd(t, dir, "checkout", "-q", "-b", "feature")
+	commitFile(t, dir, "f.txt", "feature", "feature")
+	gitCmd(t, dir, "checkout", "-q", "main")
+	commitFile(t, dir, "g.txt", "two", "two")
+	return dir, base
+}
+
+func TestShowAndMergeBase(t *testing.T) {
+	dir, base := upstream(t)
+	gitCmd(t, dir, "checkout", "-q", "feature")
+	ctx := context.Background()
+	r, err := Open(ctx, filepath.Join(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := r.ResolveBase(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Rev != base || b.Note != "" {
+		t.Errorf("base = %+v, want merge base %s with no note", b, base)
+	}
+	got, err := r.Show(ctx, b.Rev, "f.txt")
+	if err != nil || string(got) != "one" {
+		t.Errorf("Show = %q, %v; want one", got, err)
+	}
+	if _, err := r.Show(ctx, b.Rev, "g.txt"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Show missing file: err = %v, want ErrNotFound", err)
+	}
+}
+
+func TestDefaultBranchFromCI(t *testing.T) {
+	dir, _ := upstream(t)
+	r, _ := Open(context.Background(), dir)
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"github pull request", map[string]string{"GITHUB_BASE_REF": "release"}, "release"},
+		{"gitlab merge request", map[string]string{"CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "develop"}, "develop"},
+		{"local main", nil, "main"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r.Getenv = func(k string) string { return tt.env[k] }
+			got, err := r.DefaultBranch(context.Background())
+			if err != nil || got != tt.want {
+				t.Errorf("DefaultBranch = %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestShallowCloneFetchesBase(t *testing.T) {
+	up, _ := upstream(t)
+	clone := filepath.Join(t.TempDir(), "clone")
+	// As actions/checkout does for a pull request: one commit, one branch.
+	gitCmd(t, filepath.Dir(clone), "clone", "-q", "--depth=1", "--single-branch", "--branch=feature", "file://"+up, clone)
+	ctx := context.Background()
+	r, err := Open(ctx, clone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Getenv = func(k string) string {
+		if k == "GITHUB_BASE_REF" {
+			return "main"
+		}
+		return ""
+	}
+	if !r.Shallow(ctx) {
+		t.Fatal("clone is not shallow")
+	}
+	b, err := r.ResolveBase(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.Note, "git fetch --unshallow") {
+		t.Errorf("note = %q, want the command that gives the exact merge base", b.Note)
+	}
+	if got, err := r.Show(ctx, b.Rev, "g.txt"); err != nil || string(got) != "two" {
+		t.Errorf("file at fetched base = %q, %v; want main's tip", got, err)
+	}
+	if _, err := r.ResolveBase(ctx, "no-such-branch"); !errors.Is(err, ErrNoBase) || !strings.Contains(err.Error(), "git fetch --depth=1 origin no-such-branch") {
+		t.Errorf("missing base: err = %v, want ErrNoBase with the fetch command", err)
+	}
+}
+
+func TestOpenOutsideRepo(t *testing.T) {
+	if _, err := Open(context.Background(), t.TempDir()); !errors.Is(err, ErrNotRepo) {
+		t.Errorf("err = %v, want ErrNotRepo", err)
+	}
+}
