@@ -1,0 +1,23 @@
+# The one test command: the README's quick start and .ci/run both use it.
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+.PHONY: test build bench fuzz
+
+test:
+	go vet ./...
+	go run $(STATICCHECK) ./...
+	go test -race -count=1 ./...
+
+build:
+	CGO_ENABLED=0 go build -trimpath -o bin/mlci ./cmd/mlci
+
+bench:
+	bench/datahash.sh
+
+# Each parser's fuzz target for FUZZTIME (default 30s).
+FUZZTIME ?= 30s
+fuzz:
+	go test -run='^$$' -fuzz=FuzzParse$$ -fuzztime=$(FUZZTIME) ./internal/config/
+	go test -run='^$$' -fuzz=FuzzParse$$ -fuzztime=$(FUZZTIME) ./internal/lockfile/
+	go test -run='^$$' -fuzz=FuzzParseManifest -fuzztime=$(FUZZTIME) ./internal/lockfile/
+	go test -run='^$$' -fuzz=FuzzCompile -fuzztime=$(FUZZTIME) ./internal/ignore/
