@@ -211,9 +211,12 @@ func kind(m fs.FileMode) string {
 	return "special file"
 }
 
-// batch is how many jobs a worker claims at once: enough to keep the shared
-// counter off the hot path, few enough to balance uneven file sizes.
-const batch = 16
+// batchSize is how many jobs a worker claims at once: up to 16 to keep the
+// shared counter off the hot path on many small files, down to 1 so a few
+// large files still spread over every worker.
+func batchSize(jobs, workers int) int {
+	return max(1, min(16, jobs/(workers*64)))
+}
 
 func hashJobs(ctx context.Context, jobs []job, opts *Options, start time.Time) (*Result, []statecache.Record, error) {
 	workers := opts.Workers
@@ -231,6 +234,7 @@ func hashJobs(ctx context.Context, jobs []job, opts *Options, start time.Time) (
 	fail := func(err error) {
 		once.Do(func() { firstErr = err; cancel() })
 	}
+	batch := batchSize(len(jobs), workers)
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
@@ -239,7 +243,7 @@ func hashJobs(ctx context.Context, jobs []job, opts *Options, start time.Time) (
 			h := opts.Algorithm.New()
 			buf := make([]byte, 1<<20)
 			for ctx.Err() == nil {
-				lo := int(next.Add(batch)) - batch
+				lo := int(next.Add(int64(batch))) - batch
 				if lo >= len(jobs) {
 					return
 				}
@@ -258,24 +262,32 @@ func hashJobs(ctx context.Context, jobs []job, opts *Options, start time.Time) (
 						h.Sum(e.Sum[:0])
 						e.Size = int64(len(target))
 					} else {
-						k, err := statFile(j.full, j.follow)
-						if err != nil {
-							fail(err)
-							return
+						// A stat alone settles a file the cache knows; any
+						// other file is opened straight away.
+						var k statecache.Key
+						known, hit := false, false
+						if opts.Cache.Has(j.rel) {
+							var err error
+							if k, err = statFile(j.full, j.follow); err != nil {
+								fail(err)
+								return
+							}
+							known = true
+							e.Sum, hit = opts.Cache.Lookup(j.rel, k)
 						}
-						keys[i], e.Size = k, k.Size
-						if sum, ok := opts.Cache.Lookup(j.rel, k); ok {
-							e.Sum = sum
+						if hit {
 							cached.Add(1)
 						} else {
 							h.Reset()
-							if err := readFile(j.full, j.follow, k, h, buf, opts.afterRead); err != nil {
+							var err error
+							if k, err = readFile(j.full, j.follow, k, known, h, buf, opts.afterRead); err != nil {
 								fail(err)
 								return
 							}
 							h.Sum(e.Sum[:0])
 							hashed.Add(1)
 						}
+						keys[i], e.Size = k, k.Size
 						cacheable[i] = opts.Cache != nil && !opts.Cache.Racy(k, start)
 					}
 					if opts.Progress != nil {

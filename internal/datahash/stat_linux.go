@@ -42,11 +42,14 @@ func statFile(path string, follow bool) (statecache.Key, error) {
 	return keyOf(&st), nil
 }
 
-// readFile hashes the file's bytes into h and checks, by a stat of the open
-// descriptor, that the file is the one that was stat'ed before and did not
-// change while it was read.
-func readFile(path string, follow bool, want statecache.Key, h hash.Hash, buf []byte, afterRead func(string)) error {
-	flags := unix.O_RDONLY | unix.O_CLOEXEC
+// readFile hashes the file's bytes into h and returns its key. When known
+// is set, want is the key from a stat before opening, and the file must
+// still match it; otherwise the key comes from the open descriptor, which
+// saves a path lookup per file. Either way a stat after reading checks that
+// the file did not change while it was read.
+func readFile(path string, follow bool, want statecache.Key, known bool, h hash.Hash, buf []byte, afterRead func(string)) (statecache.Key, error) {
+	// O_NONBLOCK: a path that became a FIFO since the walk must not hang us.
+	flags := unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NONBLOCK
 	if !follow {
 		flags |= unix.O_NOFOLLOW
 	}
@@ -56,15 +59,25 @@ func readFile(path string, follow bool, want statecache.Key, h hash.Hash, buf []
 		if errors.Is(err, unix.ELOOP) && !follow {
 			err = errReplaced
 		}
-		return &fs.PathError{Op: "open", Path: path, Err: err}
+		return want, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
 	defer unix.Close(fd)
+	var st unix.Stat_t
+	if !known {
+		if err := unix.Fstat(fd, &st); err != nil {
+			return want, &fs.PathError{Op: "stat", Path: path, Err: err}
+		}
+		if st.Mode&unix.S_IFMT != unix.S_IFREG {
+			return want, &fs.PathError{Op: "open", Path: path, Err: errReplaced}
+		}
+		want = keyOf(&st)
+	}
 	var total int64
 	for {
 		var n int
 		err := retry(func() (err error) { n, err = unix.Read(fd, buf); return err })
 		if err != nil {
-			return &fs.PathError{Op: "read", Path: path, Err: err}
+			return want, &fs.PathError{Op: "read", Path: path, Err: err}
 		}
 		if n == 0 {
 			break
@@ -80,14 +93,13 @@ func readFile(path string, follow bool, want statecache.Key, h hash.Hash, buf []
 	if afterRead != nil {
 		afterRead(path)
 	}
-	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
-		return &fs.PathError{Op: "stat", Path: path, Err: err}
+		return want, &fs.PathError{Op: "stat", Path: path, Err: err}
 	}
 	if keyOf(&st) != want || total != want.Size {
-		return &fs.PathError{Op: "hash", Path: path, Err: ErrChanged}
+		return want, &fs.PathError{Op: "hash", Path: path, Err: ErrChanged}
 	}
-	return nil
+	return want, nil
 }
 
 func retry(f func() error) error {

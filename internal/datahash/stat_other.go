@@ -33,25 +33,35 @@ func statFile(path string, follow bool) (statecache.Key, error) {
 	return keyOfInfo(fi), nil
 }
 
-func readFile(path string, follow bool, want statecache.Key, h hash.Hash, buf []byte, afterRead func(string)) error {
+func readFile(path string, follow bool, want statecache.Key, known bool, h hash.Hash, buf []byte, afterRead func(string)) (statecache.Key, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return err
+		return want, err
 	}
 	defer f.Close()
+	if !known {
+		fi, err := f.Stat()
+		if err != nil {
+			return want, err
+		}
+		if !fi.Mode().IsRegular() {
+			return want, &fs.PathError{Op: "open", Path: path, Err: errReplaced}
+		}
+		want = keyOfInfo(fi)
+	}
 	n, err := io.CopyBuffer(h, f, buf)
 	if err != nil {
-		return err
+		return want, err
 	}
 	if afterRead != nil {
 		afterRead(path)
 	}
 	fi, err := f.Stat()
 	if err != nil {
-		return err
+		return want, err
 	}
 	if keyOfInfo(fi) != want || n != want.Size {
-		return &fs.PathError{Op: "hash", Path: path, Err: ErrChanged}
+		return want, &fs.PathError{Op: "hash", Path: path, Err: ErrChanged}
 	}
-	return nil
+	return want, nil
 }

@@ -98,6 +98,16 @@ func (c *Cache) Lookup(path string, k Key) ([32]byte, bool) {
 	return r.Sum, true
 }
 
+// Has reports whether path has a record, that is whether a stat before
+// opening the file is likely to save reading it.
+func (c *Cache) Has(path string) bool {
+	if c == nil {
+		return false
+	}
+	_, ok := c.records[path]
+	return ok
+}
+
 // Racy reports whether a file with this key, seen in a run that started at
 // start, may change again without its timestamps moving.
 func (c *Cache) Racy(k Key, start time.Time) bool {
@@ -109,10 +119,27 @@ func (c *Cache) Racy(k Key, start time.Time) bool {
 // runs leave one whole cache, never a mix. Records are those of the last run
 // only, so deleted files do not accumulate.
 func (c *Cache) Save(records []Record) error {
+	if c.same(records) {
+		// Rewriting an identical cache would cost a write and an fsync on
+		// every unchanged check.
+		return nil
+	}
 	if err := os.MkdirAll(filepath.Dir(c.file), 0o755); err != nil {
 		return fmt.Errorf("state cache: %w", err)
 	}
 	return atomicfile.Write(c.file, c.encode(records), 0o644)
+}
+
+func (c *Cache) same(records []Record) bool {
+	if len(records) != len(c.records) {
+		return false
+	}
+	for _, r := range records {
+		if old, ok := c.records[r.Path]; !ok || old != r {
+			return false
+		}
+	}
+	return true
 }
 
 func (c *Cache) encode(records []Record) []byte {
