@@ -4,9 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
+	"hash"
 	"os"
-	"path/filepath"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -78,18 +77,7 @@ func Hash(ctx context.Context, root string, opts Options) (*Result, error) {
 	if opts.Algorithm == "" {
 		opts.Algorithm = digest.Default
 	}
-	start := time.Now()
-	jobs, err := walk(ctx, root, &opts)
-	if err != nil {
-		return nil, err
-	}
-	if len(jobs) == 0 {
-		return nil, fmt.Errorf("dataset %s %w", root, ErrEmpty)
-	}
-	if opts.Progress != nil {
-		opts.Progress.SetTotal(int64(len(jobs)), 0)
-	}
-	res, records, err := hashJobs(ctx, jobs, &opts, start)
+	res, records, err := run(ctx, root, &opts)
 	if err != nil {
 		return nil, err
 	}
@@ -105,212 +93,176 @@ func Hash(ctx context.Context, root string, opts Options) (*Result, error) {
 	return res, nil
 }
 
-// walk lists the dataset's files in tree order without reading them.
-func walk(ctx context.Context, root string, opts *Options) ([]job, error) {
-	fi, err := os.Stat(root)
-	if err != nil {
-		return nil, fmt.Errorf("dataset %w", err)
-	}
-	switch {
-	case fi.Mode().IsRegular():
-		return []job{{rel: "", full: root, typ: File, follow: true}}, nil
-	case !fi.IsDir():
-		return nil, fmt.Errorf("dataset %s is a %s, not a file or directory", root, kind(fi.Mode()))
-	}
-	w := walker{ctx: ctx, opts: opts}
-	if err := w.dir(root, "", []fs.FileInfo{fi}, false); err != nil {
-		return nil, err
-	}
-	return w.jobs, nil
+// batch is a run of consecutive jobs starting at index start.
+type batch struct {
+	start int
+	jobs  []job
 }
 
-type walker struct {
-	ctx  context.Context
-	opts *Options
-	jobs []job
+// done is one hashed job.
+type done struct {
+	index     int
+	entry     Entry
+	key       statecache.Key
+	cacheable bool
 }
 
-// dir adds the entries below full. ancestors holds the directories on the
-// way down, to detect loops when links are followed.
-func (w *walker) dir(full, rel string, ancestors []fs.FileInfo, followed bool) error {
-	if err := w.ctx.Err(); err != nil {
-		return err
-	}
-	entries, err := os.ReadDir(full)
-	if err != nil {
-		return err
-	}
-	for _, e := range entries {
-		name := e.Name()
-		childFull := filepath.Join(full, name)
-		childRel := name
-		if rel != "" {
-			childRel = rel + "/" + name
-		}
-		mode := e.Type()
-		viaLink := followed
-		if mode&fs.ModeSymlink != 0 && w.opts.FollowSymlinks {
-			target, err := os.Stat(childFull)
-			if err != nil {
-				return fmt.Errorf("follow symlink %s: %w", childFull, err)
-			}
-			if target.IsDir() {
-				for _, a := range ancestors {
-					if os.SameFile(a, target) {
-						return fmt.Errorf("%s: %w", childFull, ErrLoop)
-					}
-				}
-				if w.opts.Exclude.Match(childRel, true) {
-					continue
-				}
-				if err := w.dir(childFull, childRel, append(ancestors, target), true); err != nil {
-					return err
-				}
-				continue
-			}
-			mode = target.Mode().Type()
-			viaLink = true
-		}
-		isDir := mode.IsDir()
-		if w.opts.Exclude.Match(childRel, isDir) {
-			continue
-		}
-		switch {
-		case isDir:
-			fi, err := e.Info()
-			if err != nil {
-				return err
-			}
-			if err := w.dir(childFull, childRel, append(ancestors, fi), viaLink); err != nil {
-				return err
-			}
-		case mode.IsRegular():
-			w.jobs = append(w.jobs, job{rel: childRel, full: childFull, typ: File, follow: viaLink})
-		case mode&fs.ModeSymlink != 0:
-			w.jobs = append(w.jobs, job{rel: childRel, full: childFull, typ: Symlink})
-		default:
-			if w.opts.Warn != nil {
-				w.opts.Warn(fmt.Sprintf("skipped %s: a %s is not data", childFull, kind(mode)))
-			}
-		}
-	}
-	return nil
-}
-
-func kind(m fs.FileMode) string {
-	switch {
-	case m&fs.ModeSocket != 0:
-		return "socket"
-	case m&fs.ModeNamedPipe != 0:
-		return "FIFO"
-	case m&fs.ModeCharDevice != 0:
-		return "character device"
-	case m&fs.ModeDevice != 0:
-		return "device"
-	}
-	return "special file"
-}
-
-// batchSize is how many jobs a worker claims at once: up to 16 to keep the
-// shared counter off the hot path on many small files, down to 1 so a few
-// large files still spread over every worker.
-func batchSize(jobs, workers int) int {
-	return max(1, min(16, jobs/(workers*64)))
-}
-
-func hashJobs(ctx context.Context, jobs []job, opts *Options, start time.Time) (*Result, []statecache.Record, error) {
+// run walks and hashes at once: the walk feeds batches to the workers, so
+// no core waits for the listing of a large tree.
+func run(ctx context.Context, root string, opts *Options) (*Result, []statecache.Record, error) {
 	workers := opts.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	entries := make([]Entry, len(jobs))
-	keys := make([]statecache.Key, len(jobs))
-	cacheable := make([]bool, len(jobs))
-	var next, hashed, cached atomic.Int64
+	h := &hasher{opts: opts, start: time.Now(), window: statecache.DefaultRacyWindow}
+	if opts.Cache != nil {
+		h.window = opts.Cache.Window
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var once sync.Once
 	var firstErr error
-	fail := func(err error) {
-		once.Do(func() { firstErr = err; cancel() })
-	}
-	batch := batchSize(len(jobs), workers)
+	fail := func(err error) { once.Do(func() { firstErr = err; cancel() }) }
+
+	batches := make(chan batch, 4*workers)
+	results := make([][]done, workers)
 	var wg sync.WaitGroup
-	for range workers {
+	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			h := opts.Algorithm.New()
-			buf := make([]byte, 1<<20)
-			for ctx.Err() == nil {
-				lo := int(next.Add(int64(batch))) - batch
-				if lo >= len(jobs) {
-					return
+			hw := h.worker()
+			for b := range batches {
+				if ctx.Err() != nil {
+					continue // drain so the walker never blocks
 				}
-				for i := lo; i < min(lo+batch, len(jobs)); i++ {
-					j := &jobs[i]
-					e := &entries[i]
-					e.Path, e.Type = j.rel, j.typ
-					if j.typ == Symlink {
-						target, err := os.Readlink(j.full)
-						if err != nil {
-							fail(err)
-							return
-						}
-						h.Reset()
-						h.Write([]byte(target))
-						h.Sum(e.Sum[:0])
-						e.Size = int64(len(target))
-					} else {
-						// A stat alone settles a file the cache knows; any
-						// other file is opened straight away.
-						var k statecache.Key
-						known, hit := false, false
-						if opts.Cache.Has(j.rel) {
-							var err error
-							if k, err = statFile(j.full, j.follow); err != nil {
-								fail(err)
-								return
-							}
-							known = true
-							e.Sum, hit = opts.Cache.Lookup(j.rel, k)
-						}
-						if hit {
-							cached.Add(1)
-						} else {
-							h.Reset()
-							var err error
-							if k, err = readFile(j.full, j.follow, k, known, h, buf, opts.afterRead); err != nil {
-								fail(err)
-								return
-							}
-							h.Sum(e.Sum[:0])
-							hashed.Add(1)
-						}
-						keys[i], e.Size = k, k.Size
-						cacheable[i] = opts.Cache != nil && !opts.Cache.Racy(k, start)
+				for i, j := range b.jobs {
+					d, err := hw.hash(j)
+					if err != nil {
+						fail(err)
+						break
 					}
-					if opts.Progress != nil {
-						opts.Progress.Add(1, e.Size)
-					}
+					d.index = b.start + i
+					results[w] = append(results[w], d)
 				}
 			}
 		}()
 	}
+	total := 0
+	err := walk(ctx, root, opts, func(jobs []job) {
+		batches <- batch{start: total, jobs: jobs}
+		total += len(jobs)
+	})
+	close(batches)
+	if err == nil && opts.Progress != nil {
+		opts.Progress.SetTotal(int64(total), 0)
+	}
 	wg.Wait()
-	if firstErr != nil {
-		return nil, nil, firstErr
-	}
-	if err := ctx.Err(); err != nil {
+	switch {
+	case err != nil:
 		return nil, nil, err
+	case firstErr != nil:
+		return nil, nil, firstErr
+	case ctx.Err() != nil:
+		return nil, nil, ctx.Err()
+	case total == 0:
+		return nil, nil, fmt.Errorf("dataset %s %w", root, ErrEmpty)
 	}
-	res := &Result{Entries: entries, Files: int64(len(entries)), Hashed: hashed.Load(), Cached: cached.Load()}
+	res := &Result{Entries: make([]Entry, total), Files: int64(total), Hashed: h.hashed.Load(), Cached: h.cached.Load()}
 	var records []statecache.Record
-	for i := range entries {
-		res.Bytes += entries[i].Size
-		if cacheable[i] {
-			records = append(records, statecache.Record{Path: entries[i].Path, Key: keys[i], Sum: entries[i].Sum})
+	for _, rs := range results {
+		for _, d := range rs {
+			res.Entries[d.index] = d.entry
+			res.Bytes += d.entry.Size
+			if d.cacheable {
+				records = append(records, statecache.Record{Path: d.entry.Path, Key: d.key, Sum: d.entry.Sum})
+			}
 		}
 	}
 	return res, records, nil
+}
+
+// hasher holds what all workers of one run share.
+type hasher struct {
+	opts   *Options
+	start  time.Time
+	window time.Duration
+
+	hashed, cached atomic.Int64
+}
+
+// recent reports whether a file's timestamps fall in the racy window: it
+// may have been written while we read it, or may be written again without
+// its timestamps moving.
+func (h *hasher) recent(k statecache.Key) bool {
+	limit := h.start.Add(-h.window).UnixNano()
+	return k.Mtime >= limit || k.Ctime >= limit
+}
+
+type worker struct {
+	*hasher
+	h   hash.Hash
+	buf []byte
+}
+
+func (h *hasher) worker() *worker {
+	return &worker{hasher: h, h: h.opts.Algorithm.New(), buf: make([]byte, 1<<20)}
+}
+
+func (w *worker) hash(j job) (done, error) {
+	d := done{entry: Entry{Path: j.rel, Type: j.typ}}
+	e := &d.entry
+	if j.typ == Symlink {
+		target, err := os.Readlink(j.full)
+		if err != nil {
+			return d, err
+		}
+		w.h.Reset()
+		w.h.Write([]byte(target))
+		w.h.Sum(e.Sum[:0])
+		e.Size = int64(len(target))
+		w.progress(e.Size)
+		return d, nil
+	}
+	cache := w.opts.Cache
+	var k statecache.Key
+	var err error
+	hit := false
+	if cache.Has(j.rel) {
+		// A stat alone settles a file the cache knows.
+		if k, err = statFile(j.full, j.follow); err != nil {
+			return d, err
+		}
+		e.Sum, hit = cache.Lookup(j.rel, k)
+	}
+	if hit {
+		w.cached.Add(1)
+	} else {
+		// Read first and stat after: a file whose timestamps are older than
+		// the run cannot have changed while it was read. A recent one is read
+		// again between two stats, which catches a write in between.
+		w.h.Reset()
+		k, err = readFile(j.full, j.follow, statecache.Key{}, false, w.h, w.buf, w.opts.afterRead)
+		if err == nil && w.recent(k) {
+			if k, err = statFile(j.full, j.follow); err == nil {
+				w.h.Reset()
+				k, err = readFile(j.full, j.follow, k, true, w.h, w.buf, w.opts.afterRead)
+			}
+		}
+		if err != nil {
+			return d, err
+		}
+		w.h.Sum(e.Sum[:0])
+		w.hashed.Add(1)
+	}
+	d.key, e.Size = k, k.Size
+	d.cacheable = cache != nil && !w.recent(k)
+	w.progress(e.Size)
+	return d, nil
+}
+
+func (w *worker) progress(size int64) {
+	if w.opts.Progress != nil {
+		w.opts.Progress.Add(1, size)
+	}
 }

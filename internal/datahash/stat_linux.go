@@ -42,11 +42,11 @@ func statFile(path string, follow bool) (statecache.Key, error) {
 	return keyOf(&st), nil
 }
 
-// readFile hashes the file's bytes into h and returns its key. When known
-// is set, want is the key from a stat before opening, and the file must
-// still match it; otherwise the key comes from the open descriptor, which
-// saves a path lookup per file. Either way a stat after reading checks that
-// the file did not change while it was read.
+// readFile hashes the file's bytes into h and returns the key from a stat
+// of the open descriptor taken after reading. When known is set, want is the
+// key from a stat before opening and the file must still match it, which
+// proves it did not change in between; otherwise the caller judges the key's
+// timestamps, which saves a system call per file on the common path.
 func readFile(path string, follow bool, want statecache.Key, known bool, h hash.Hash, buf []byte, afterRead func(string)) (statecache.Key, error) {
 	// O_NONBLOCK: a path that became a FIFO since the walk must not hang us.
 	flags := unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NONBLOCK
@@ -62,44 +62,39 @@ func readFile(path string, follow bool, want statecache.Key, known bool, h hash.
 		return want, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
 	defer unix.Close(fd)
-	var st unix.Stat_t
-	if !known {
-		if err := unix.Fstat(fd, &st); err != nil {
-			return want, &fs.PathError{Op: "stat", Path: path, Err: err}
-		}
-		if st.Mode&unix.S_IFMT != unix.S_IFREG {
-			return want, &fs.PathError{Op: "open", Path: path, Err: errReplaced}
-		}
-		want = keyOf(&st)
-	}
 	var total int64
 	for {
 		var n int
 		err := retry(func() (err error) { n, err = unix.Read(fd, buf); return err })
 		if err != nil {
+			if errors.Is(err, unix.EISDIR) || errors.Is(err, unix.EAGAIN) {
+				err = errReplaced
+			}
 			return want, &fs.PathError{Op: "read", Path: path, Err: err}
-		}
-		if n == 0 {
-			break
 		}
 		h.Write(buf[:n])
 		total += int64(n)
-		// A file we know is small is done once its bytes are in; the fstat
-		// below catches a file that grew meanwhile.
-		if total == want.Size && n < len(buf) {
+		// A short read of a regular file ends at its end; the stat below
+		// catches a file that grew meanwhile.
+		if n < len(buf) {
 			break
 		}
 	}
 	if afterRead != nil {
 		afterRead(path)
 	}
+	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		return want, &fs.PathError{Op: "stat", Path: path, Err: err}
 	}
-	if keyOf(&st) != want || total != want.Size {
-		return want, &fs.PathError{Op: "hash", Path: path, Err: ErrChanged}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return want, &fs.PathError{Op: "open", Path: path, Err: errReplaced}
 	}
-	return want, nil
+	got := keyOf(&st)
+	if (known && got != want) || total != got.Size {
+		return got, &fs.PathError{Op: "hash", Path: path, Err: ErrChanged}
+	}
+	return got, nil
 }
 
 func retry(f func() error) error {

@@ -39,16 +39,6 @@ func readFile(path string, follow bool, want statecache.Key, known bool, h hash.
 		return want, err
 	}
 	defer f.Close()
-	if !known {
-		fi, err := f.Stat()
-		if err != nil {
-			return want, err
-		}
-		if !fi.Mode().IsRegular() {
-			return want, &fs.PathError{Op: "open", Path: path, Err: errReplaced}
-		}
-		want = keyOfInfo(fi)
-	}
 	n, err := io.CopyBuffer(h, f, buf)
 	if err != nil {
 		return want, err
@@ -60,8 +50,12 @@ func readFile(path string, follow bool, want statecache.Key, known bool, h hash.
 	if err != nil {
 		return want, err
 	}
-	if keyOfInfo(fi) != want || n != want.Size {
-		return want, &fs.PathError{Op: "hash", Path: path, Err: ErrChanged}
+	if !fi.Mode().IsRegular() {
+		return want, &fs.PathError{Op: "open", Path: path, Err: errReplaced}
 	}
-	return want, nil
+	got := keyOfInfo(fi)
+	if (known && got != want) || n != got.Size {
+		return got, &fs.PathError{Op: "hash", Path: path, Err: ErrChanged}
+	}
+	return got, nil
 }

@@ -36,7 +36,8 @@ type Record struct {
 }
 
 // DefaultRacyWindow is how close to the start of a run a file's timestamps
-// may be before its digest is not cached. Like git's racy-clean rule, it
+// may be before its digest is not cached (and, in datahash, before the file
+// is read between two stats). Like git's racy-clean rule, it
 // covers a write that lands in the same timestamp tick as our read (kernel
 // timestamps come from a coarse clock) and network filesystems whose clocks
 // drift; FAT's two-second mtime is the coarsest common case.
@@ -106,13 +107,6 @@ func (c *Cache) Has(path string) bool {
 	}
 	_, ok := c.records[path]
 	return ok
-}
-
-// Racy reports whether a file with this key, seen in a run that started at
-// start, may change again without its timestamps moving.
-func (c *Cache) Racy(k Key, start time.Time) bool {
-	limit := start.Add(-c.Window).UnixNano()
-	return k.Mtime >= limit || k.Ctime >= limit
 }
 
 // Save replaces the cache with records, written atomically so concurrent
