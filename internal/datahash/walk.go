@@ -136,4 +136,3 @@ func kind(m fs.FileMode) string {
 	}
 	return "special file"
 }
-
