@@ -93,15 +93,16 @@ func Hash(ctx context.Context, root string, opts Options) (*Result, error) {
 	return res, nil
 }
 
-// batch is a run of consecutive jobs starting at index start.
+// batch is a run of consecutive jobs starting at index start, with room
+// for their results so workers never grow shared slices.
 type batch struct {
 	start int
 	jobs  []job
+	out   []done
 }
 
 // done is one hashed job.
 type done struct {
-	index     int
 	entry     Entry
 	key       statecache.Key
 	cacheable bool
@@ -124,36 +125,35 @@ func run(ctx context.Context, root string, opts *Options) (*Result, []statecache
 	var firstErr error
 	fail := func(err error) { once.Do(func() { firstErr = err; cancel() }) }
 
-	batches := make(chan batch, 4*workers)
-	results := make([][]done, workers)
+	queue := make(chan *batch, 4*workers)
 	var wg sync.WaitGroup
-	for w := range workers {
+	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			hw := h.worker()
-			for b := range batches {
+			for b := range queue {
 				if ctx.Err() != nil {
 					continue // drain so the walker never blocks
 				}
 				for i, j := range b.jobs {
-					d, err := hw.hash(j)
-					if err != nil {
+					if err := hw.hash(b.start+i, j, &b.out[i]); err != nil {
 						fail(err)
 						break
 					}
-					d.index = b.start + i
-					results[w] = append(results[w], d)
 				}
 			}
 		}()
 	}
+	var batches []*batch
 	total := 0
 	err := walk(ctx, root, opts, func(jobs []job) {
-		batches <- batch{start: total, jobs: jobs}
+		b := &batch{start: total, jobs: jobs, out: make([]done, len(jobs))}
+		batches = append(batches, b)
+		queue <- b
 		total += len(jobs)
 	})
-	close(batches)
+	close(queue)
 	if err == nil && opts.Progress != nil {
 		opts.Progress.SetTotal(int64(total), 0)
 	}
@@ -168,11 +168,17 @@ func run(ctx context.Context, root string, opts *Options) (*Result, []statecache
 	case total == 0:
 		return nil, nil, fmt.Errorf("dataset %s %w", root, ErrEmpty)
 	}
-	res := &Result{Entries: make([]Entry, total), Files: int64(total), Hashed: h.hashed.Load(), Cached: h.cached.Load()}
+	res := &Result{Entries: make([]Entry, 0, total), Files: int64(total), Hashed: h.hashed.Load(), Cached: h.cached.Load()}
 	var records []statecache.Record
-	for _, rs := range results {
-		for _, d := range rs {
-			res.Entries[d.index] = d.entry
+	if opts.Cache != nil {
+		records = make([]statecache.Record, 0, total)
+	}
+	// Records go in tree order, which lets the next run find them by index
+	// instead of through a map.
+	for _, b := range batches {
+		for i := range b.out {
+			d := &b.out[i]
+			res.Entries = append(res.Entries, d.entry)
 			res.Bytes += d.entry.Size
 			if d.cacheable {
 				records = append(records, statecache.Record{Path: d.entry.Path, Key: d.key, Sum: d.entry.Sum})
@@ -209,31 +215,33 @@ func (h *hasher) worker() *worker {
 	return &worker{hasher: h, h: h.opts.Algorithm.New(), buf: make([]byte, 1<<20)}
 }
 
-func (w *worker) hash(j job) (done, error) {
-	d := done{entry: Entry{Path: j.rel, Type: j.typ}}
+func (w *worker) hash(index int, j job, d *done) error {
+	d.entry = Entry{Path: j.rel, Type: j.typ}
 	e := &d.entry
 	if j.typ == Symlink {
 		target, err := os.Readlink(j.full)
 		if err != nil {
-			return d, err
+			return err
 		}
 		w.h.Reset()
 		w.h.Write([]byte(target))
 		w.h.Sum(e.Sum[:0])
 		e.Size = int64(len(target))
 		w.progress(e.Size)
-		return d, nil
+		return nil
 	}
 	cache := w.opts.Cache
 	var k statecache.Key
 	var err error
 	hit := false
-	if cache.Has(j.rel) {
+	if rec, ok := cache.Get(index, j.rel); ok {
 		// A stat alone settles a file the cache knows.
 		if k, err = statFile(j.full, j.follow); err != nil {
-			return d, err
+			return err
 		}
-		e.Sum, hit = cache.Lookup(j.rel, k)
+		if hit = rec.Key == k; hit {
+			e.Sum = rec.Sum
+		}
 	}
 	if hit {
 		w.cached.Add(1)
@@ -250,7 +258,7 @@ func (w *worker) hash(j job) (done, error) {
 			}
 		}
 		if err != nil {
-			return d, err
+			return err
 		}
 		w.h.Sum(e.Sum[:0])
 		w.hashed.Add(1)
@@ -258,7 +266,7 @@ func (w *worker) hash(j job) (done, error) {
 	d.key, e.Size = k, k.Size
 	d.cacheable = cache != nil && !w.recent(k)
 	w.progress(e.Size)
-	return d, nil
+	return nil
 }
 
 func (w *worker) progress(size int64) {

@@ -6,11 +6,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // walk lists the dataset's files in tree order without reading them, and
 // hands them to emit in batches as it goes so hashing starts at once.
 func walk(ctx context.Context, root string, opts *Options, emit func([]job)) error {
+	root = filepath.Clean(root)
 	fi, err := os.Stat(root)
 	if err != nil {
 		return fmt.Errorf("dataset %w", err)
@@ -66,9 +68,14 @@ func (w *walker) dir(full, rel string, ancestors []fs.FileInfo, followed bool) e
 	if err != nil {
 		return err
 	}
+	// full is clean: a plain concatenation saves a Clean per file.
+	prefix := full
+	if !strings.HasSuffix(prefix, string(filepath.Separator)) {
+		prefix += string(filepath.Separator)
+	}
 	for _, e := range entries {
 		name := e.Name()
-		childFull := filepath.Join(full, name)
+		childFull := prefix + name
 		childRel := name
 		if rel != "" {
 			childRel = rel + "/" + name

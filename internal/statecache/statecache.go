@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/zeebo/blake3"
@@ -45,12 +46,16 @@ const DefaultRacyWindow = 2 * time.Second
 
 const magic = "mlci-statecache 1\n"
 
-// Cache maps paths relative to a dataset root to digests. Lookup is safe for
-// concurrent use because the map is never written after Open.
+// Cache maps paths relative to a dataset root to digests. Records are kept
+// in the order they were saved, which is the walk's tree order, so a lookup
+// by the walk's index usually needs no map; the map is built only when the
+// tree changed shape. Get is safe for concurrent use.
 type Cache struct {
 	file    string
 	scope   string
-	records map[string]Record
+	records []Record
+	byPath  map[string]int
+	once    sync.Once
 	// Window is the racy-clean window used by Save; tests shorten it.
 	Window time.Duration
 	// Reason says why the stored cache was not used, for diagnostics.
@@ -65,8 +70,7 @@ func Open(dir, dataset, algorithm string) *Cache {
 	c := &Cache{
 		file:    filepath.Join(dir, fmt.Sprintf("state-%x", id[:8])),
 		scope:   scope,
-		records: map[string]Record{},
-		Window:  DefaultRacyWindow,
+		Window: DefaultRacyWindow,
 	}
 	data, err := os.ReadFile(c.file)
 	switch {
@@ -76,7 +80,7 @@ func Open(dir, dataset, algorithm string) *Cache {
 		c.Reason = "unreadable: " + err.Error()
 	default:
 		if err := c.decode(data); err != nil {
-			c.records = map[string]Record{}
+			c.records = nil
 			c.Reason = err.Error()
 		}
 	}
@@ -86,27 +90,26 @@ func Open(dir, dataset, algorithm string) *Cache {
 // Len is the number of cached records.
 func (c *Cache) Len() int { return len(c.records) }
 
-// Lookup returns the cached digest for path when its key is unchanged. A
-// nil cache holds nothing.
-func (c *Cache) Lookup(path string, k Key) ([32]byte, bool) {
+// Get returns the record for path, which the caller expects at position
+// index of the walk. A nil cache holds nothing.
+func (c *Cache) Get(index int, path string) (Record, bool) {
 	if c == nil {
-		return [32]byte{}, false
+		return Record{}, false
 	}
-	r, ok := c.records[path]
-	if !ok || r.Key != k {
-		return [32]byte{}, false
+	if index >= 0 && index < len(c.records) && c.records[index].Path == path {
+		return c.records[index], true
 	}
-	return r.Sum, true
-}
-
-// Has reports whether path has a record, that is whether a stat before
-// opening the file is likely to save reading it.
-func (c *Cache) Has(path string) bool {
-	if c == nil {
-		return false
+	c.once.Do(func() {
+		c.byPath = make(map[string]int, len(c.records))
+		for i, r := range c.records {
+			c.byPath[r.Path] = i
+		}
+	})
+	i, ok := c.byPath[path]
+	if !ok {
+		return Record{}, false
 	}
-	_, ok := c.records[path]
-	return ok
+	return c.records[i], true
 }
 
 // Save replaces the cache with records, written atomically so concurrent
@@ -128,8 +131,8 @@ func (c *Cache) same(records []Record) bool {
 	if len(records) != len(c.records) {
 		return false
 	}
-	for _, r := range records {
-		if old, ok := c.records[r.Path]; !ok || old != r {
+	for i, r := range records {
+		if c.records[i] != r {
 			return false
 		}
 	}
@@ -180,17 +183,21 @@ func (c *Cache) decode(data []byte) error {
 	if d.err != nil || n > uint64(len(d.buf)) {
 		return errCorrupt
 	}
-	records := make(map[string]Record, n)
+	// One string for all paths: each record's path is a substring of it,
+	// which saves an allocation per file.
+	d.str = string(d.buf)
+	d.base = len(d.buf)
+	records := make([]Record, 0, n)
 	for i := uint64(0); i < n && d.err == nil; i++ {
 		var r Record
-		r.Path = string(d.bytes(d.uvarint()))
+		r.Path = d.string(d.uvarint())
 		r.Key.Dev = d.uvarint()
 		r.Key.Ino = d.uvarint()
 		r.Key.Size = d.varint()
 		r.Key.Mtime = d.varint()
 		r.Key.Ctime = d.varint()
 		copy(r.Sum[:], d.bytes(32))
-		records[r.Path] = r
+		records = append(records, r)
 	}
 	if d.err != nil || len(d.buf) != 0 {
 		return errCorrupt
@@ -202,8 +209,20 @@ func (c *Cache) decode(data []byte) error {
 // decoder reads varints and byte strings, remembering the first error so the
 // loop above stays flat.
 type decoder struct {
-	buf []byte
-	err error
+	buf  []byte
+	err  error
+	str  string // a copy of buf as it was when base was taken
+	base int
+}
+
+// string returns the next n bytes as a substring of d.str.
+func (d *decoder) string(n uint64) string {
+	off := d.base - len(d.buf)
+	b := d.bytes(n)
+	if b == nil {
+		return ""
+	}
+	return d.str[off : off+len(b)]
 }
 
 func (d *decoder) uvarint() uint64 {
