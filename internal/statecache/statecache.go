@@ -68,8 +68,8 @@ func Open(dir, dataset, algorithm string) *Cache {
 	scope := algorithm + "\x00" + dataset
 	id := blake3.Sum256([]byte(scope))
 	c := &Cache{
-		file:    filepath.Join(dir, fmt.Sprintf("state-%x", id[:8])),
-		scope:   scope,
+		file:   filepath.Join(dir, fmt.Sprintf("state-%x", id[:8])),
+		scope:  scope,
 		Window: DefaultRacyWindow,
 	}
 	data, err := os.ReadFile(c.file)
