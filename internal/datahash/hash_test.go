@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -264,13 +265,19 @@ func TestSpecialFilesSkippedWithWarning(t *testing.T) {
 	if err := syscall.Mkfifo(filepath.Join(root, "fifo"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	l, err := net.Listen("unix", filepath.Join(root, "sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
 	var warnings []string
 	res := mustHash(t, root, Options{Warn: func(m string) { warnings = append(warnings, m) }})
 	if res.Files != 1 {
 		t.Errorf("files = %d, want 1", res.Files)
 	}
-	if len(warnings) != 1 || !strings.Contains(warnings[0], "fifo") || !strings.Contains(warnings[0], "FIFO") {
-		t.Errorf("warnings = %q, want one naming the FIFO", warnings)
+	joined := strings.Join(warnings, "\n")
+	if len(warnings) != 2 || !strings.Contains(joined, "fifo: a FIFO") || !strings.Contains(joined, "sock: a socket") {
+		t.Errorf("warnings = %q, want one naming the FIFO and one the socket", warnings)
 	}
 }
 

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// These tests run the real binary, for what only a process shows: signals,
+// exit codes and file permissions.
+
+func buildMLCI(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "mlci")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// openTree makes a world-readable temp dir, so the test can run mlci as
+// another user when it runs as root.
+func openTree(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for d := dir; d != "/" && d != os.TempDir(); d = filepath.Dir(d) {
+		if err := os.Chmod(d, 0o777); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func TestPermissionDenied(t *testing.T) {
+	bin := buildMLCI(t)
+	dir := openTree(t)
+	ds := filepath.Join(dir, "data")
+	if err := os.MkdirAll(ds, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"ok.bin", "secret.bin"} {
+		if err := os.WriteFile(filepath.Join(ds, name), []byte(name), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chmod(filepath.Join(ds, "secret.bin"), 0); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-C", dir, "data", "hash", "--no-cache", "data")
+	cmd.Env = []string{"HOME=" + dir, "XDG_CACHE_HOME=" + dir}
+	if os.Getuid() == 0 {
+		// Root reads everything: run as nobody to meet the error users see.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() != 2 {
+		t.Fatalf("err = %v, want exit 2; stderr %q", err, stderr.String())
+	}
+	msg := stderr.String()
+	if !strings.Contains(msg, "secret.bin") || !strings.Contains(msg, "permission denied") || strings.Count(msg, "\n") != 1 {
+		t.Errorf("stderr = %q, want one line naming secret.bin and the permission problem", msg)
+	}
+}
+
+func TestInterruptLeavesLockWhole(t *testing.T) {
+	bin := buildMLCI(t)
+	dir := t.TempDir()
+	ds := filepath.Join(dir, "data")
+	// Enough data that the lock is still hashing when the signal arrives.
+	payload := bytes.Repeat([]byte("x"), 1<<20)
+	for i := range 64 {
+		sub := filepath.Join(ds, strconv.Itoa(i%8))
+		if err := os.MkdirAll(sub, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(sub, strconv.Itoa(i)), payload, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "mlci.yaml"), []byte("data: [data]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) *exec.Cmd {
+		cmd := exec.Command(bin, append([]string{"-C", dir}, args...)...)
+		cmd.Env = []string{"HOME=" + dir}
+		return cmd
+	}
+	if out, err := run("-q", "data", "lock").CombinedOutput(); err != nil {
+		t.Fatalf("lock: %v %s", err, out)
+	}
+	before, err := os.ReadFile(filepath.Join(dir, "mlci.lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(ds, "0", "0"), []byte("changed"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The cache makes a re-lock fast; -j1 and --no-cache make it slow
+	// enough to interrupt. Retry with an earlier signal if it finished.
+	for _, delay := range []time.Duration{50 * time.Millisecond, 10 * time.Millisecond, 0} {
+		cmd := run("data", "lock", "--no-cache", "-j", "1")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(delay)
+		cmd.Process.Signal(os.Interrupt)
+		err := cmd.Wait()
+		if err == nil {
+			continue // finished before the signal; try sooner
+		}
+		if code := err.(*exec.ExitError).ExitCode(); code != 130 {
+			t.Fatalf("exit %d, want 130; stderr %q", code, stderr.String())
+		}
+		if !strings.Contains(stderr.String(), "interrupted") {
+			t.Errorf("stderr = %q", stderr.String())
+		}
+		after, err := os.ReadFile(filepath.Join(dir, "mlci.lock"))
+		if err != nil || !bytes.Equal(before, after) {
+			t.Fatalf("interrupted lock changed mlci.lock (err %v)", err)
+		}
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			if strings.Contains(e.Name(), ".tmp-") {
+				t.Errorf("temporary file %s left behind", e.Name())
+			}
+		}
+		return
+	}
+	t.Fatal("lock finished before every interrupt; make the dataset larger")
+}
