@@ -35,7 +35,6 @@ func (e *exitError) Unwrap() error { return e.err }
 
 func usageError(err error) error   { return &exitError{ExitUsage, err} }
 func checkFailed(err error) error  { return &exitError{ExitFailed, err} }
-func serviceError(err error) error { return &exitError{ExitService, err} }
 
 // IO is what a command may touch of its process.
 type IO struct {
