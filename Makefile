@@ -1,12 +1,14 @@
 # The one test command: the README's quick start and .ci/run both use it.
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# gotestsum runs go test and ends with the count of tests run, failed and skipped.
+GOTESTSUM := gotest.tools/gotestsum@v1.13.0
 
 .PHONY: test build bench fuzz
 
 test:
 	go vet ./...
 	go run $(STATICCHECK) ./...
-	go test -race -count=1 ./...
+	go run $(GOTESTSUM) --format pkgname -- -race -count=1 ./...
 
 build:
 	CGO_ENABLED=0 go build -trimpath -o bin/mlci ./cmd/mlci
