@@ -121,6 +121,16 @@ func (g *globals) selectDatasets(p *project, h *hashFlags, args []string) ([]dat
 	return out, nil
 }
 
+// projectDatasets loads the project and selects the datasets args name.
+func (g *globals) projectDatasets(h *hashFlags, args []string) (*project, []dataset, error) {
+	p, err := g.loadProject()
+	if err != nil {
+		return nil, nil, err
+	}
+	sets, err := g.selectDatasets(p, h, args)
+	return p, sets, err
+}
+
 // hash computes one dataset's digest, with the state cache unless disabled.
 func (g *globals) hash(ctx context.Context, p *project, d dataset, h *hashFlags) (*datahash.Result, error) {
 	m, err := ignore.Compile(d.Exclude)
@@ -178,11 +188,7 @@ func newDataHashCmd(g *globals) *cobra.Command {
 configured dataset; with no arguments, every dataset in mlci.yaml. A single
 file's digest equals b3sum's (or sha256sum's with --algo sha256).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := g.loadProject()
-			if err != nil {
-				return err
-			}
-			sets, err := g.selectDatasets(p, &h, args)
+			p, sets, err := g.projectDatasets(&h, args)
 			if err != nil {
 				return err
 			}
@@ -220,11 +226,7 @@ func newDataLockCmd(g *globals) *cobra.Command {
 mlci.lock.d/. With no arguments, every dataset in mlci.yaml; datasets locked
 earlier by path are kept unless --prune. Commit both afterwards.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := g.loadProject()
-			if err != nil {
-				return err
-			}
-			sets, err := g.selectDatasets(p, &h, args)
+			p, sets, err := g.projectDatasets(&h, args)
 			if err != nil {
 				return err
 			}
