@@ -43,6 +43,7 @@ type Config struct {
 	Data    []Dataset `yaml:"data"`
 	Metrics []string  `yaml:"metrics"` // paths of metrics files
 	Params  []string  `yaml:"params"`  // paths of params files
+	Gates   []Gate    `yaml:"gates"`   // evaluation gates, in the order they are reported
 }
 
 // Dataset is one entry under data:. Path is relative to the config's
@@ -240,7 +241,7 @@ func (c *Config) check(pos map[string]*yaml.Node) error {
 			}
 		}
 	}
-	return nil
+	return c.checkGates(pos, at)
 }
 
 // yamlErr turns yaml.v3's "yaml: line N: msg" errors into *Error so every
