@@ -1,6 +1,8 @@
 package config
 
 import (
+	suggestpkg "github.com/mlci/mlci/internal/suggest"
+
 	"reflect"
 	"strconv"
 	"strings"
@@ -115,41 +117,10 @@ func short(s string) string {
 // suggest returns the known key closest to key if it is close enough to be
 // a typo.
 func suggest(key string, known []string) string {
-	if len(key) > 100 {
-		return ""
-	}
-	best, bestD := "", -1
-	for _, k := range known {
-		d := levenshtein(strings.ToLower(key), k)
-		if bestD < 0 || d < bestD {
-			best, bestD = k, d
-		}
-	}
-	if bestD >= 0 && bestD <= max(2, utf8.RuneCountInString(key)/3) && bestD < utf8.RuneCountInString(best) {
-		return best
+	if c := suggestpkg.Closest(key, known, 1); len(c) > 0 {
+		return c[0]
 	}
 	return ""
-}
-
-func levenshtein(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }
 
 func isInteger(k reflect.Kind) bool {
