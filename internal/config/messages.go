@@ -1,14 +1,14 @@
 package config
 
 import (
-	suggestpkg "github.com/mlci/mlci/internal/suggest"
-
 	"reflect"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
+
+	suggestpkg "github.com/mlci/mlci/internal/suggest"
 )
 
 // Message pieces shared by the walker's errors. They describe YAML in the
