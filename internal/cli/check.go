@@ -55,37 +55,9 @@ not read again thanks to the state cache in .mlci/.`,
 			if err != nil {
 				return err
 			}
-			l, err := p.readLock()
+			results, failed, err := g.checkData(cmd.Context(), p, args, &h)
 			if err != nil {
 				return err
-			}
-			names := l.Names()
-			if p.Config != nil {
-				for _, d := range p.Config.Data {
-					if _, ok := l.Datasets[d.Name]; !ok {
-						names = append(names, d.Name)
-					}
-				}
-			}
-			if len(args) > 0 {
-				for _, a := range args {
-					if !slices.Contains(names, a) {
-						return usageError(fmt.Errorf("no dataset %q in mlci.lock or mlci.yaml (have: %v)", a, names))
-					}
-				}
-				names = args
-			}
-			var results []checkResult
-			failed := 0
-			for _, name := range names {
-				r, err := g.checkOne(cmd.Context(), p, l, name, &h)
-				if err != nil {
-					return err
-				}
-				if r.Status != statusOK {
-					failed++
-				}
-				results = append(results, r)
 			}
 			if g.json {
 				if err := g.printJSON(struct {
@@ -98,8 +70,7 @@ not read again thanks to the state cache in .mlci/.`,
 				printCheck(g, results, limit)
 			}
 			if failed > 0 {
-				return checkFailed(fmt.Errorf("data check failed: %d of %d datasets differ from %s; if the change is intended, run mlci data lock and commit %s and %s/",
-					failed, len(results), lockfile.FileName, lockfile.FileName, lockfile.ManifestDir))
+				return dataFailure(failed, len(results))
 			}
 			return nil
 		},
@@ -107,6 +78,49 @@ not read again thanks to the state cache in .mlci/.`,
 	h.register(cmd, false)
 	cmd.Flags().IntVar(&limit, "limit", 20, "list at most `N` changed files per dataset (0: all); --json lists all")
 	return cmd
+}
+
+// checkData checks the named datasets (all when names is empty) and counts
+// those that do not match the lock.
+func (g *globals) checkData(ctx context.Context, p *project, args []string, h *hashFlags) ([]checkResult, int, error) {
+	l, err := p.readLock()
+	if err != nil {
+		return nil, 0, err
+	}
+	names := l.Names()
+	if p.Config != nil {
+		for _, d := range p.Config.Data {
+			if _, ok := l.Datasets[d.Name]; !ok {
+				names = append(names, d.Name)
+			}
+		}
+	}
+	if len(args) > 0 {
+		for _, a := range args {
+			if !slices.Contains(names, a) {
+				return nil, 0, usageError(fmt.Errorf("no dataset %q in mlci.lock or mlci.yaml (have: %v)", a, names))
+			}
+		}
+		names = args
+	}
+	var results []checkResult
+	failed := 0
+	for _, name := range names {
+		r, err := g.checkOne(ctx, p, l, name, h)
+		if err != nil {
+			return nil, 0, err
+		}
+		if r.Status != statusOK {
+			failed++
+		}
+		results = append(results, r)
+	}
+	return results, failed, nil
+}
+
+func dataFailure(failed, total int) error {
+	return checkFailed(fmt.Errorf("data check failed: %d of %d datasets differ from %s; if the change is intended, run mlci data lock and commit %s and %s/",
+		failed, total, lockfile.FileName, lockfile.FileName, lockfile.ManifestDir))
 }
 
 func (g *globals) checkOne(ctx context.Context, p *project, l *lockfile.Lock, name string, h *hashFlags) (checkResult, error) {

@@ -33,8 +33,8 @@ type exitError struct {
 func (e *exitError) Error() string { return e.err.Error() }
 func (e *exitError) Unwrap() error { return e.err }
 
-func usageError(err error) error   { return &exitError{ExitUsage, err} }
-func checkFailed(err error) error  { return &exitError{ExitFailed, err} }
+func usageError(err error) error  { return &exitError{ExitUsage, err} }
+func checkFailed(err error) error { return &exitError{ExitFailed, err} }
 
 // IO is what a command may touch of its process.
 type IO struct {
@@ -112,7 +112,7 @@ lock file, metric gates, pull request reports and staged model promotion.`,
 	f.StringVar(&g.config, "config", "", "config `FILE` (default: mlci.yaml or .mlci.yaml at the project root)")
 	f.BoolVar(&g.json, "json", false, "print machine-readable JSON on stdout")
 	f.BoolVarP(&g.quiet, "quiet", "q", false, "print only results and errors; no progress")
-	root.AddCommand(newVersionCmd(g), newDataCmd(g))
+	root.AddCommand(newVersionCmd(g), newDataCmd(g), newMetricsCmd(g), newParamsCmd(g), newGateCmd(g), newCICmd(g))
 	// Unknown subcommands are usage errors with a suggestion.
 	root.Args = func(cmd *cobra.Command, args []string) error {
 		if len(args) > 0 {

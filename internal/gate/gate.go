@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"path"
 	"slices"
@@ -71,9 +72,9 @@ type Report struct {
 	Verdicts []Verdict `json:"verdicts"`
 }
 
-// Scores reads a per-example scores file on one side: "head" is the work
-// tree, "base" the baseline.
-type Scores func(ctx context.Context, side, path string) ([]byte, error)
+// Scores reads a per-example scores file: from the baseline (the base
+// revision) when fromBase is set, else from the work tree.
+type Scores func(ctx context.Context, fromBase bool, path string) ([]byte, error)
 
 // Input is what the rules are judged on.
 type Input struct {
@@ -90,8 +91,9 @@ type Input struct {
 // number, a scores file that cannot be read.
 func Evaluate(ctx context.Context, rules []config.Gate, in Input) (*Report, error) {
 	r := &Report{Version: SchemaVersion, Verdicts: []Verdict{}}
+	ix := newIndex(in)
 	for i := range rules {
-		vs, err := evaluateRule(ctx, &rules[i], in)
+		vs, err := evaluateRule(ctx, &rules[i], in, ix)
 		if err != nil {
 			return nil, err
 		}
@@ -115,17 +117,48 @@ type match struct {
 	file, metric string
 }
 
-func evaluateRule(ctx context.Context, g *config.Gate, in Input) ([]Verdict, error) {
-	matches, err := matchMetrics(g, in)
+// metricIndex is built once per evaluation: each side's files by path and
+// the sorted paths of both.
+type metricIndex struct {
+	paths      []string
+	base, head map[string]*metrics.File
+}
+
+func newIndex(in Input) *metricIndex {
+	ix := &metricIndex{base: byPath(in.Base), head: byPath(in.Head)}
+	ix.paths = slices.Sorted(maps.Keys(union(ix.head, ix.base)))
+	return ix
+}
+
+func byPath(files []*metrics.File) map[string]*metrics.File {
+	out := map[string]*metrics.File{}
+	for _, f := range files {
+		if f != nil {
+			out[f.Path] = f
+		}
+	}
+	return out
+}
+
+func (ix *metricIndex) value(side map[string]*metrics.File, m match) (metrics.Value, bool) {
+	f := side[m.file]
+	if f == nil {
+		return metrics.Value{}, false
+	}
+	v, ok := f.Values[m.metric]
+	return v, ok
+}
+
+func evaluateRule(ctx context.Context, g *config.Gate, in Input, ix *metricIndex) ([]Verdict, error) {
+	matches, err := matchMetrics(g, ix)
 	if err != nil {
 		return nil, err
 	}
-	base, head := index(in.Base), index(in.Head)
 	var out []Verdict
 	for _, m := range matches {
 		v := Verdict{Rule: g.Name, Line: g.Line, Metric: m.metric, File: m.file, Goal: g.Goal, WarnOnly: g.WarnOnly, Threshold: describe(g)}
-		bv, hasBase := base[m]
-		hv, hasHead := head[m]
+		bv, hasBase := ix.value(ix.base, m)
+		hv, hasHead := ix.value(ix.head, m)
 		if hasBase {
 			x, err := number(g, m, bv)
 			if err != nil {
@@ -161,32 +194,53 @@ func evaluateRule(ctx context.Context, g *config.Gate, in Input) ([]Verdict, err
 
 // matchMetrics lists the (file, metric) pairs a rule applies to, from head
 // and base together so a metric that vanished from head is still judged.
-func matchMetrics(g *config.Gate, in Input) ([]match, error) {
-	seen := map[match]bool{}
-	var out, all []match
-	for _, files := range [][]*metrics.File{in.Head, in.Base} {
-		for _, f := range files {
-			if f == nil || (g.File != "" && f.Path != g.File) {
-				continue
+// Most rules name one metric, which is looked up; a glob is tried only on
+// keys that start with its literal prefix, and only the matches are sorted.
+func matchMetrics(g *config.Gate, ix *metricIndex) ([]match, error) {
+	var out []match
+	prefix := g.Metric
+	literal := true
+	if i := strings.IndexAny(prefix, `*?[\`); i >= 0 {
+		prefix, literal = prefix[:i], false
+	}
+	for _, p := range ix.paths {
+		if g.File != "" && p != g.File {
+			continue
+		}
+		if literal {
+			m := match{p, g.Metric}
+			_, inHead := ix.value(ix.head, m)
+			_, inBase := ix.value(ix.base, m)
+			if inHead || inBase {
+				out = append(out, m)
 			}
-			for _, k := range f.Keys() {
-				m := match{f.Path, k}
-				if seen[m] {
-					continue
-				}
-				seen[m] = true
-				all = append(all, m)
-				if ok, _ := path.Match(g.Metric, k); ok {
-					out = append(out, m)
+			continue
+		}
+		found := map[string]bool{}
+		for _, side := range []map[string]*metrics.File{ix.head, ix.base} {
+			if f := side[p]; f != nil {
+				for k := range f.Values {
+					if strings.HasPrefix(k, prefix) && !found[k] {
+						if ok, _ := path.Match(g.Metric, k); ok {
+							found[k] = true
+						}
+					}
 				}
 			}
+		}
+		for _, k := range slices.Sorted(maps.Keys(found)) {
+			out = append(out, match{p, k})
 		}
 	}
 	if len(out) == 0 {
 		var names []string
-		for _, m := range all {
-			names = append(names, m.metric)
+		for _, side := range []map[string]*metrics.File{ix.head, ix.base} {
+			for _, f := range side {
+				names = append(names, f.Keys()...)
+			}
 		}
+		slices.Sort(names)
+		names = slices.Compact(names)
 		msg := fmt.Sprintf("gate %q (mlci.yaml line %d): no metric matches %q", g.Name, g.Line, g.Metric)
 		if close := suggest.Closest(g.Metric, names, 3); len(close) > 0 {
 			msg += "; did you mean " + strings.Join(quoteAll(close), " or ") + "?"
@@ -197,29 +251,24 @@ func matchMetrics(g *config.Gate, in Input) ([]match, error) {
 		}
 		return nil, fmt.Errorf("%w: %s", ErrInput, msg)
 	}
-	slices.SortFunc(out, func(a, b match) int {
-		return strings.Compare(a.file+"\x00"+a.metric, b.file+"\x00"+b.metric)
-	})
 	return out, nil
+}
+
+func union(a, b map[string]*metrics.File) map[string]bool {
+	out := map[string]bool{}
+	for k := range a {
+		out[k] = true
+	}
+	for k := range b {
+		out[k] = true
+	}
+	return out
 }
 
 func quoteAll(s []string) []string {
 	out := make([]string, len(s))
 	for i, x := range s {
 		out[i] = fmt.Sprintf("%q", x)
-	}
-	return out
-}
-
-func index(files []*metrics.File) map[match]metrics.Value {
-	out := map[match]metrics.Value{}
-	for _, f := range files {
-		if f == nil {
-			continue
-		}
-		for k, v := range f.Values {
-			out[match{f.Path, k}] = v
-		}
 	}
 	return out
 }
@@ -324,12 +373,15 @@ func bootstrapJudge(ctx context.Context, g *config.Gate, in Input, v *Verdict, b
 	if in.Scores == nil {
 		return fmt.Errorf("%w: gate %q needs per-example scores, which this command cannot read", ErrInput, g.Name)
 	}
-	baseFile := pe.Base
+	// An explicit base file is one the team keeps in the work tree (say,
+	// the production model's scores); by default the head file's path is
+	// read at the baseline revision.
+	baseFile, fromBase := pe.Base, false
 	if baseFile == "" {
-		baseFile = pe.Head
+		baseFile, fromBase = pe.Head, true
 	}
-	read := func(side, file string) (*bootstrap.Scores, error) {
-		data, err := in.Scores(ctx, side, file)
+	read := func(side string, fromBase bool, file string) (*bootstrap.Scores, error) {
+		data, err := in.Scores(ctx, fromBase, file)
 		if err != nil {
 			return nil, fmt.Errorf("%w: gate %q: %s scores: %v", ErrInput, g.Name, side, err)
 		}
@@ -339,11 +391,11 @@ func bootstrapJudge(ctx context.Context, g *config.Gate, in Input, v *Verdict, b
 		}
 		return s, nil
 	}
-	bs, err := read("base", baseFile)
+	bs, err := read("base", fromBase, baseFile)
 	if err != nil {
 		return err
 	}
-	hs, err := read("head", pe.Head)
+	hs, err := read("head", false, pe.Head)
 	if err != nil {
 		return err
 	}

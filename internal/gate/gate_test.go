@@ -173,11 +173,14 @@ func TestBootstrapGate(t *testing.T) {
 			in := Input{
 				Base: []*metrics.File{parseMetrics(t, "metrics.json", fmt.Sprintf(`{"eval": {"accuracy": %g}}`, tt.baseAcc))},
 				Head: []*metrics.File{parseMetrics(t, "metrics.json", fmt.Sprintf(`{"eval": {"accuracy": %g}}`, tt.headAcc))},
-				Scores: func(ctx context.Context, side, path string) ([]byte, error) {
+				Scores: func(ctx context.Context, fromBase bool, path string) ([]byte, error) {
 					if path != "scores.csv" {
 						return nil, fmt.Errorf("unexpected path %s", path)
 					}
-					return files[side], nil
+					if fromBase {
+						return files["base"], nil
+					}
+					return files["head"], nil
 				},
 				Seed: 42,
 			}
