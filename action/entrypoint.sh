@@ -8,7 +8,7 @@ dir="${INPUT_WORKING_DIRECTORY:-.}"
 config="${INPUT_CONFIG:-}"
 if [ -n "$config" ]; then
   # shellcheck disable=SC2086
-  exec mlci -C "$dir" --config "$config" ${INPUT_COMMAND:-data check}
+  exec mlci -C "$dir" --config "$config" ${INPUT_COMMAND:-ci}
 fi
 # shellcheck disable=SC2086
-exec mlci -C "$dir" ${INPUT_COMMAND:-data check}
+exec mlci -C "$dir" ${INPUT_COMMAND:-ci}

@@ -22,6 +22,17 @@ func TestEntrypoint(t *testing.T) {
 	if err := os.CopyFS(filepath.Join(work, "quickstart"), os.DirFS("../testdata/quickstart")); err != nil {
 		t.Fatal(err)
 	}
+	// As in a checked-out workspace: the default command reads its baseline
+	// from git.
+	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"add", "."}, {"commit", "-q", "-m", "quickstart"}} {
+		git := exec.Command("git", args...)
+		git.Dir = filepath.Join(work, "quickstart")
+		git.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com",
+			"GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com", "GIT_CONFIG_GLOBAL=/dev/null")
+		if out, err := git.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
 	entry, err := filepath.Abs("entrypoint.sh")
 	if err != nil {
 		t.Fatal(err)
@@ -32,7 +43,8 @@ func TestEntrypoint(t *testing.T) {
 		wantCode int
 		wantOut  string
 	}{
-		{"default command", []string{"INPUT_WORKING_DIRECTORY=quickstart"}, 0, "ok  digits"},
+		{"default command runs ci", []string{"INPUT_WORKING_DIRECTORY=quickstart"}, 0, "mlci: PASS"},
+		{"data check", []string{"INPUT_WORKING_DIRECTORY=quickstart", "INPUT_COMMAND=data check"}, 0, "ok  digits"},
 		{"command split into words", []string{"INPUT_WORKING_DIRECTORY=quickstart", "INPUT_COMMAND=data hash --algo sha256 data/digits"}, 0, "sha256:"},
 		{"config input", []string{"INPUT_CONFIG=quickstart/mlci.yaml", "INPUT_COMMAND=--json data check -q"}, 0, `"ok": true`},
 		{"failure exit code passes through", []string{"INPUT_WORKING_DIRECTORY=quickstart", "INPUT_COMMAND=data check nope"}, 2, ""},
