@@ -81,7 +81,7 @@ func Hash(ctx context.Context, root string, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if opts.Cache != nil {
+	if opts.Cache != nil && records != nil {
 		if err := opts.Cache.Save(records); err != nil {
 			// A cache that cannot be written costs speed, not correctness.
 			if opts.Warn != nil {
@@ -169,18 +169,23 @@ func run(ctx context.Context, root string, opts *Options) (*Result, []statecache
 		return nil, nil, fmt.Errorf("dataset %s %w", root, ErrEmpty)
 	}
 	res := &Result{Entries: make([]Entry, 0, total), Files: int64(total), Hashed: h.hashed.Load(), Cached: h.cached.Load()}
-	var records []statecache.Record
-	if opts.Cache != nil {
-		records = make([]statecache.Record, 0, total)
+	for _, b := range batches {
+		for i := range b.out {
+			res.Entries = append(res.Entries, b.out[i].entry)
+			res.Bytes += b.out[i].entry.Size
+		}
+	}
+	if opts.Cache == nil || (h.inPlace.Load() == int64(total) && opts.Cache.Len() == total) {
+		// Every file was found unchanged where the cache had it: the cache
+		// needs no rewrite, so do not build its records.
+		return res, nil, nil
 	}
 	// Records go in tree order, which lets the next run find them by index
 	// instead of through a map.
+	records := make([]statecache.Record, 0, total)
 	for _, b := range batches {
 		for i := range b.out {
-			d := &b.out[i]
-			res.Entries = append(res.Entries, d.entry)
-			res.Bytes += d.entry.Size
-			if d.cacheable {
+			if d := &b.out[i]; d.cacheable {
 				records = append(records, statecache.Record{Path: d.entry.Path, Key: d.key, Sum: d.entry.Sum})
 			}
 		}
@@ -195,6 +200,10 @@ type hasher struct {
 	window time.Duration
 
 	hashed, cached atomic.Int64
+	// inPlace counts cache hits at the index the cache had them, still
+	// outside the racy window: when it covers every file, the cache is
+	// already up to date.
+	inPlace atomic.Int64
 }
 
 // recent reports whether a file's timestamps fall in the racy window: it
@@ -234,13 +243,16 @@ func (w *worker) hash(index int, j job, d *done) error {
 	var k statecache.Key
 	var err error
 	hit := false
-	if rec, ok := cache.Get(index, j.rel); ok {
+	if rec, at, ok := cache.Get(index, j.rel); ok {
 		// A stat alone settles a file the cache knows.
 		if k, err = statFile(j.full, j.follow); err != nil {
 			return err
 		}
 		if hit = rec.Key == k; hit {
 			e.Sum = rec.Sum
+			if at == index && !w.recent(k) {
+				w.inPlace.Add(1)
+			}
 		}
 	}
 	if hit {

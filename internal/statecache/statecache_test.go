@@ -37,17 +37,17 @@ func TestSaveAndGet(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, ok := c.Get(tt.index, tt.path)
+			got, at, ok := c.Get(tt.index, tt.path)
 			if ok != (tt.want >= 0) {
 				t.Fatalf("found = %v, want %v", ok, tt.want >= 0)
 			}
-			if ok && got != sampleRecords()[tt.want] {
-				t.Errorf("got %+v, want %+v", got, sampleRecords()[tt.want])
+			if ok && (got != sampleRecords()[tt.want] || at != tt.want) {
+				t.Errorf("got %+v at %d, want %+v at %d", got, at, sampleRecords()[tt.want], tt.want)
 			}
 		})
 	}
 	var nilCache *Cache
-	if _, ok := nilCache.Get(0, "a/x"); ok {
+	if _, _, ok := nilCache.Get(0, "a/x"); ok {
 		t.Error("nil cache found a record")
 	}
 }
