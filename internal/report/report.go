@@ -1,0 +1,247 @@
+// Package report renders mlci's pull request report: one markdown document
+// with the verdict, the data changes, the metric diff, the gate verdicts and
+// the params that changed, sized to fit the forge's comment limit.
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/mlci/mlci/internal/gate"
+	"github.com/mlci/mlci/internal/metrics"
+	"github.com/mlci/mlci/internal/progress"
+)
+
+// Comment size limits of the forges, in characters.
+const (
+	GitHubLimit = 65536
+	GitLabLimit = 1000000
+)
+
+// Dataset is one dataset's line in the data section.
+type Dataset struct {
+	Name string
+	// Check is the data check's status against mlci.lock: "ok", "changed",
+	// "not-locked", "config-changed".
+	Check string
+	// Message explains a failed check.
+	Message string
+	// Diff is the lock's change against the base: "added", "removed",
+	// "changed", "unchanged", or "" when there is no base.
+	Diff                     string
+	Added, Removed, Modified int // files, for Diff "changed" or Check "changed"
+	BytesBefore, BytesAfter  int64
+	Files                    int64
+	// Digest is the dataset's digest in the work tree.
+	Digest string
+}
+
+// Input is everything a report can show; empty parts are left out.
+type Input struct {
+	// Baseline names what metrics were compared with.
+	Baseline string
+	Data     []Dataset
+	// DataChecked says whether the data check ran.
+	DataChecked bool
+	Metrics     []metrics.Row
+	Params      []metrics.Row
+	Gates       *gate.Report
+	// RunURL links the CI run; Commit is the head commit.
+	RunURL, Commit string
+	Precision      int
+}
+
+// Pass is the overall verdict: data and gates.
+func (in *Input) Pass() bool {
+	return in.dataFailures() == 0 && (in.Gates == nil || in.Gates.Pass)
+}
+
+func (in *Input) dataFailures() int {
+	n := 0
+	for _, d := range in.Data {
+		if d.Check != "" && d.Check != "ok" {
+			n++
+		}
+	}
+	return n
+}
+
+// Summary is one line for a commit status.
+func (in *Input) Summary() string {
+	var parts []string
+	if in.DataChecked {
+		if f := in.dataFailures(); f > 0 {
+			parts = append(parts, fmt.Sprintf("%d of %d datasets differ from mlci.lock", f, len(in.Data)))
+		} else {
+			parts = append(parts, fmt.Sprintf("%d datasets match mlci.lock", len(in.Data)))
+		}
+	}
+	if in.Gates != nil {
+		parts = append(parts, gate.Summary(in.Gates))
+	}
+	if len(parts) == 0 {
+		return "nothing to check"
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Render writes the report within limit characters (0: no limit). Past the
+// limit the longest tables are shortened, and the report says so; truncated
+// reports the fact so callers can point to the full copy.
+func Render(in Input, limit int) (body string, truncated bool) {
+	// Row budgets, from generous down to tight: the first that fits wins.
+	for _, rows := range []int{-1, 200, 50, 20, 5, 0} {
+		body = render(in, rows)
+		if limit <= 0 || len([]rune(body)) <= limit {
+			return body, rows >= 0
+		}
+	}
+	// Even the bare report is too long: cut it, keeping the headline.
+	r := []rune(body)
+	note := "\n\n…(report cut to fit the comment limit; the full report is in the CI run)\n"
+	return string(r[:limit-len([]rune(note))]) + note, true
+}
+
+func render(in Input, maxRows int) string {
+	var b strings.Builder
+	headline(&b, &in)
+	if in.DataChecked || len(in.Data) > 0 {
+		dataSection(&b, &in)
+	}
+	if in.Gates != nil && len(in.Gates.Verdicts) > 0 {
+		b.WriteString("\n### Gates\n\n")
+		gate.RenderMarkdown(&b, in.Gates, precision(in))
+		for _, v := range in.Gates.Verdicts {
+			if v.Status != gate.Pass {
+				fmt.Fprintf(&b, "\n- **%s** (`mlci.yaml` line %d): %s", escape(v.Rule), v.Line, escape(v.Reason))
+			}
+		}
+		if in.Gates.Failed+in.Gates.Warned > 0 {
+			b.WriteString("\n")
+		}
+	}
+	if changed := onlyChanged(in.Metrics); len(in.Metrics) > 0 {
+		title := "Metrics"
+		if in.Baseline != "" {
+			title += " compared with " + in.Baseline
+		}
+		table(&b, title, changed, len(in.Metrics), maxRows, &in, "no metric changed")
+	}
+	if changed := onlyChanged(in.Params); len(changed) > 0 {
+		table(&b, "Params", changed, len(in.Params), maxRows, &in, "")
+	}
+	footer(&b, &in, maxRows >= 0)
+	return b.String()
+}
+
+func precision(in Input) int {
+	if in.Precision > 0 {
+		return in.Precision
+	}
+	return 5
+}
+
+func headline(b *strings.Builder, in *Input) {
+	icon, word := "✅", "passed"
+	if !in.Pass() {
+		icon, word = "❌", "failed"
+	}
+	fmt.Fprintf(b, "## %s mlci: checks %s\n\n", icon, word)
+	b.WriteString(escape(in.Summary()) + "\n")
+}
+
+func dataSection(b *strings.Builder, in *Input) {
+	b.WriteString("\n### Data\n\n| Dataset | Check | Change since base | Files | Size |\n|---|---|---|--:|--:|\n")
+	for _, d := range in.Data {
+		check := "✅ matches lock"
+		switch d.Check {
+		case "":
+			check = "—"
+		case "changed":
+			check = fmt.Sprintf("❌ %d added, %d removed, %d modified", d.Added, d.Removed, d.Modified)
+		case "ok":
+		default:
+			check = "❌ " + d.Message
+		}
+		diff := "—"
+		switch d.Diff {
+		case "changed":
+			diff = fmt.Sprintf("+%d −%d ~%d", d.Added, d.Removed, d.Modified)
+		case "added", "removed", "unchanged":
+			diff = d.Diff
+		}
+		size := progress.Bytes(d.BytesAfter)
+		if d.Diff == "changed" && d.BytesBefore != d.BytesAfter {
+			size = progress.Bytes(d.BytesBefore) + " → " + progress.Bytes(d.BytesAfter)
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", escape(d.Name), escape(check), diff, progress.Count(d.Files), size)
+	}
+}
+
+func onlyChanged(rows []metrics.Row) []metrics.Row {
+	var out []metrics.Row
+	for _, r := range rows {
+		if r.Status != metrics.StatusUnchanged {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// table renders rows as markdown, collapsed when long, cut to maxRows (<0:
+// all) with a line saying how many were left out.
+func table(b *strings.Builder, title string, rows []metrics.Row, total, maxRows int, in *Input, empty string) {
+	fmt.Fprintf(b, "\n### %s\n\n", escape(title))
+	if len(rows) == 0 {
+		b.WriteString(empty + fmt.Sprintf(" (%d compared).\n", total))
+		return
+	}
+	shown := rows
+	if maxRows >= 0 && len(rows) > maxRows {
+		shown = rows[:maxRows]
+	}
+	long := len(shown) > 20
+	if long {
+		fmt.Fprintf(b, "<details><summary>%d of %d changed</summary>\n\n", len(rows), total)
+	}
+	metrics.RenderMarkdown(b, shown, metrics.RenderOptions{Precision: precision(*in)})
+	if len(shown) < len(rows) {
+		fmt.Fprintf(b, "\n…and %d more rows, left out to fit the comment limit.\n", len(rows)-len(shown))
+	}
+	if long {
+		b.WriteString("\n</details>\n")
+	}
+}
+
+func footer(b *strings.Builder, in *Input, shortened bool) {
+	var parts []string
+	if in.RunURL != "" {
+		parts = append(parts, fmt.Sprintf("[CI run](%s)", in.RunURL))
+	}
+	if in.Commit != "" {
+		c := in.Commit
+		if len(c) > 12 {
+			c = c[:12]
+		}
+		parts = append(parts, "commit `"+c+"`")
+	}
+	if shortened {
+		parts = append(parts, "tables shortened to fit; the full report is in the CI run's summary and artifacts")
+	}
+	if len(parts) > 0 {
+		b.WriteString("\n<sub>" + strings.Join(parts, " · ") + "</sub>\n")
+	}
+}
+
+// escape keeps user text from breaking a table row or opening HTML.
+func escape(s string) string {
+	return strings.NewReplacer("|", `\|`, "\n", " ", "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+// Write renders without a limit to w, for files and step summaries.
+func Write(w io.Writer, in Input) error {
+	body, _ := Render(in, 0)
+	_, err := io.WriteString(w, body)
+	return err
+}

@@ -1,0 +1,123 @@
+package report
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/mlci/mlci/internal/config"
+	"github.com/mlci/mlci/internal/gate"
+	"github.com/mlci/mlci/internal/metrics"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func parse(t *testing.T, path, src string) *metrics.File {
+	t.Helper()
+	f, err := metrics.Parse(path, []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func sample(t *testing.T) Input {
+	base := parse(t, "metrics.json", `{"eval": {"acc": 0.91, "loss": 0.30}, "n": 70}`)
+	head := parse(t, "metrics.json", `{"eval": {"acc": 0.88, "loss": 0.25}, "n": 70}`)
+	cfg, err := config.Parse("mlci.yaml", []byte("gates:\n  - {name: acc, metric: eval.acc, goal: maximize, max_drop: 1%}\n  - {name: loss, metric: eval.loss, goal: minimize, max_rise: 0.1}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := gate.Evaluate(context.Background(), cfg.Gates, gate.Input{Base: []*metrics.File{base}, Head: []*metrics.File{head}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb := parse(t, "params.yaml", "k: 1\nseed: 42\n")
+	ph := parse(t, "params.yaml", "k: 3\nseed: 42\n")
+	return Input{
+		Baseline:    "merge base with main (1a2b3c4d5e6f)",
+		DataChecked: true,
+		Data: []Dataset{
+			{Name: "images", Check: "ok", Diff: "changed", Added: 2, Removed: 1, Modified: 3, BytesBefore: 1 << 20, BytesAfter: 1<<20 + 4096, Files: 1001},
+			{Name: "labels|v2", Check: "changed", Added: 0, Removed: 0, Modified: 1, Diff: "unchanged", BytesAfter: 512, Files: 1},
+		},
+		Metrics: metrics.Diff([]*metrics.File{base}, []*metrics.File{head}),
+		Params:  metrics.Diff([]*metrics.File{pb}, []*metrics.File{ph}),
+		Gates:   g,
+		RunURL:  "https://github.com/o/r/actions/runs/42",
+		Commit:  "0123456789abcdef0123",
+	}
+}
+
+func TestRenderGolden(t *testing.T) {
+	body, truncated := Render(sample(t), GitHubLimit)
+	if truncated {
+		t.Error("small report marked truncated")
+	}
+	p := filepath.Join("testdata", "report.md")
+	if *update {
+		os.WriteFile(p, []byte(body), 0o644)
+	}
+	want, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(string(want), body); d != "" {
+		t.Errorf("report (-want +got):\n%s", d)
+	}
+}
+
+func TestVerdictAndSummary(t *testing.T) {
+	in := sample(t)
+	if in.Pass() {
+		t.Error("a failed gate and a changed dataset passed")
+	}
+	if got := in.Summary(); got != "1 of 2 datasets differ from mlci.lock; gates: 1 passed, 1 failed" {
+		t.Errorf("summary = %q", got)
+	}
+	in.Data[1].Check = "ok"
+	in.Gates.Pass = true
+	if !in.Pass() {
+		t.Error("all ok but not passing")
+	}
+}
+
+func TestRenderFitsLimit(t *testing.T) {
+	var hb, bb strings.Builder
+	hb.WriteString("{")
+	bb.WriteString("{")
+	for i := range 5000 {
+		if i > 0 {
+			hb.WriteString(",")
+			bb.WriteString(",")
+		}
+		fmt.Fprintf(&bb, `"group_with_a_long_name_%d": {"metric_%d": %d}`, i, i, i)
+		fmt.Fprintf(&hb, `"group_with_a_long_name_%d": {"metric_%d": %d}`, i, i, i+1)
+	}
+	hb.WriteString("}")
+	bb.WriteString("}")
+	in := sample(t)
+	in.Metrics = metrics.Diff([]*metrics.File{parse(t, "m.json", bb.String())}, []*metrics.File{parse(t, "m.json", hb.String())})
+	full, cut := Render(in, 0)
+	if cut || len(full) <= GitHubLimit {
+		t.Fatalf("test report is %d characters; want one over the limit", len(full))
+	}
+	body, truncated := Render(in, GitHubLimit)
+	if !truncated || len([]rune(body)) > GitHubLimit {
+		t.Fatalf("rendered %d characters (truncated=%v), limit %d", len([]rune(body)), truncated, GitHubLimit)
+	}
+	for _, want := range []string{"## ❌ mlci: checks failed", "### Gates", "more rows, left out to fit", "tables shortened to fit"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("shortened report lacks %q", want)
+		}
+	}
+	if gl, truncated := Render(in, GitLabLimit); truncated || gl != full {
+		t.Error("report under GitLab's limit was shortened")
+	}
+}
