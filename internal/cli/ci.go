@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,34 +8,78 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mlci/mlci/internal/forge"
 	"github.com/mlci/mlci/internal/gate"
 	"github.com/mlci/mlci/internal/metrics"
+	"github.com/mlci/mlci/internal/report"
 )
 
 // ciResult is the --json document of mlci ci: each step that ran, and the
 // overall verdict.
 type ciResult struct {
-	Pass    bool            `json:"pass"`
-	Data    []checkResult   `json:"data,omitempty"`
-	Metrics json.RawMessage `json:"metrics,omitempty"`
-	Gates   *gate.Report    `json:"gates,omitempty"`
-	Failed  []string        `json:"failed"`
+	Pass     bool            `json:"pass"`
+	Data     []checkResult   `json:"data,omitempty"`
+	DataDiff []diffResult    `json:"data_diff,omitempty"`
+	Metrics  json.RawMessage `json:"metrics,omitempty"`
+	Params   json.RawMessage `json:"params,omitempty"`
+	Gates    *gate.Report    `json:"gates,omitempty"`
+	Failed   []string        `json:"failed"`
+	Report   *postOutput     `json:"report,omitempty"`
+}
+
+type postOutput struct {
+	Forge      string   `json:"forge"`
+	CommentURL string   `json:"comment_url,omitempty"`
+	Unchanged  bool     `json:"unchanged"`
+	Notes      []string `json:"notes,omitempty"`
+}
+
+// postFlags choose where and how the report is posted.
+type postFlags struct {
+	forge      string
+	mode       string
+	id         string
+	failOnGate bool
+}
+
+func (f *postFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.forge, "forge", "auto", "where to post: auto (from the CI environment), github, gitlab or local")
+	fl.StringVar(&f.mode, "comment-mode", forge.ModeUpdate, "sticky comment: update, recreate, append or off")
+	fl.StringVar(&f.id, "report-id", "default", "`ID` of the sticky comment, for several reports on one pull request")
+}
+
+func (f *postFlags) validate() error {
+	for _, m := range forge.Modes() {
+		if f.mode == m {
+			return nil
+		}
+	}
+	return usageError(fmt.Errorf("--comment-mode %q: choose one of %s", f.mode, strings.Join(forge.Modes(), ", ")))
 }
 
 func newCICmd(g *globals) *cobra.Command {
 	var bf baselineFlags
 	var h hashFlags
 	var out outputFlags
+	var pf postFlags
 	cmd := &cobra.Command{
 		Use:   "ci",
-		Short: "Run every check mlci.yaml configures: data check, metric diff, gates",
+		Short: "Run every check mlci.yaml configures and post the report",
 		Long: `Run, in order, what mlci.yaml configures: the data check against mlci.lock,
-the metric diff against the baseline (git base, or --baseline FILE), and the
-gates. Every step runs even when an earlier one fails, so one run shows all
-problems; the exit code is 1 if any check failed, 2 on bad input.`,
+the data diff against the git base, the metric and params diffs against the
+baseline (git base, or --baseline FILE), and the gates; then render the report
+and post it: a sticky pull/merge request comment and a commit status on
+GitHub or GitLab (detected from the environment), or mlci-report.md with no
+CI around. Every step runs even when an earlier one fails, so one run shows
+every problem. Exits 1 if a check failed (unless --fail-on-gate=false), 2 on
+bad input, 3 when the forge failed after retries.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			if err := pf.validate(); err != nil {
+				return err
+			}
 			p, err := g.loadProject()
 			if err != nil {
 				return err
@@ -44,83 +87,26 @@ problems; the exit code is 1 if any check failed, 2 on bad input.`,
 			if p.Config == nil {
 				return usageError(errors.New("no mlci.yaml here or above: create one (see README) or pass -C DIR"))
 			}
-			res := ciResult{Failed: []string{}}
-			w := g.io.Stdout
-			text := !g.json
-			section := func(title string) {
-				if text {
-					if out.md {
-						fmt.Fprintf(w, "\n### %s\n\n", title)
-					} else {
-						fmt.Fprintf(w, "\n== %s ==\n", title)
-					}
-				}
+			pl, err := g.runPipeline(ctx, p, &bf, &h)
+			if err != nil {
+				return err
 			}
-			if len(p.Config.Data) > 0 || exists(p.lockPath()) {
-				section("data")
-				results, failed, err := g.checkData(ctx, p, nil, &h)
-				if err != nil {
-					return err
-				}
-				res.Data = results
-				if failed > 0 {
-					res.Failed = append(res.Failed, "data")
-				}
-				if text {
-					printCheck(g, results, 20)
-				}
+			in := g.reportInput(ctx, pl, out.precision)
+			posted, err := g.post(ctx, p, in, &pf)
+			if err != nil {
+				return err
 			}
-			if len(p.Config.Metrics) > 0 {
-				bl, err := g.resolveBaseline(ctx, p, &bf, p.Config.Metrics)
-				if err != nil {
-					return err
-				}
-				section("metrics: compared with " + bl.Name)
-				rows, err := diffFiles(ctx, p, bl, p.Config.Metrics)
-				if err != nil {
-					return err
-				}
-				var buf bytes.Buffer
-				if err := metrics.RenderJSON(&buf, rows); err != nil {
-					return err
-				}
-				res.Metrics = buf.Bytes()
-				if text {
-					if err := g.renderRows(rows, out.options(), out.md); err != nil {
-						return err
-					}
-				}
-			}
-			if len(p.Config.Gates) > 0 {
-				section("gates")
-				report, err := g.runGates(ctx, p, &bf)
-				if err != nil {
-					return err
-				}
-				res.Gates = report
-				if !report.Pass {
-					res.Failed = append(res.Failed, "gates")
-				}
-				if text {
-					if err := g.printGates(w, p, report, &out); err != nil {
-						return err
-					}
-				}
-			}
-			res.Pass = len(res.Failed) == 0
+			res := ciResult{Pass: len(pl.failed) == 0, Data: pl.data, DataDiff: pl.dataDiff, Gates: pl.gates, Failed: pl.failed, Report: posted}
 			if g.json {
+				res.Metrics, res.Params = rowsJSON(pl.metrics), rowsJSON(pl.params)
 				if err := g.printJSON(res); err != nil {
 					return err
 				}
-			} else {
-				verdict := "PASS"
-				if !res.Pass {
-					verdict = "FAIL (" + strings.Join(res.Failed, ", ") + ")"
-				}
-				fmt.Fprintf(w, "\nmlci: %s\n", verdict)
+			} else if err := g.printPipeline(p, pl, &out, posted); err != nil {
+				return err
 			}
-			if !res.Pass {
-				return checkFailed(fmt.Errorf("%s failed; see the sections above for what to fix", strings.Join(res.Failed, " and ")))
+			if !res.Pass && (pf.failOnGate || slicesContains(pl.failed, "data")) {
+				return checkFailed(fmt.Errorf("%s failed; see the sections above for what to fix", strings.Join(pl.failed, " and ")))
 			}
 			return nil
 		},
@@ -128,5 +114,96 @@ problems; the exit code is 1 if any check failed, 2 on bad input.`,
 	bf.register(cmd)
 	h.register(cmd, false)
 	out.register(cmd, true)
+	pf.register(cmd)
+	cmd.Flags().BoolVar(&pf.failOnGate, "fail-on-gate", true, "exit 1 when a gate fails (data changes always fail)")
 	return cmd
+}
+
+func slicesContains(s []string, x string) bool {
+	for _, v := range s {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+func rowsJSON(rows []metrics.Row) json.RawMessage {
+	if rows == nil {
+		return nil
+	}
+	var b strings.Builder
+	if err := metrics.RenderJSON(&b, rows); err != nil {
+		return nil
+	}
+	return json.RawMessage(b.String())
+}
+
+// printPipeline prints each step's section for a terminal or CI log.
+func (g *globals) printPipeline(p *project, pl *pipeline, out *outputFlags, posted *postOutput) error {
+	w := g.io.Stdout
+	section := func(title string) {
+		if out.md {
+			fmt.Fprintf(w, "\n### %s\n\n", title)
+		} else {
+			fmt.Fprintf(w, "\n== %s ==\n", title)
+		}
+	}
+	if pl.dataChecked {
+		section("data")
+		printCheck(g, pl.data, 20)
+		if pl.dataDiff != nil {
+			fmt.Fprintln(w)
+			printDiff(g, baseInfo{Rev: pl.baseline.rev, Name: pl.baseline.Name}, pl.dataDiff)
+		}
+	}
+	if pl.metrics != nil {
+		section("metrics: compared with " + pl.baseline.Name)
+		if err := g.renderRows(pl.metrics, out.options(), out.md); err != nil {
+			return err
+		}
+	}
+	if changed := countChanged(pl.params); changed > 0 {
+		section("params: compared with " + pl.baseline.Name)
+		if err := g.renderRows(pl.params, out.options(), out.md); err != nil {
+			return err
+		}
+	}
+	if pl.gates != nil {
+		section("gates")
+		if err := g.printGates(w, p, pl.gates, out); err != nil {
+			return err
+		}
+	}
+	if posted != nil {
+		fmt.Fprintln(w)
+		printPosted(w, posted)
+	}
+	verdict := "PASS"
+	if len(pl.failed) > 0 {
+		verdict = "FAIL (" + strings.Join(pl.failed, ", ") + ")"
+	}
+	fmt.Fprintf(w, "\nmlci: %s\n", verdict)
+	return nil
+}
+
+func countChanged(rows []metrics.Row) int {
+	n := 0
+	for _, r := range rows {
+		if r.Status != metrics.StatusUnchanged {
+			n++
+		}
+	}
+	return n
+}
+
+// reportLimit is the comment size of the forge the report goes to.
+func reportLimit(name string) int {
+	switch name {
+	case "github":
+		return report.GitHubLimit
+	case "gitlab":
+		return report.GitLabLimit
+	}
+	return 0
 }

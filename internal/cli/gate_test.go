@@ -33,7 +33,7 @@ func TestCIReportsEveryFailure(t *testing.T) {
 	dir := quickstart(t)
 	changeThree(t, dir)
 	writeFile(t, filepath.Join(dir, "metrics.json"), `{"eval": {"val": {"accuracy": 0.5, "loss": 0.39, "macro_f1": 0.97}}}`)
-	r := run(t, map[string]string{"GITHUB_ACTIONS": "true"}, "-C", dir, "ci", "--baseline", "baseline/metrics.json")
+	r := run(t, map[string]string{"GITHUB_ACTIONS": "true"}, "-C", dir, "ci", "--forge", "local", "--baseline", "baseline/metrics.json")
 	if r.code != ExitFailed {
 		t.Fatalf("exit %d, want 1: %s", r.code, r.stderr)
 	}

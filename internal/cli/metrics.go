@@ -133,6 +133,17 @@ func newDiffCmd(g *globals, kind string) *cobra.Command {
 }
 
 func diffFiles(ctx context.Context, p *project, bl *baseline, files []string) ([]metrics.Row, error) {
+	if bl.files != nil {
+		// With --baseline files, compare only the files they stand for:
+		// the others have nothing to be compared with.
+		var given []string
+		for _, f := range files {
+			if _, ok := bl.files[f]; ok {
+				given = append(given, f)
+			}
+		}
+		files = given
+	}
 	head, err := p.readMetrics(files)
 	if err != nil {
 		return nil, err
@@ -195,6 +206,15 @@ func (g *globals) runGates(ctx context.Context, p *project, bf *baselineFlags) (
 		return nil, err
 	}
 	bl, err := g.resolveBaseline(ctx, p, bf, files)
+	if err != nil {
+		return nil, err
+	}
+	return g.evaluateGates(ctx, p, bl)
+}
+
+// evaluateGates judges the config's gates against a resolved baseline.
+func (g *globals) evaluateGates(ctx context.Context, p *project, bl *baseline) (*gate.Report, error) {
+	files, err := g.needFiles(p, "metrics")
 	if err != nil {
 		return nil, err
 	}

@@ -33,8 +33,9 @@ type exitError struct {
 func (e *exitError) Error() string { return e.err.Error() }
 func (e *exitError) Unwrap() error { return e.err }
 
-func usageError(err error) error  { return &exitError{ExitUsage, err} }
-func checkFailed(err error) error { return &exitError{ExitFailed, err} }
+func usageError(err error) error   { return &exitError{ExitUsage, err} }
+func checkFailed(err error) error  { return &exitError{ExitFailed, err} }
+func serviceError(err error) error { return &exitError{ExitService, err} }
 
 // IO is what a command may touch of its process.
 type IO struct {
@@ -101,6 +102,9 @@ lock file, metric gates, pull request reports and staged model promotion.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			if err := g.actionInputs(cmd); err != nil {
+				return err
+			}
 			return g.resolveDir()
 		},
 	}
@@ -112,7 +116,7 @@ lock file, metric gates, pull request reports and staged model promotion.`,
 	f.StringVar(&g.config, "config", "", "config `FILE` (default: mlci.yaml or .mlci.yaml at the project root)")
 	f.BoolVar(&g.json, "json", false, "print machine-readable JSON on stdout")
 	f.BoolVarP(&g.quiet, "quiet", "q", false, "print only results and errors; no progress")
-	root.AddCommand(newVersionCmd(g), newDataCmd(g), newMetricsCmd(g), newParamsCmd(g), newGateCmd(g), newCICmd(g))
+	root.AddCommand(newVersionCmd(g), newDataCmd(g), newMetricsCmd(g), newParamsCmd(g), newGateCmd(g), newCICmd(g), newReportCmd(g))
 	// Unknown subcommands are usage errors with a suggestion.
 	root.Args = func(cmd *cobra.Command, args []string) error {
 		if len(args) > 0 {

@@ -71,10 +71,13 @@ func (in *Input) dataFailures() int {
 func (in *Input) Summary() string {
 	var parts []string
 	if in.DataChecked {
-		if f := in.dataFailures(); f > 0 {
+		switch f := in.dataFailures(); {
+		case f > 0:
 			parts = append(parts, fmt.Sprintf("%d of %d datasets differ from mlci.lock", f, len(in.Data)))
-		} else {
-			parts = append(parts, fmt.Sprintf("%d datasets match mlci.lock", len(in.Data)))
+		case len(in.Data) == 1:
+			parts = append(parts, "the dataset matches mlci.lock")
+		default:
+			parts = append(parts, fmt.Sprintf("all %d datasets match mlci.lock", len(in.Data)))
 		}
 	}
 	if in.Gates != nil {

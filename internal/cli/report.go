@@ -1,0 +1,90 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mlci/mlci/internal/report"
+)
+
+func newReportCmd(g *globals) *cobra.Command {
+	var bf baselineFlags
+	var h hashFlags
+	var pf postFlags
+	var postIt bool
+	var precision int
+	cmd := &cobra.Command{
+		Use:   "report",
+		Short: "Render the pull request report as markdown; --post posts it",
+		Long: `Run the checks mlci.yaml configures (as mlci ci does) and print the report
+that mlci ci posts: the verdict, data changes, gate verdicts, metric and
+params diffs and a link to the CI run. With --post, post it to the forge
+(sticky comment and commit status) as mlci ci does. The exit code is 0
+whatever the verdict: the report is the result; use mlci ci or mlci gate to
+fail a build.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			if err := pf.validate(); err != nil {
+				return err
+			}
+			p, err := g.loadProject()
+			if err != nil {
+				return err
+			}
+			if p.Config == nil {
+				return usageError(errors.New("no mlci.yaml here or above: create one (see README) or pass -C DIR"))
+			}
+			pl, err := g.runPipeline(ctx, p, &bf, &h)
+			if err != nil {
+				return err
+			}
+			in := g.reportInput(ctx, pl, precision)
+			var posted *postOutput
+			if postIt {
+				if posted, err = g.post(ctx, p, in, &pf); err != nil {
+					return err
+				}
+			}
+			if g.json {
+				body, _ := report.Render(in, 0)
+				return g.printJSON(struct {
+					Pass    bool        `json:"pass"`
+					Summary string      `json:"summary"`
+					Body    string      `json:"body"`
+					Posted  *postOutput `json:"posted,omitempty"`
+				}{in.Pass(), in.Summary(), body, posted})
+			}
+			if err := report.Write(g.io.Stdout, in); err != nil {
+				return err
+			}
+			if posted != nil && !g.quiet {
+				printPosted(g.io.Stderr, posted)
+			}
+			return nil
+		},
+	}
+	bf.register(cmd)
+	h.register(cmd, false)
+	pf.register(cmd)
+	cmd.Flags().BoolVar(&postIt, "post", false, "post the report to the forge")
+	cmd.Flags().IntVar(&precision, "precision", 5, "significant `DIGITS` for numbers")
+	return cmd
+}
+
+func printPosted(w io.Writer, posted *postOutput) {
+	line := "report: " + posted.Forge
+	if posted.CommentURL != "" {
+		line += " " + posted.CommentURL
+	}
+	if posted.Unchanged {
+		line += " (unchanged)"
+	}
+	fmt.Fprintln(w, line)
+	for _, n := range posted.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
+}
