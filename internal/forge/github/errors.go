@@ -95,7 +95,7 @@ func (f *Forge) wrap(op string, err error) error {
 	case errors.As(err, &resp):
 		e.Status = resp.Response.StatusCode
 		e.Message = f.clean(responseMessage(resp))
-		e.kind, e.Hint = f.classify(e.Status, e.Message)
+		e.Hint, e.kind = f.classify(e.Status, e.Message)
 	default:
 		e.kind, e.Message = ErrUnavailable, f.clean(err.Error())
 		e.Hint = "cannot reach GitHub at " + f.apiURL + " after retries"
@@ -103,20 +103,20 @@ func (f *Forge) wrap(op string, err error) error {
 	return e
 }
 
-func (f *Forge) classify(status int, msg string) (kind error, hint string) {
+func (f *Forge) classify(status int, msg string) (hint string, kind error) {
 	switch {
 	case status == http.StatusUnauthorized:
-		return ErrUnauthorized, "GITHUB_TOKEN is invalid or expired"
+		return "GITHUB_TOKEN is invalid or expired", ErrUnauthorized
 	case status == http.StatusNotFound:
-		return ErrNotFound, fmt.Sprintf("repository or pull request not found — does the token have access to %s/%s?", f.owner, f.repo)
+		return fmt.Sprintf("repository or pull request not found — does the token have access to %s/%s?", f.owner, f.repo), ErrNotFound
 	case status == http.StatusForbidden:
-		return ErrForbidden, "the token may not do this; give the job `permissions: pull-requests: write, statuses: write`"
+		return "the token may not do this; give the job `permissions: pull-requests: write, statuses: write`", ErrForbidden
 	case status == http.StatusUnprocessableEntity && strings.Contains(msg, "too long"):
-		return ErrTooLong, "the report is too long for a GitHub comment; shorten it"
+		return "the report is too long for a GitHub comment; shorten it", ErrTooLong
 	case status >= 500:
-		return ErrUnavailable, "GitHub kept failing after retries; retry the job later"
+		return "GitHub kept failing after retries; retry the job later", ErrUnavailable
 	}
-	return ErrRejected, "GitHub rejected the request"
+	return "GitHub rejected the request", ErrRejected
 }
 
 // responseMessage joins GitHub's message with its per-field messages.
