@@ -10,12 +10,14 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mlci/mlci/internal/forge/githubfake"
 )
 
 // These tests run the real binary, for what only a process shows: signals,
 // exit codes and file permissions.
 
-func buildMLCI(t *testing.T) string {
+func buildMLCI(t testing.TB) string {
 	t.Helper()
 	dir := t.TempDir()
 	if err := os.Chmod(dir, 0o755); err != nil {
@@ -144,4 +146,55 @@ func TestInterruptLeavesLockWhole(t *testing.T) {
 		return
 	}
 	t.Fatal("lock finished before every interrupt; make the dataset larger")
+}
+
+// BenchmarkPostProcess times what a CI step pays to post the report: a
+// fresh mlci process that reads the metrics, renders the report and updates
+// the sticky comment on a (fake) GitHub. It reports peak memory and HTTP
+// requests per post. The first iteration creates the comment; later ones
+// find and update it, as every push after the first does.
+func BenchmarkPostProcess(b *testing.B) {
+	bin := buildMLCI(b)
+	api := githubfake.New(b)
+	api.AddToken("tok", "mlci-bot", true, false)
+	api.AddRepo("o", "r")
+	api.AddPullRequest("o", "r", 7, "headsha", "open")
+	dir := b.TempDir()
+	files := map[string]string{
+		"mlci.yaml":         "metrics: [metrics.json]\ngates:\n  - {name: acc, metric: acc, goal: maximize, min: 0.5}\n",
+		"metrics.json":      `{"acc": 0.9, "loss": 0.2}`,
+		"base/metrics.json": `{"acc": 0.8, "loss": 0.3}`,
+		"event.json":        `{"pull_request": {"number": 7, "head": {"sha": "headsha"}}}`,
+	}
+	for name, content := range files {
+		os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755)
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	env := []string{
+		"HOME=" + dir, "GITHUB_ACTIONS=true", "GITHUB_API_URL=" + api.URL(), "GITHUB_REPOSITORY=o/r",
+		"GITHUB_EVENT_NAME=pull_request", "GITHUB_EVENT_PATH=" + filepath.Join(dir, "event.json"), "GITHUB_TOKEN=tok",
+	}
+	var maxRSS int64
+	before := len(api.Requests())
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		// A new metric value each time, so every post is a real update.
+		os.WriteFile(filepath.Join(dir, "metrics.json"), []byte(`{"acc": 0.9, "loss": 0.`+strconv.Itoa(100+i)+`}`), 0o644)
+		cmd := exec.Command(bin, "-C", dir, "-q", "report", "--post", "--baseline", "base/metrics.json")
+		cmd.Env = env
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("%v\n%s", err, out)
+		}
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok && ru.Maxrss > maxRSS {
+			maxRSS = ru.Maxrss
+		}
+	}
+	b.StopTimer()
+	if n := len(api.Comments("o", "r", 7)); n != 1 {
+		b.Fatalf("%d comments after %d posts, want 1", n, b.N)
+	}
+	b.ReportMetric(float64(len(api.Requests())-before)/float64(b.N), "requests/post")
+	b.ReportMetric(float64(maxRSS)/1024, "peak-MiB")
 }
