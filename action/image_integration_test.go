@@ -34,9 +34,10 @@ func docker(t *testing.T, stdin io.Reader, args ...string) string {
 }
 
 // baseImage imports a root filesystem with git, sh and their libraries.
-func baseImage(t *testing.T) string {
-	files := []string{"/bin/sh", "/usr/bin/git", "/lib64/ld-linux-x86-64.so.2"}
-	out, err := exec.Command("ldd", "/usr/bin/git", "/bin/sh").Output()
+func baseImage(t *testing.T, name string) string {
+	// tail: act keeps its job container alive with tail -f /dev/null.
+	files := []string{"/bin/sh", "/usr/bin/git", "/usr/bin/tail", "/lib64/ld-linux-x86-64.so.2"}
+	out, err := exec.Command("ldd", "/usr/bin/git", "/bin/sh", "/usr/bin/tail").Output()
 	if err != nil {
 		t.Fatalf("ldd: %v", err)
 	}
@@ -68,15 +69,16 @@ func baseImage(t *testing.T) string {
 		tw.Write(data)
 	}
 	tw.Close()
-	name := "mlci-test-base:" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))
 	docker(t, &buf, "import", "-", name)
 	t.Cleanup(func() { exec.Command("docker", "rmi", "-f", name).Run() })
 	return name
 }
 
-// buildImage builds the shipped Dockerfile's final stage on the test base.
+// buildImage builds the shipped Dockerfile's final stage on the test base;
+// the base is left as the image's name plus "-base".
 func buildImage(t *testing.T) string {
-	base := baseImage(t)
+	name := "mlci-action-test:" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))
+	base := baseImage(t, name+"-base")
 	ctx := t.TempDir()
 	build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(ctx, "bin", "mlci"), "../cmd/mlci")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
@@ -113,7 +115,6 @@ func buildImage(t *testing.T) string {
 	}
 	dockerfile := "ARG BASE_IMAGE\nFROM scratch AS build\nCOPY bin/mlci /out/mlci\n" + strings.Join(lines, "\n")
 	os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte(dockerfile), 0o644)
-	name := "mlci-action-test:" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))
 	docker(t, nil, "build", "-q", "--build-arg", "BASE_IMAGE="+base, "-t", name, ctx)
 	t.Cleanup(func() { exec.Command("docker", "rmi", "-f", name).Run() })
 	return name
@@ -130,15 +131,7 @@ func TestActionImage(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.Remove(filepath.Join(ws, "testdata", "quickstart", "mlci-report.md"))
-	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"add", "."}, {"commit", "-q", "-m", "ws"}} {
-		git := exec.Command("git", args...)
-		git.Dir = ws
-		git.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com",
-			"GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com", "GIT_CONFIG_GLOBAL=/dev/null")
-		if out, err := git.CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-	}
+	gitInit(t, ws)
 	exec.Command("chown", "-R", "1001:1001", ws).Run()
 
 	api := githubfake.New(t)
