@@ -40,6 +40,7 @@ type postFlags struct {
 	mode       string
 	id         string
 	failOnGate bool
+	history    int
 }
 
 func (f *postFlags) register(cmd *cobra.Command) {
@@ -47,6 +48,7 @@ func (f *postFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.forge, "forge", "auto", "where to post: auto (from the CI environment), github, gitlab or local")
 	fl.StringVar(&f.mode, "comment-mode", forge.ModeUpdate, "sticky comment: update, recreate, append or off")
 	fl.StringVar(&f.id, "report-id", "default", "`ID` of the sticky comment, for several reports on one pull request")
+	fl.IntVar(&f.history, "history", 0, "chart the gated metrics over the last `N` commits of the base that changed the metrics file (0: off)")
 }
 
 func (f *postFlags) validate() error {
@@ -92,6 +94,7 @@ bad input, 3 when the forge failed after retries.`,
 				return err
 			}
 			in := g.reportInput(ctx, pl, out.precision)
+			in.History = g.history(ctx, p, pl, pf.history)
 			posted, err := g.post(ctx, p, in, &pf)
 			if err != nil {
 				return err

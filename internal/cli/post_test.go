@@ -164,3 +164,23 @@ func TestReportCommand(t *testing.T) {
 		t.Errorf("bad mode: exit %d stderr %q", bad.code, bad.stderr)
 	}
 }
+
+func TestReportHistory(t *testing.T) {
+	dir := prRepo(t)
+	// Two more commits on main that changed the metrics.
+	git(t, dir, "checkout", "-q", "main")
+	for _, acc := range []string{"0.95", "0.96"} {
+		writeFile(t, filepath.Join(dir, "metrics.json"), `{"eval": {"val": {"accuracy": `+acc+`, "loss": 0.4, "macro_f1": 0.95}}}`)
+		git(t, dir, "commit", "-q", "-am", "metrics "+acc)
+	}
+	git(t, dir, "checkout", "-q", "feature")
+	r := run(t, nil, "-C", dir, "report", "--base", "main", "--history", "5")
+	if r.code != ExitOK {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	for _, want := range []string{"### History", "xychart-beta", `title "eval.val.accuracy"`, "0.9714, 0.95, 0.96, 0.9714]"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("report lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}

@@ -43,6 +43,7 @@ fail a build.`,
 				return err
 			}
 			in := g.reportInput(ctx, pl, precision)
+			in.History = g.history(ctx, p, pl, pf.history)
 			var posted *postOutput
 			if postIt {
 				if posted, err = g.post(ctx, p, in, &pf); err != nil {

@@ -184,3 +184,13 @@ func (r *Repo) Prefix(ctx context.Context, dir string) (string, error) {
 	}
 	return strings.TrimSpace(string(out)), nil
 }
+
+// Log returns up to n commit ids, newest first, reachable from rev that
+// changed path (relative to the work tree root).
+func (r *Repo) Log(ctx context.Context, rev, path string, n int) ([]string, error) {
+	out, err := r.git(ctx, "log", fmt.Sprintf("-n%d", n), "--format=%H", rev, "--", path)
+	if err != nil {
+		return nil, err
+	}
+	return strings.Fields(string(out)), nil
+}

@@ -135,3 +135,19 @@ func TestOpenOutsideRepo(t *testing.T) {
 		t.Errorf("err = %v, want ErrNotRepo", err)
 	}
 }
+
+func TestLog(t *testing.T) {
+	dir, _ := upstream(t)
+	r, _ := Open(context.Background(), dir)
+	revs, err := r.Log(context.Background(), "main", "f.txt", 5)
+	if err != nil || len(revs) != 1 {
+		t.Fatalf("Log(main, f.txt) = %v, %v; want the one commit that touched it", revs, err)
+	}
+	revs, err = r.Log(context.Background(), "feature", "f.txt", 1)
+	if err != nil || len(revs) != 1 {
+		t.Fatalf("Log -n1 = %v, %v", revs, err)
+	}
+	if got, _ := r.Show(context.Background(), revs[0], "f.txt"); string(got) != "feature" {
+		t.Errorf("newest commit first: f.txt = %q", got)
+	}
+}

@@ -47,6 +47,8 @@ type Input struct {
 	Metrics     []metrics.Row
 	Params      []metrics.Row
 	Gates       *gate.Report
+	// History, when set, charts recent values of the gated metrics.
+	History *History
 	// RunURL links the CI run; Commit is the head commit.
 	RunURL, Commit string
 	Precision      int
@@ -133,6 +135,9 @@ func render(in Input, maxRows int) string {
 	}
 	if changed := onlyChanged(in.Params); len(changed) > 0 {
 		table(&b, "Params", changed, len(in.Params), maxRows, &in, "")
+	}
+	if maxRows != 0 {
+		renderHistory(&b, in.History, precision(in))
 	}
 	footer(&b, &in, maxRows >= 0)
 	return b.String()

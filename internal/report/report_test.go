@@ -121,3 +121,31 @@ func TestRenderFitsLimit(t *testing.T) {
 		t.Error("report under GitLab's limit was shortened")
 	}
 }
+
+func TestHistory(t *testing.T) {
+	in := sample(t)
+	in.History = &History{
+		Metrics: []string{"eval.acc", "eval.loss"},
+		Points: []Point{
+			{Label: "1a2b3c4", Values: map[string]float64{"eval.acc": 0.9, "eval.loss": 0.31}},
+			{Label: "5d6e7f8", Values: map[string]float64{"eval.acc": 0.91}},
+			{Label: "head", Values: map[string]float64{"eval.acc": 0.88, "eval.loss": 0.25}},
+		},
+	}
+	body, _ := Render(in, GitHubLimit)
+	for _, want := range []string{
+		"### History",
+		"```mermaid\nxychart-beta\n  title \"eval.acc\"\n  x-axis [\"1a2b3c4\", \"5d6e7f8\", \"head\"]\n  line [0.9, 0.91, 0.88]\n```",
+		"| `eval.acc` | 0.9 | 0.91 | 0.88 |",
+		"| `eval.loss` | 0.31 | — | 0.25 |",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("report lacks %q:\n%s", want, body)
+		}
+	}
+	// A metric missing at one commit gets no chart (xychart has no gaps),
+	// only its table row.
+	if strings.Contains(body, `title "eval.loss"`) {
+		t.Error("charted a metric with a gap")
+	}
+}
