@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -79,22 +80,10 @@ bad input, 3 when the forge failed after retries.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			if err := pf.validate(); err != nil {
-				return err
-			}
-			p, err := g.loadProject()
+			p, pl, in, err := g.prepareReport(ctx, &bf, &h, &pf, out.precision)
 			if err != nil {
 				return err
 			}
-			if p.Config == nil {
-				return usageError(errors.New("no mlci.yaml here or above: create one (see README) or pass -C DIR"))
-			}
-			pl, err := g.runPipeline(ctx, p, &bf, &h)
-			if err != nil {
-				return err
-			}
-			in := g.reportInput(ctx, pl, out.precision)
-			in.History = g.history(ctx, p, pl, pf.history)
 			posted, err := g.post(ctx, p, in, &pf)
 			if err != nil {
 				return err
@@ -140,6 +129,28 @@ func rowsJSON(rows []metrics.Row) json.RawMessage {
 		return nil
 	}
 	return json.RawMessage(b.String())
+}
+
+// prepareReport runs the pipeline for ci and report and builds what the
+// report shows.
+func (g *globals) prepareReport(ctx context.Context, bf *baselineFlags, h *hashFlags, pf *postFlags, precision int) (*project, *pipeline, report.Input, error) {
+	if err := pf.validate(); err != nil {
+		return nil, nil, report.Input{}, err
+	}
+	p, err := g.loadProject()
+	if err != nil {
+		return nil, nil, report.Input{}, err
+	}
+	if p.Config == nil {
+		return nil, nil, report.Input{}, usageError(errors.New("no mlci.yaml here or above: create one (see README) or pass -C DIR"))
+	}
+	pl, err := g.runPipeline(ctx, p, bf, h)
+	if err != nil {
+		return nil, nil, report.Input{}, err
+	}
+	in := g.reportInput(ctx, pl, precision)
+	in.History = g.history(ctx, p, pl, pf.history)
+	return p, pl, in, nil
 }
 
 // printPipeline prints each step's section for a terminal or CI log.

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 	"io"
 
@@ -28,22 +27,10 @@ fail a build.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			if err := pf.validate(); err != nil {
-				return err
-			}
-			p, err := g.loadProject()
+			p, _, in, err := g.prepareReport(ctx, &bf, &h, &pf, precision)
 			if err != nil {
 				return err
 			}
-			if p.Config == nil {
-				return usageError(errors.New("no mlci.yaml here or above: create one (see README) or pass -C DIR"))
-			}
-			pl, err := g.runPipeline(ctx, p, &bf, &h)
-			if err != nil {
-				return err
-			}
-			in := g.reportInput(ctx, pl, precision)
-			in.History = g.history(ctx, p, pl, pf.history)
 			var posted *postOutput
 			if postIt {
 				if posted, err = g.post(ctx, p, in, &pf); err != nil {
