@@ -44,6 +44,7 @@ type Config struct {
 	Metrics []string  `yaml:"metrics"` // paths of metrics files
 	Params  []string  `yaml:"params"`  // paths of params files
 	Gates   []Gate    `yaml:"gates"`   // evaluation gates, in the order they are reported
+	Models  []Model   `yaml:"models"`  // registered models and their promotion stages
 }
 
 // Dataset is one entry under data:. Path is relative to the config's
@@ -241,7 +242,10 @@ func (c *Config) check(pos map[string]*yaml.Node) error {
 			}
 		}
 	}
-	return c.checkGates(pos, at)
+	if err := c.checkGates(pos, at); err != nil {
+		return err
+	}
+	return c.checkModels(pos, at)
 }
 
 // yamlErr turns yaml.v3's "yaml: line N: msg" errors into *Error so every

@@ -69,7 +69,7 @@ func TestParseValid(t *testing.T) {
 
 func TestParseErrors(t *testing.T) {
 	const known = "(known keys: name, path, exclude, follow_symlinks)"
-	const top = "version, hash, data, metrics, params, gates"
+	const top = "version, hash, data, metrics, params, gates, models"
 	tests := []struct {
 		name string
 		in   string
