@@ -168,7 +168,7 @@ func (g *globals) printPipeline(p *project, pl *pipeline, out *outputFlags, post
 		printCheck(g, pl.data, 20)
 		if pl.dataDiff != nil {
 			fmt.Fprintln(w)
-			printDiff(g, baseInfo{Rev: pl.baseline.rev, Name: pl.baseline.Name}, pl.dataDiff)
+			printDiff(g, baseInfo{Name: pl.baseline.Name}, pl.dataDiff)
 		}
 	}
 	if pl.metrics != nil {

@@ -168,7 +168,11 @@ func shortRev(rev string) string {
 }
 
 func printDiff(g *globals, b baseInfo, results []diffResult) {
-	fmt.Fprintf(g.io.Stdout, "comparing %s with %s (%s)\n", lockfile.FileName, b.Name, shortRev(b.Rev))
+	if b.Rev != "" {
+		fmt.Fprintf(g.io.Stdout, "comparing %s with %s (%s)\n", lockfile.FileName, b.Name, shortRev(b.Rev))
+	} else {
+		fmt.Fprintf(g.io.Stdout, "comparing %s with %s\n", lockfile.FileName, b.Name)
+	}
 	t := newTable(g.io.Stdout)
 	t.row("DATASET", "STATUS", "FILES", "CHANGES", "BYTES")
 	for _, r := range results {
