@@ -39,5 +39,12 @@ func Write(path string, data []byte, perm os.FileMode) (err error) {
 	if err = os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
+	// Syncing the directory makes the rename itself durable. Some file
+	// systems cannot sync a directory; the new content is in place already,
+	// so that is not worth an error.
+	if d, derr := os.Open(dir); derr == nil {
+		d.Sync()
+		d.Close()
+	}
 	return nil
 }
