@@ -1,0 +1,201 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mlci/mlci/internal/datahash"
+	"github.com/mlci/mlci/internal/digest"
+	"github.com/mlci/mlci/internal/gitrepo"
+	"github.com/mlci/mlci/internal/lockfile"
+	"github.com/mlci/mlci/internal/runrecord"
+)
+
+// RunRecordFile is where mlci run record writes by default, in the project.
+const RunRecordFile = "mlci-run.intoto.json"
+
+func newRunCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Record what a training or evaluation run was made of",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+	}
+	var subjects []string
+	var output, image string
+	record := &cobra.Command{
+		Use:   "record",
+		Short: "Write an in-toto Statement (SLSA provenance) for the run's artifacts",
+		Long: `Write an in-toto Statement with a SLSA provenance predicate whose subjects
+are the run's artifacts (the models in mlci.yaml, or --subject PATH) and
+whose materials are the commit, the datasets' roots from mlci.lock, the
+container image digest (--image, or MLCI_IMAGE_DIGEST), the hardware
+fingerprint (the file named by MLCI_HARDWARE_FILE, else "unknown") and a
+digest of the params files. The run identity is the digest of those
+materials: two runs with the same identity are the same experiment.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			started := time.Now()
+			p, err := g.loadProject()
+			if err != nil {
+				return err
+			}
+			subj, err := g.runSubjects(ctx, p, subjects)
+			if err != nil {
+				return err
+			}
+			m, err := g.runMaterials(ctx, p, image)
+			if err != nil {
+				return err
+			}
+			st := runrecord.New(subj, m, builderID(g.io.Getenv), runURL(g.io.Getenv), started, time.Now())
+			out := output
+			if out == "" {
+				out = filepath.Join(p.Root, RunRecordFile)
+			} else if !filepath.IsAbs(out) {
+				out = filepath.Join(g.workDir, out)
+			}
+			if err := runrecord.Write(out, st); err != nil {
+				return usageError(err)
+			}
+			id := runrecord.Identity(m)
+			if g.json {
+				return g.printJSON(struct {
+					Path     string            `json:"path"`
+					Identity digest.Digest     `json:"run_identity"`
+					Subjects map[string]string `json:"subjects"`
+				}{out, id, digestStrings(subj)})
+			}
+			fmt.Fprintf(g.io.Stdout, "run %s\nwrote %s\n", id, p.rel(out))
+			return nil
+		},
+	}
+	f := record.Flags()
+	f.StringArrayVar(&subjects, "subject", nil, "artifact `PATH` to record (default: the models in mlci.yaml); repeatable")
+	f.StringVarP(&output, "output", "o", "", "write the record to `FILE` (default: "+RunRecordFile+" in the project)")
+	f.StringVar(&image, "image", "", "the run's container image `DIGEST` (default: $MLCI_IMAGE_DIGEST)")
+	cmd.AddCommand(record)
+	return cmd
+}
+
+func digestStrings(m map[string]digest.Digest) map[string]string {
+	out := map[string]string{}
+	for k, v := range m {
+		out[k] = string(v)
+	}
+	return out
+}
+
+// runSubjects hashes the artifacts named on the command line, else every
+// model's artifact in mlci.yaml.
+func (g *globals) runSubjects(ctx context.Context, p *project, paths []string) (map[string]digest.Digest, error) {
+	named := map[string]string{}
+	for _, s := range paths {
+		abs := s
+		if !filepath.IsAbs(s) {
+			abs = filepath.Join(g.workDir, s)
+		}
+		named[p.rel(abs)] = abs
+	}
+	if len(named) == 0 && p.Config != nil {
+		for _, m := range p.Config.Models {
+			named[m.Name] = p.abs(m.Artifact)
+		}
+	}
+	if len(named) == 0 {
+		return nil, usageError(errors.New("nothing to record: list models under models: in mlci.yaml, or pass --subject PATH"))
+	}
+	out := map[string]digest.Digest{}
+	for name, abs := range named {
+		res, err := datahash.Hash(ctx, abs, datahash.Options{Algorithm: digest.SHA256})
+		if err != nil {
+			return nil, usageError(fmt.Errorf("subject %s: %w", name, err))
+		}
+		out[name] = res.Root
+	}
+	return out, nil
+}
+
+// runMaterials gathers what went into the run. Datasets come from the
+// lock, which data check has held to the work tree.
+func (g *globals) runMaterials(ctx context.Context, p *project, image string) (runrecord.Materials, error) {
+	m := runrecord.Materials{Data: map[string]digest.Digest{}}
+	if repo, err := gitrepo.Open(ctx, p.Root); err == nil {
+		if rev, ok := repo.Verify(ctx, "HEAD"); ok {
+			m.Commit = rev
+		}
+	}
+	m.Repository = repository(g.io.Getenv)
+	if l, err := lockfile.Read(p.lockPath()); err == nil {
+		for name, ds := range l.Datasets {
+			m.Data[name] = ds.Digest
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return m, usageError(err)
+	}
+	if image == "" {
+		image = g.io.Getenv("MLCI_IMAGE_DIGEST")
+	}
+	if image != "" {
+		d, err := digest.Parse(image)
+		if err != nil {
+			return m, usageError(fmt.Errorf("--image: %w", err))
+		}
+		m.Image = d
+	}
+	m.Hardware = runrecord.HardwareFromEnv(g.io.Getenv, os.ReadFile)
+	if p.Config != nil && len(p.Config.Params) > 0 {
+		d, err := paramsDigest(p, p.Config.Params)
+		if err != nil {
+			return m, err
+		}
+		m.Params = d
+	}
+	return m, nil
+}
+
+// paramsDigest is the Merkle root of the params files, as if they were one
+// dataset of those files.
+func paramsDigest(p *project, files []string) (digest.Digest, error) {
+	var entries []datahash.Entry
+	for _, f := range slices.Sorted(slices.Values(files)) {
+		data, err := os.ReadFile(p.abs(f))
+		if err != nil {
+			return "", usageError(fmt.Errorf("params file %s: %w", f, errors.Unwrap(err)))
+		}
+		h := digest.BLAKE3.New()
+		h.Write(data)
+		var e datahash.Entry
+		e.Path, e.Type, e.Size = f, datahash.File, int64(len(data))
+		copy(e.Sum[:], h.Sum(nil))
+		entries = append(entries, e)
+	}
+	datahash.Sort(entries)
+	return datahash.Root(digest.BLAKE3, entries), nil
+}
+
+func repository(getenv func(string) string) string {
+	if r := getenv("GITHUB_REPOSITORY"); r != "" {
+		return strings.TrimSuffix(getenv("GITHUB_SERVER_URL"), "/") + "/" + r
+	}
+	return getenv("CI_PROJECT_URL")
+}
+
+func builderID(getenv func(string) string) string {
+	switch {
+	case getenv("GITHUB_ACTIONS") == "true":
+		return "https://github.com/actions/runner"
+	case getenv("GITLAB_CI") == "true":
+		return "https://gitlab.com/gitlab-org/gitlab-runner"
+	}
+	return "https://mlci.dev/local"
+}

@@ -1,0 +1,58 @@
+package cli
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mlci/mlci/internal/runrecord"
+)
+
+func TestRunRecord(t *testing.T) {
+	dir := quickstart(t)
+	writeFile(t, filepath.Join(dir, "model", "knn.bin"), "weights")
+	hw := filepath.Join(t.TempDir(), "hardware")
+	writeFile(t, hw, "gpu: NVIDIA H100 80GB HBM3 x1\ndriver: 550.54\n")
+	env := map[string]string{"MLCI_HARDWARE_FILE": hw, "MLCI_IMAGE_DIGEST": "sha256:" + strings.Repeat("ab", 32)}
+	record := func() (string, runrecord.Statement) {
+		r := run(t, env, "-C", dir, "--json", "run", "record", "--subject", "model/knn.bin")
+		if r.code != ExitOK {
+			t.Fatalf("exit %d: %s", r.code, r.stderr)
+		}
+		var out struct {
+			Path     string
+			Identity string `json:"run_identity"`
+		}
+		if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
+			t.Fatal(err)
+		}
+		st, err := runrecord.Read(out.Path)
+		if err != nil {
+			t.Fatalf("the record does not read back: %v", err)
+		}
+		return out.Identity, st
+	}
+	first, st := record()
+	second, _ := record()
+	if first != second || !strings.HasPrefix(first, "blake3:") {
+		t.Errorf("same inputs, identities %s and %s", first, second)
+	}
+	m, err := st.Materials()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Data["digits"] == "" || !strings.Contains(m.Hardware, "H100") || m.Image == "" || m.Params == "" {
+		t.Errorf("materials = %+v", m)
+	}
+	if len(st.Subject) != 1 || st.Subject[0].Name != "model/knn.bin" || st.Subject[0].Digest["sha256"] == "" {
+		t.Errorf("subjects = %+v", st.Subject)
+	}
+	writeFile(t, filepath.Join(dir, "params.yaml"), "model:\n  kind: knn\n  k: 5\n")
+	if third, _ := record(); third == first {
+		t.Error("changing a params file kept the run identity")
+	}
+	if r := run(t, nil, "-C", dir, "run", "record"); r.code != ExitUsage || !strings.Contains(r.stderr, "--subject PATH") {
+		t.Errorf("no subjects: exit %d stderr %q", r.code, r.stderr)
+	}
+}
