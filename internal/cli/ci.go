@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -13,6 +14,7 @@ import (
 	"github.com/mlci/mlci/internal/gate"
 	"github.com/mlci/mlci/internal/metrics"
 	"github.com/mlci/mlci/internal/report"
+	"github.com/mlci/mlci/internal/runrecord"
 )
 
 // ciResult is the --json document of mlci ci: each step that ran, and the
@@ -150,7 +152,27 @@ func (g *globals) prepareReport(ctx context.Context, bf *baselineFlags, h *hashF
 	}
 	in := g.reportInput(ctx, pl, precision)
 	in.History = g.history(ctx, p, pl, pf.history)
+	in.Run = runInfo(p)
 	return p, pl, in, nil
+}
+
+// runInfo reads the project's run record, if mlci run record wrote one.
+func runInfo(p *project) *report.Run {
+	st, err := runrecord.Read(filepath.Join(p.Root, RunRecordFile))
+	if err != nil {
+		return nil
+	}
+	m, err := st.Materials()
+	if err != nil {
+		return nil
+	}
+	r := &report.Run{Identity: string(st.Predicate.BuildDefinition.InternalParameters.RunIdentity), Hardware: m.Hardware, Image: string(m.Image), Subjects: map[string]string{}}
+	for _, s := range st.Subject {
+		for alg, hex := range s.Digest {
+			r.Subjects[s.Name] = alg + ":" + hex
+		}
+	}
+	return r
 }
 
 // printPipeline prints each step's section for a terminal or CI log.

@@ -52,6 +52,11 @@ func TestRunRecord(t *testing.T) {
 	if third, _ := record(); third == first {
 		t.Error("changing a params file kept the run identity")
 	}
+	// The report shows the record.
+	rep := run(t, nil, "-C", dir, "report", "--baseline", "baseline/metrics.json")
+	if !strings.Contains(rep.stdout, "### Run") || !strings.Contains(rep.stdout, "H100") {
+		t.Errorf("report without the run record:\n%s", rep.stdout)
+	}
 	if r := run(t, nil, "-C", dir, "run", "record"); r.code != ExitUsage || !strings.Contains(r.stderr, "--subject PATH") {
 		t.Errorf("no subjects: exit %d stderr %q", r.code, r.stderr)
 	}

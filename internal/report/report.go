@@ -6,6 +6,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/mlci/mlci/internal/gate"
@@ -49,9 +50,20 @@ type Input struct {
 	Gates       *gate.Report
 	// History, when set, charts recent values of the gated metrics.
 	History *History
+	// Run, when a run record exists, says what the run was made of.
+	Run *Run
 	// RunURL links the CI run; Commit is the head commit.
 	RunURL, Commit string
 	Precision      int
+}
+
+// Run is the part of a run record the report shows.
+type Run struct {
+	Identity string
+	// Hardware is the runner's fingerprint text; Image the container digest.
+	Hardware, Image string
+	// Subjects maps each artifact to its digest.
+	Subjects map[string]string
 }
 
 // Pass is the overall verdict: data and gates.
@@ -139,6 +151,7 @@ func render(in Input, maxRows int) string {
 	if maxRows != 0 {
 		renderHistory(&b, in.History, precision(in))
 	}
+	renderRun(&b, in.Run)
 	footer(&b, &in, maxRows >= 0)
 	return b.String()
 }
@@ -220,6 +233,30 @@ func table(b *strings.Builder, title string, rows []metrics.Row, total, maxRows 
 	if long {
 		b.WriteString("\n</details>\n")
 	}
+}
+
+func renderRun(b *strings.Builder, r *Run) {
+	if r == nil {
+		return
+	}
+	b.WriteString("\n### Run\n\n| | |\n|---|---|\n")
+	fmt.Fprintf(b, "| identity | `%s` |\n", escape(r.Identity))
+	names := make([]string, 0, len(r.Subjects))
+	for n := range r.Subjects {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		fmt.Fprintf(b, "| %s | `%s` |\n", escape(n), escape(r.Subjects[n]))
+	}
+	if r.Image != "" {
+		fmt.Fprintf(b, "| image | `%s` |\n", escape(r.Image))
+	}
+	hw := strings.TrimSpace(r.Hardware)
+	if hw == "" {
+		hw = "unknown"
+	}
+	fmt.Fprintf(b, "| hardware | %s |\n", escape(strings.Join(strings.Fields(strings.ReplaceAll(hw, "\n", "; ")), " ")))
 }
 
 func footer(b *strings.Builder, in *Input, shortened bool) {

@@ -149,3 +149,14 @@ func TestHistory(t *testing.T) {
 		t.Error("charted a metric with a gap")
 	}
 }
+
+func TestRunSection(t *testing.T) {
+	in := sample(t)
+	in.Run = &Run{Identity: "blake3:abc", Hardware: "gpu: H100\ndriver: 550", Image: "sha256:def", Subjects: map[string]string{"model.bin": "sha256:123"}}
+	body, _ := Render(in, GitHubLimit)
+	for _, want := range []string{"### Run", "| identity | `blake3:abc` |", "| model.bin | `sha256:123` |", "| hardware | gpu: H100; driver: 550 |"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+}

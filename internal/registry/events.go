@@ -1,0 +1,125 @@
+package registry
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Event is one annotated registry tag.
+type Event struct {
+	Tag
+	// Name is the full tag name.
+	Name string
+	// Commit is the commit the tag points at, after peeling.
+	Commit string
+	Time   time.Time
+	Tagger string
+	// Record is nil for tags without mlci's JSON block, such as GTO's own.
+	Record *Record
+}
+
+// Events lists the registry tags in dir, oldest first. Lightweight tags are
+// skipped, as GTO skips them: they carry no tagger, date or message.
+func Events(ctx context.Context, dir string) ([]Event, error) {
+	// One for-each-ref call reads every tag, NUL-separated because messages
+	// may hold any other byte; the message goes last.
+	eventFields := []string{
+		"%(refname:lstrip=2)",
+		"%(objecttype)",
+		"%(*objecttype)",
+		"%(*objectname)",
+		"%(taggername)",
+		"%(taggerdate:iso-strict)",
+		"%(contents)",
+	}
+	format := strings.Join(eventFields, "%00") + "%00"
+	out, err := git(ctx, dir, nil, "for-each-ref", "--format="+format, "refs/tags")
+	if err != nil {
+		return nil, fmt.Errorf("reading registry tags in %s: %w", dir, err)
+	}
+	// Each record ends with NUL and for-each-ref's newline, so splitting on
+	// NUL leaves that newline at the start of the next record's first field.
+	fields := strings.Split(string(out), "\x00")
+	n := len(eventFields)
+	var events []Event
+	var nested []int
+	for i := 0; i+n <= len(fields); i += n {
+		f := fields[i : i+n]
+		name := strings.TrimPrefix(f[0], "\n")
+		if f[1] != "tag" {
+			continue
+		}
+		t, ok := ParseTag(name)
+		if !ok {
+			continue
+		}
+		e := Event{Tag: t, Name: name, Commit: f[3], Tagger: f[4]}
+		if ts, err := time.Parse(time.RFC3339, f[5]); err == nil {
+			e.Time = ts
+		}
+		if r, ok := ParseMessage(f[6]); ok {
+			e.Record = &r
+		}
+		if f[2] == "tag" {
+			nested = append(nested, len(events))
+		} else if f[2] != "commit" {
+			continue
+		}
+		events = append(events, e)
+	}
+	// %(*objectname) peels once; a tag of a tag, rare but valid, needs
+	// rev-parse to reach its commit, as GTO's tag.commit would.
+	if len(nested) > 0 {
+		events = peelNested(ctx, dir, events, nested)
+	}
+	sortEvents(events)
+	return events, nil
+}
+
+// sortEvents orders by time; tag dates have one-second resolution, so the
+// counter breaks ties between tags made in the same second.
+func sortEvents(events []Event) {
+	slices.SortStableFunc(events, func(a, b Event) int {
+		return cmp.Or(a.Time.Compare(b.Time), cmp.Compare(a.Counter, b.Counter), strings.Compare(a.Name, b.Name))
+	})
+}
+
+// RefetchTags replaces local tags with the remote's. actions/checkout
+// fetches tags as lightweight ones, which GTO and Events ignore, and a stale
+// tag set would give a wrong next counter; --force lets the annotated
+// originals replace them.
+func RefetchTags(ctx context.Context, dir string) error {
+	return refetch(ctx, dir, "origin")
+}
+
+func refetch(ctx context.Context, dir, remote string) error {
+	if _, err := git(ctx, dir, nil, "fetch", "--quiet", "--force", "--tags", remote); err != nil {
+		return fmt.Errorf("fetching registry tags from %s (check the remote and its credentials): %w", remote, err)
+	}
+	return nil
+}
+
+// peelNested resolves the events at the nested indexes to commits, one
+// rev-parse each, dropping those that do not end at a commit.
+func peelNested(ctx context.Context, dir string, events []Event, nested []int) []Event {
+	drop := map[int]bool{}
+	for _, i := range nested {
+		out, err := git(ctx, dir, nil, "rev-parse", "--verify", "--quiet", "refs/tags/"+events[i].Name+"^{commit}")
+		if err != nil {
+			drop[i] = true
+			continue
+		}
+		events[i].Commit = strings.TrimSpace(string(out))
+	}
+	kept := events[:0]
+	for i, e := range events {
+		if !drop[i] {
+			kept = append(kept, e)
+		}
+	}
+	return kept
+}
