@@ -194,3 +194,25 @@ func (r *Repo) Log(ctx context.Context, rev, path string, n int) ([]string, erro
 	}
 	return strings.Fields(string(out)), nil
 }
+
+// HasRemote reports whether the repository has a remote of that name.
+func (r *Repo) HasRemote(ctx context.Context, name string) bool {
+	_, err := r.git(ctx, "remote", "get-url", name)
+	return err == nil
+}
+
+// Dirty lists the paths with uncommitted changes to tracked files; files
+// git does not track do not count.
+func (r *Repo) Dirty(ctx context.Context) ([]string, error) {
+	out, err := r.git(ctx, "status", "--porcelain", "--untracked-files=no")
+	if err != nil {
+		return nil, err
+	}
+	var paths []string
+	for _, line := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
+		if len(line) > 3 {
+			paths = append(paths, line[3:])
+		}
+	}
+	return paths, nil
+}

@@ -97,6 +97,9 @@ func RefetchTags(ctx context.Context, dir string) error {
 }
 
 func refetch(ctx context.Context, dir, remote string) error {
+	if remote == "" {
+		return nil // a registry in this clone only
+	}
 	if _, err := git(ctx, dir, nil, "fetch", "--quiet", "--force", "--tags", remote); err != nil {
 		return fmt.Errorf("fetching registry tags from %s (check the remote and its credentials): %w", remote, err)
 	}

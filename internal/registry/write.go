@@ -136,6 +136,9 @@ func createAndPush(ctx context.Context, dir, remote string, t Tag, commit, msg s
 	if err := CreateTag(ctx, dir, t, commit, msg); err != nil {
 		return err
 	}
+	if remote == "" {
+		return nil // a registry in this clone only
+	}
 	if err := Push(ctx, dir, remote, []string{t.String()}); err != nil {
 		if _, derr := git(ctx, dir, nil, "tag", "-d", t.String()); derr != nil {
 			return errors.Join(err, fmt.Errorf("removing local tag %s after the failed push: %w", t.String(), derr))

@@ -1,0 +1,356 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mlci/mlci/internal/config"
+	"github.com/mlci/mlci/internal/datahash"
+	"github.com/mlci/mlci/internal/digest"
+	"github.com/mlci/mlci/internal/gitrepo"
+	"github.com/mlci/mlci/internal/lockfile"
+	"github.com/mlci/mlci/internal/metrics"
+	"github.com/mlci/mlci/internal/registry"
+	"github.com/mlci/mlci/internal/runrecord"
+	"github.com/mlci/mlci/internal/suggest"
+)
+
+// registryFlags say where the registry's tags are shared.
+type registryFlags struct {
+	remote string
+}
+
+func (r *registryFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&r.remote, "remote", "auto", `git remote the tags are fetched from and pushed to ("auto": origin when it exists; "": this clone only)`)
+}
+
+// registryRepo opens the git repository and resolves the remote.
+func (g *globals) registryRepo(ctx context.Context, p *project, rf *registryFlags) (*gitrepo.Repo, string, error) {
+	repo, err := gitrepo.Open(ctx, p.Root)
+	if err != nil {
+		return nil, "", usageError(fmt.Errorf("the model registry lives in git tags: %w", err))
+	}
+	remote := rf.remote
+	if remote == "auto" {
+		remote = ""
+		if _, ok := repo.Verify(ctx, "HEAD"); ok && repo.HasRemote(ctx, "origin") {
+			remote = "origin"
+		}
+	}
+	return repo, remote, nil
+}
+
+// model finds a configured model by name, suggesting close names.
+func (g *globals) model(p *project, name string) (config.Model, error) {
+	if p.Config == nil {
+		return config.Model{}, usageError(errors.New("no mlci.yaml: list models under models: in it"))
+	}
+	var names []string
+	for _, m := range p.Config.Models {
+		if m.Name == name {
+			return m, nil
+		}
+		names = append(names, m.Name)
+	}
+	msg := fmt.Sprintf("no model %q in %s", name, p.rel(p.Config.File))
+	if c := suggest.Closest(name, names, 1); len(c) > 0 {
+		msg += fmt.Sprintf("; did you mean %q?", c[0])
+	} else if len(names) > 0 {
+		msg += fmt.Sprintf(" (models: %s)", strings.Join(names, ", "))
+	}
+	return config.Model{}, usageError(errors.New(msg))
+}
+
+func newModelCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "model",
+		Short: "Register model versions and show the registry (annotated git tags in GTO's grammar)",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+	}
+	cmd.AddCommand(newModelRegisterCmd(g), newModelShowCmd(g), newModelHistoryCmd(g))
+	return cmd
+}
+
+func newModelRegisterCmd(g *globals) *cobra.Command {
+	var rf registryFlags
+	var bf baselineFlags
+	var version, bump string
+	cmd := &cobra.Command{
+		Use:   "register NAME",
+		Short: "Register the model's artifact at HEAD as a new version (tag NAME@vX.Y.Z)",
+		Long: `Hash the model's artifact and create the annotated tag NAME@vX.Y.Z at HEAD,
+carrying a record of the artifact digest, the metrics, the datasets' roots,
+the gate verdict (when gates are configured), the run identity (when a run
+record exists), and who registered it from which CI run. The version is
+--version, or the latest bumped by --bump (default: the model's bump:, else
+patch); the first is v0.0.1. The tag is pushed to the remote unless
+--remote "".`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			p, err := g.loadProject()
+			if err != nil {
+				return err
+			}
+			m, err := g.model(p, args[0])
+			if err != nil {
+				return err
+			}
+			repo, remote, err := g.registryRepo(ctx, p, &rf)
+			if err != nil {
+				return err
+			}
+			if err := cleanTree(ctx, repo); err != nil {
+				return err
+			}
+			if version == "" {
+				events, err := registry.Events(ctx, repo.Root)
+				if err != nil {
+					return usageError(err)
+				}
+				latest := ""
+				if st := registry.State(events)[m.Name]; st != nil && len(st.Versions) > 0 {
+					latest = st.Versions[len(st.Versions)-1].Version
+				}
+				if bump == "" {
+					bump = m.Bump
+				}
+				if version, err = registry.NextVersion(latest, bump); err != nil {
+					return usageError(err)
+				}
+			}
+			rec, err := g.versionRecord(ctx, p, m, &bf)
+			if err != nil {
+				return err
+			}
+			head, _ := repo.Verify(ctx, "HEAD")
+			t, err := registry.Register(ctx, repo.Root, remote, m.Name, version, head, rec)
+			if err != nil {
+				return registryError(err)
+			}
+			if g.json {
+				return g.printJSON(struct {
+					Tag    string          `json:"tag"`
+					Record registry.Record `json:"record"`
+				}{t.String(), rec})
+			}
+			fmt.Fprintf(g.io.Stdout, "registered %s %s (%s) at %s\n", m.Name, version, rec.Artifact, shortRev(head))
+			return nil
+		},
+	}
+	rf.register(cmd)
+	bf.register(cmd)
+	cmd.Flags().StringVar(&version, "version", "", "the version to register, e.g. v1.2.0")
+	cmd.Flags().StringVar(&bump, "bump", "", "bump the latest version: major, minor or patch")
+	return cmd
+}
+
+// cleanTree refuses a dirty work tree: a version must be exactly a commit.
+func cleanTree(ctx context.Context, repo *gitrepo.Repo) error {
+	dirty, err := repo.Dirty(ctx)
+	if err != nil {
+		return usageError(err)
+	}
+	if len(dirty) > 0 {
+		return usageError(fmt.Errorf("the work tree has uncommitted changes (%s); commit them first, so the version is exactly a commit", strings.Join(dirty[:min(3, len(dirty))], ", ")))
+	}
+	return nil
+}
+
+// versionRecord gathers what a registration tag carries.
+func (g *globals) versionRecord(ctx context.Context, p *project, m config.Model, bf *baselineFlags) (registry.Record, error) {
+	rec := registry.Record{Path: m.Artifact, Time: time.Now().UTC(), Actor: actor(g.io.Getenv), CI: runURL(g.io.Getenv)}
+	res, err := datahash.Hash(ctx, p.abs(m.Artifact), datahash.Options{Algorithm: digest.SHA256})
+	if err != nil {
+		return rec, usageError(fmt.Errorf("model %s: artifact: %w", m.Name, err))
+	}
+	rec.Artifact = string(res.Root)
+	if len(p.Config.Metrics) > 0 {
+		files, err := p.readMetrics(p.Config.Metrics)
+		if err != nil {
+			return rec, err
+		}
+		rec.Metrics = map[string]float64{}
+		for _, f := range files {
+			for k, v := range f.Values {
+				if v.Kind == metrics.Number {
+					rec.Metrics[k] = v.Num
+				}
+			}
+		}
+	}
+	if l, err := lockfile.Read(p.lockPath()); err == nil {
+		rec.DataRoots = map[string]string{}
+		for name, ds := range l.Datasets {
+			rec.DataRoots[name] = string(ds.Digest)
+		}
+	}
+	if len(p.Config.Gates) > 0 {
+		r, err := g.runGates(ctx, p, bf)
+		if err != nil {
+			return rec, err
+		}
+		rec.Gate = "fail"
+		if r.Pass {
+			rec.Gate = "pass"
+		}
+	}
+	if st, err := runrecord.Read(filepath.Join(p.Root, RunRecordFile)); err == nil {
+		rec.RunID = string(st.Predicate.BuildDefinition.InternalParameters.RunIdentity)
+	}
+	return rec, nil
+}
+
+func actor(getenv func(string) string) string {
+	for _, k := range []string{"GITHUB_ACTOR", "GITLAB_USER_LOGIN", "USER"} {
+		if v := getenv(k); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func registryError(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return err
+	}
+	if errors.Is(err, registry.ErrConflict) {
+		return serviceError(err)
+	}
+	return usageError(err)
+}
+
+type modelRow struct {
+	Model   string                          `json:"model"`
+	Latest  string                          `json:"latest"`
+	Digest  string                          `json:"digest,omitempty"`
+	Stages  map[string]*registry.Assignment `json:"stages"`
+	Configd []string                        `json:"configured_stages,omitempty"`
+}
+
+func newModelShowCmd(g *globals) *cobra.Command {
+	var rf registryFlags
+	cmd := &cobra.Command{
+		Use:   "show [NAME]",
+		Short: "Models × stages: the version in each stage, its digest, date and actor",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			p, err := g.loadProject()
+			if err != nil {
+				return err
+			}
+			state, err := g.registryState(ctx, p, &rf)
+			if err != nil {
+				return err
+			}
+			var rows []modelRow
+			for _, name := range slices.Sorted(maps.Keys(state)) {
+				if len(args) == 1 && name != args[0] {
+					continue
+				}
+				m := state[name]
+				row := modelRow{Model: name, Stages: m.Stages}
+				if n := len(m.Versions); n > 0 {
+					row.Latest = m.Versions[n-1].Version
+					if r := m.Versions[n-1].Record; r != nil {
+						row.Digest = r.Artifact
+					}
+				}
+				rows = append(rows, row)
+			}
+			if len(args) == 1 && len(rows) == 0 {
+				return usageError(fmt.Errorf("no versions of %s are registered; run mlci model register %s", args[0], args[0]))
+			}
+			if g.json {
+				return g.printJSON(rows)
+			}
+			t := newTable(g.io.Stdout)
+			t.row("MODEL", "STAGE", "VERSION", "DIGEST", "SINCE", "BY")
+			for _, r := range rows {
+				t.row(r.Model, "(latest)", r.Latest, shortDigest(r.Digest), "", "")
+				for _, s := range slices.Sorted(maps.Keys(r.Stages)) {
+					a := r.Stages[s]
+					d, by := "", ""
+					if a.Record != nil {
+						d, by = a.Record.Artifact, a.Record.Actor
+					}
+					t.row("", s, a.Version, shortDigest(d), a.Time.UTC().Format("2006-01-02 15:04"), by)
+				}
+			}
+			return t.flush()
+		},
+	}
+	rf.register(cmd)
+	return cmd
+}
+
+func newModelHistoryCmd(g *globals) *cobra.Command {
+	var rf registryFlags
+	cmd := &cobra.Command{
+		Use:   "history NAME",
+		Short: "Every registration and stage assignment of a model, oldest first",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			p, err := g.loadProject()
+			if err != nil {
+				return err
+			}
+			state, err := g.registryState(ctx, p, &rf)
+			if err != nil {
+				return err
+			}
+			m := state[args[0]]
+			if m == nil {
+				return usageError(fmt.Errorf("no registry events for %s; run mlci model register %s", args[0], args[0]))
+			}
+			if g.json {
+				return g.printJSON(m.History)
+			}
+			t := newTable(g.io.Stdout)
+			t.row("TIME", "EVENT", "TAG", "COMMIT", "BY")
+			for _, e := range m.History {
+				t.row(e.Time.UTC().Format("2006-01-02 15:04:05"), e.Kind.String(), e.Name, shortRev(e.Commit), e.Tagger)
+			}
+			return t.flush()
+		},
+	}
+	rf.register(cmd)
+	return cmd
+}
+
+// registryState refetches the tags (checkouts make them lightweight, which
+// the registry ignores) and replays them.
+func (g *globals) registryState(ctx context.Context, p *project, rf *registryFlags) (map[string]*registry.Model, error) {
+	repo, remote, err := g.registryRepo(ctx, p, rf)
+	if err != nil {
+		return nil, err
+	}
+	if remote != "" {
+		if err := registry.RefetchTags(ctx, repo.Root); err != nil {
+			return nil, serviceError(err)
+		}
+	}
+	events, err := registry.Events(ctx, repo.Root)
+	if err != nil {
+		return nil, usageError(err)
+	}
+	return registry.State(events), nil
+}
+
+func shortDigest(d string) string {
+	if d == "" {
+		return ""
+	}
+	return digest.Digest(d).Short()
+}

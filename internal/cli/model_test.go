@@ -1,0 +1,117 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// registryRepo makes a project with a model, committed, with a bare
+// remote as origin, as a CI checkout has.
+func registryProject(t *testing.T) (dir, remote string) {
+	dir = quickstart(t)
+	cfg, _ := os.ReadFile(filepath.Join(dir, "mlci.yaml"))
+	writeFile(t, filepath.Join(dir, "mlci.yaml"), string(cfg)+"models:\n  - name: digits\n    artifact: model/knn.bin\n")
+	writeFile(t, filepath.Join(dir, "model", "knn.bin"), "weights v1")
+	git(t, dir, "init", "-q", "-b", "main")
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-q", "-m", "model v1")
+	remote = filepath.Join(t.TempDir(), "remote.git")
+	git(t, filepath.Dir(remote), "clone", "-q", "--bare", dir, remote)
+	git(t, dir, "remote", "add", "origin", remote)
+	return dir, remote
+}
+
+func remoteTags(t *testing.T, remote string) string {
+	out, err := exec.Command("git", "-C", remote, "tag", "-l").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
+}
+
+func TestModelLifecycle(t *testing.T) {
+	dir, remote := registryProject(t)
+	env := map[string]string{"GITHUB_ACTOR": "alice"}
+	mlci := func(args ...string) result {
+		return run(t, env, append([]string{"-C", dir}, args...)...)
+	}
+	baseline := []string{"--baseline", "baseline/metrics.json"}
+	if r := mlci(append([]string{"model", "register", "digits"}, baseline...)...); r.code != ExitOK || !strings.Contains(r.stdout, "registered digits v0.0.1") {
+		t.Fatalf("register: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := mlci("promote", "digits", "--to", "staging"); r.code != ExitFailed || !strings.Contains(r.stderr, "must hold dev first") {
+		t.Fatalf("skipping dev: exit %d %s", r.code, r.stderr)
+	}
+	for _, stage := range []string{"dev", "staging"} {
+		if r := mlci("promote", "digits", "--to", stage); r.code != ExitOK {
+			t.Fatalf("promote %s: exit %d %s", stage, r.code, r.stderr)
+		}
+	}
+	// A second version goes through too, then staging is rolled back.
+	writeFile(t, filepath.Join(dir, "model", "knn.bin"), "weights v2")
+	git(t, dir, "commit", "-q", "-am", "model v2")
+	if r := mlci(append([]string{"model", "register", "digits", "--bump", "minor"}, baseline...)...); r.code != ExitOK || !strings.Contains(r.stdout, "v0.1.0") {
+		t.Fatalf("register v0.1.0: exit %d %s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, stage := range []string{"dev", "staging"} {
+		if r := mlci("promote", "digits", "--to", stage); r.code != ExitOK {
+			t.Fatalf("promote v0.1.0 to %s: exit %d %s", stage, r.code, r.stderr)
+		}
+	}
+	if r := mlci("rollback", "digits", "--stage", "staging"); r.code != ExitOK || !strings.Contains(r.stdout, "rolled back digits v0.0.1 to staging") {
+		t.Fatalf("rollback: exit %d %s%s", r.code, r.stdout, r.stderr)
+	}
+	tags := remoteTags(t, remote)
+	for _, want := range []string{"digits@v0.0.1", "digits@v0.1.0", "digits#dev#1", "digits#staging#2", "digits#dev#3", "digits#staging#4", "digits#staging#5"} {
+		if !strings.Contains(tags, want+"\n") {
+			t.Errorf("remote lacks tag %s; has:\n%s", want, tags)
+		}
+	}
+	show := mlci("--json", "model", "show", "digits")
+	var rows []struct {
+		Model, Latest, Digest string
+		Stages                map[string]struct{ Version string }
+	}
+	if err := json.Unmarshal([]byte(show.stdout), &rows); err != nil {
+		t.Fatalf("%v\n%s", err, show.stdout)
+	}
+	if len(rows) != 1 || rows[0].Latest != "v0.1.0" || rows[0].Stages["staging"].Version != "v0.0.1" || rows[0].Stages["dev"].Version != "v0.1.0" || !strings.HasPrefix(rows[0].Digest, "sha256:") {
+		t.Errorf("show = %+v", rows)
+	}
+	hist := mlci("model", "history", "digits")
+	if strings.Count(hist.stdout, "assignment") != 5 || strings.Count(hist.stdout, "registration") != 2 {
+		t.Errorf("history:\n%s", hist.stdout)
+	}
+}
+
+func TestModelBadInput(t *testing.T) {
+	dir, _ := registryProject(t)
+	tests := []struct {
+		name    string
+		setup   func()
+		args    []string
+		code    int
+		wantErr string
+	}{
+		{"unknown model", nil, []string{"model", "register", "digit"}, ExitUsage, `no model "digit" in mlci.yaml; did you mean "digits"?`},
+		{"unknown stage", nil, []string{"promote", "digits", "--to", "prod"}, ExitUsage, "has no stage \"prod\" (stages: dev, staging, production)"},
+		{"nothing registered", nil, []string{"promote", "digits", "--to", "dev"}, ExitUsage, "no versions of digits are registered"},
+		{"bad version", nil, []string{"model", "register", "digits", "--version", "1.0"}, ExitUsage, "not semver"},
+		{"dirty tree", func() { writeFile(t, filepath.Join(dir, "model", "knn.bin"), "uncommitted") }, []string{"model", "register", "digits"}, ExitUsage, "uncommitted changes (model/knn.bin)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.setup != nil {
+				tt.setup()
+			}
+			r := run(t, nil, append([]string{"-C", dir}, tt.args...)...)
+			if r.code != tt.code || !strings.Contains(r.stderr, tt.wantErr) {
+				t.Errorf("exit %d stderr %q; want %d containing %q", r.code, r.stderr, tt.code, tt.wantErr)
+			}
+		})
+	}
+}

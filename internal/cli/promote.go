@@ -1,0 +1,216 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mlci/mlci/internal/config"
+	"github.com/mlci/mlci/internal/registry"
+)
+
+// promoteAttempts bounds the retries when another promotion wins the race
+// for the same counter.
+const promoteAttempts = 5
+
+func newPromoteCmd(g *globals) *cobra.Command {
+	var rf registryFlags
+	var to, version string
+	cmd := &cobra.Command{
+		Use:   "promote NAME --to STAGE",
+		Short: "Assign a registered version to a stage (tag NAME#STAGE#N), checked against the stage's requirements",
+		Long: `Assign a version (default: the latest registered) to a stage by creating
+the annotated tag NAME#STAGE#N, N one more than the highest counter of the
+model, and pushing it. The stage's requires: are checked first: gates (the
+version's registration recorded passing gates) and stage:NAME (the version
+holds that stage now). approval is granted by the forge's protected
+environments. History is never rewritten: a lost race refetches the tags and
+retries with the next counter.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return g.assign(cmd.Context(), &rf, args[0], to, version, "promoted")
+		},
+	}
+	rf.register(cmd)
+	cmd.Flags().StringVar(&to, "to", "", "the `STAGE` to assign")
+	cmd.Flags().StringVar(&version, "version", "", "the version to assign (default: the latest registered)")
+	cmd.MarkFlagRequired("to")
+	return cmd
+}
+
+func newRollbackCmd(g *globals) *cobra.Command {
+	var rf registryFlags
+	var stage, to string
+	cmd := &cobra.Command{
+		Use:   "rollback NAME --stage STAGE",
+		Short: "Assign the stage's previous (or --to) version again, with a new tag",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			p, err := g.loadProject()
+			if err != nil {
+				return err
+			}
+			state, err := g.registryState(ctx, p, &rf)
+			if err != nil {
+				return err
+			}
+			m := state[args[0]]
+			if m == nil || m.Stages[stage] == nil {
+				return usageError(fmt.Errorf("%s has no version in %s to roll back from; see mlci model history %s", args[0], stage, args[0]))
+			}
+			if to == "" {
+				to = previousHolder(m, stage)
+				if to == "" {
+					return usageError(fmt.Errorf("%s held only %s in %s; name a version with --to", args[0], m.Stages[stage].Version, stage))
+				}
+			}
+			// A rollback returns to a version that already passed the stage's
+			// requirements once, so they are not checked again.
+			return g.assignChecked(ctx, p, &rf, args[0], stage, to, "rolled back", false)
+		},
+	}
+	rf.register(cmd)
+	cmd.Flags().StringVar(&stage, "stage", "", "the `STAGE` to roll back")
+	cmd.Flags().StringVar(&to, "to", "", "the version to assign (default: the one before the current)")
+	cmd.MarkFlagRequired("stage")
+	return cmd
+}
+
+// previousHolder is the version that held the stage before the current
+// one, from the stage's assignments in order.
+func previousHolder(m *registry.Model, stage string) string {
+	current := m.Stages[stage].Version
+	var prev string
+	for _, e := range m.History {
+		if e.Kind == registry.KindAssignment && e.Stage == stage && e.Name != "" {
+			v := versionAt(m, e.Commit)
+			if v != "" && v != current {
+				prev = v
+			}
+		}
+	}
+	return prev
+}
+
+func versionAt(m *registry.Model, commit string) string {
+	for _, v := range m.Versions {
+		if v.Commit == commit {
+			return v.Version
+		}
+	}
+	return ""
+}
+
+func (g *globals) assign(ctx context.Context, rf *registryFlags, name, stage, version, verb string) error {
+	p, err := g.loadProject()
+	if err != nil {
+		return err
+	}
+	return g.assignChecked(ctx, p, rf, name, stage, version, verb, true)
+}
+
+func (g *globals) assignChecked(ctx context.Context, p *project, rf *registryFlags, name, stage, version, verb string, check bool) error {
+	mc, err := g.model(p, name)
+	if err != nil {
+		return err
+	}
+	st, ok := stageOf(mc, stage)
+	if !ok {
+		var names []string
+		for _, s := range mc.Stages {
+			names = append(names, s.Name)
+		}
+		return usageError(fmt.Errorf("model %s has no stage %q (stages: %s)", name, stage, strings.Join(names, ", ")))
+	}
+	state, err := g.registryState(ctx, p, rf)
+	if err != nil {
+		return err
+	}
+	m := state[name]
+	if m == nil || len(m.Versions) == 0 {
+		return usageError(fmt.Errorf("no versions of %s are registered; run mlci model register %s", name, name))
+	}
+	if version == "" {
+		version = m.Versions[len(m.Versions)-1].Version
+	}
+	var v *registry.Version
+	for i := range m.Versions {
+		if m.Versions[i].Version == version {
+			v = &m.Versions[i]
+		}
+	}
+	if v == nil {
+		return usageError(fmt.Errorf("%s %s is not registered; run mlci model register %s --version %s", name, version, name, version))
+	}
+	if check {
+		if err := requirements(m, st, v); err != nil {
+			return err
+		}
+	}
+	repo, remote, err := g.registryRepo(ctx, p, rf)
+	if err != nil {
+		return err
+	}
+	rec := registry.Record{Actor: actor(g.io.Getenv), CI: runURL(g.io.Getenv)}
+	if v.Record != nil {
+		rec = *v.Record
+		rec.Actor, rec.CI = actor(g.io.Getenv), runURL(g.io.Getenv)
+	}
+	t, err := registry.Promote(ctx, repo.Root, remote, name, stage, version, rec, promoteAttempts)
+	if err != nil {
+		return registryError(err)
+	}
+	if g.json {
+		return g.printJSON(struct {
+			Tag     string `json:"tag"`
+			Model   string `json:"model"`
+			Stage   string `json:"stage"`
+			Version string `json:"version"`
+			Digest  string `json:"artifact_digest,omitempty"`
+		}{t.String(), name, stage, version, rec.Artifact})
+	}
+	fmt.Fprintf(g.io.Stdout, "%s %s %s to %s (%s)\n", verb, name, version, stage, t.String())
+	return nil
+}
+
+func stageOf(m config.Model, name string) (config.Stage, bool) {
+	for _, s := range m.Stages {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return config.Stage{}, false
+}
+
+// requirements checks a stage's requires: against what the registry knows
+// of the version; approval is the forge's to grant.
+func requirements(m *registry.Model, st config.Stage, v *registry.Version) error {
+	for _, r := range st.Requires {
+		switch {
+		case r == config.RequireGates:
+			if v.Record == nil || v.Record.Gate != "pass" {
+				gate := "no gate verdict"
+				if v.Record != nil && v.Record.Gate != "" {
+					gate = "gates " + v.Record.Gate
+				}
+				return checkFailed(fmt.Errorf("%s %s cannot enter %s: it requires passing gates, and its registration recorded %s", m.Name, v.Version, st.Name, gate))
+			}
+		case strings.HasPrefix(r, "stage:"):
+			need := strings.TrimPrefix(r, "stage:")
+			if a := m.Stages[need]; a == nil || a.Version != v.Version {
+				return checkFailed(fmt.Errorf("%s %s cannot enter %s: it must hold %s first; run mlci promote %s --to %s --version %s", m.Name, v.Version, st.Name, need, m.Name, need, v.Version))
+			}
+		case r == config.RequireApproval:
+			// The forge holds the deployment until its reviewers approve; the
+			// tag records the promotion once the job runs.
+		case r == config.RequireDataCheck:
+			if v.Record == nil || len(v.Record.DataRoots) == 0 {
+				return checkFailed(fmt.Errorf("%s %s cannot enter %s: it requires a data check, and its registration recorded no locked datasets", m.Name, v.Version, st.Name))
+			}
+		}
+	}
+	return nil
+}
