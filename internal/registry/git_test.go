@@ -196,16 +196,19 @@ func TestPushConflict(t *testing.T) {
 // helperEnv makes the test binary act as one concurrent promoter.
 const helperEnv = "MLCI_REGISTRY_PROMOTE_DIR"
 
-func TestPromoteHelper(t *testing.T) {
-	dir := os.Getenv(helperEnv)
-	if dir == "" {
-		t.Skip("only run as a child of TestConcurrentPromote")
+// TestMain lets the test binary act as one concurrent promoter when
+// TestConcurrentPromote starts it with helperEnv set.
+func TestMain(m *testing.M) {
+	if dir := os.Getenv(helperEnv); dir != "" {
+		tag, err := Promote(context.Background(), dir, "origin", "m", "prod", os.Getenv("MLCI_REGISTRY_VERSION"), Record{}, 10)
+		if err != nil {
+			fmt.Println(err)
+			os.Exit(1)
+		}
+		fmt.Printf("TAG=%s\n", tag)
+		os.Exit(0)
 	}
-	tag, err := Promote(context.Background(), dir, "origin", "m", "prod", os.Getenv("MLCI_REGISTRY_VERSION"), Record{}, 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fmt.Printf("TAG=%s\n", tag)
+	os.Exit(m.Run())
 }
 
 func TestConcurrentPromote(t *testing.T) {
@@ -223,7 +226,7 @@ func TestConcurrentPromote(t *testing.T) {
 	for i, c := range clones {
 		wg.Go(func() {
 			// Separate processes, as two CI jobs would be.
-			cmd := exec.Command(os.Args[0], "-test.run=^TestPromoteHelper$", "-test.v")
+			cmd := exec.Command(os.Args[0])
 			cmd.Env = append(os.Environ(), helperEnv+"="+c, fmt.Sprintf("MLCI_REGISTRY_VERSION=v%d.0.0", i+1))
 			out, err := cmd.CombinedOutput()
 			if err != nil {
