@@ -133,12 +133,14 @@ func newDiffCmd(g *globals, kind string) *cobra.Command {
 }
 
 func diffFiles(ctx context.Context, p *project, bl *baseline, files []string) ([]metrics.Row, error) {
-	if bl.files != nil {
-		// With --baseline files, compare only the files they stand for:
-		// the others have nothing to be compared with.
+	if bl.files != nil || bl.recorded != nil {
+		// With --baseline files or a registry record, compare only the
+		// files they stand for: the others have nothing to be compared with.
 		var given []string
 		for _, f := range files {
-			if _, ok := bl.files[f]; ok {
+			_, inFiles := bl.files[f]
+			_, inRecord := bl.recorded[f]
+			if inFiles || inRecord {
 				given = append(given, f)
 			}
 		}

@@ -82,6 +82,15 @@ func TestModelLifecycle(t *testing.T) {
 	if len(rows) != 1 || rows[0].Latest != "v0.1.0" || rows[0].Stages["staging"].Version != "v0.0.1" || rows[0].Stages["dev"].Version != "v0.1.0" || !strings.HasPrefix(rows[0].Digest, "sha256:") {
 		t.Errorf("show = %+v", rows)
 	}
+	// The metrics recorded for the version in staging are a baseline.
+	writeFile(t, filepath.Join(dir, "metrics.json"), `{"eval": {"val": {"accuracy": 0.99, "loss": 0.3902, "macro_f1": 0.9713}}, "train": {"accuracy": 0.8429, "loss": 0.494, "macro_f1": 0.8509}}`)
+	diff := mlci("metrics", "diff", "--baseline", "digits#staging")
+	if diff.code != ExitOK || !strings.Contains(diff.stdout, "digits#staging (v0.0.1 in staging)") || !strings.Contains(diff.stdout, "0.9714") || !strings.Contains(diff.stdout, "0.99") {
+		t.Errorf("metrics diff --baseline digits#staging: exit %d\n%s%s", diff.code, diff.stdout, diff.stderr)
+	}
+	if bad := mlci("gate", "--baseline", "digits#production"); bad.code != ExitUsage || !strings.Contains(bad.stderr, "no version of digits is in production") {
+		t.Errorf("empty stage: exit %d %s", bad.code, bad.stderr)
+	}
 	hist := mlci("model", "history", "digits")
 	if strings.Count(hist.stdout, "assignment") != 5 || strings.Count(hist.stdout, "registration") != 2 {
 		t.Errorf("history:\n%s", hist.stdout)
