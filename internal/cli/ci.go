@@ -28,6 +28,7 @@ type ciResult struct {
 	Gates    *gate.Report    `json:"gates,omitempty"`
 	Failed   []string        `json:"failed"`
 	Report   *postOutput     `json:"report,omitempty"`
+	Released []released      `json:"released,omitempty"`
 }
 
 type postOutput struct {
@@ -44,6 +45,7 @@ type postFlags struct {
 	id         string
 	failOnGate bool
 	history    int
+	release    string
 }
 
 func (f *postFlags) register(cmd *cobra.Command) {
@@ -55,6 +57,11 @@ func (f *postFlags) register(cmd *cobra.Command) {
 }
 
 func (f *postFlags) validate() error {
+	switch f.release {
+	case "", "auto", "always", "never":
+	default:
+		return usageError(fmt.Errorf("--release %q: choose auto, always or never", f.release))
+	}
 	for _, m := range forge.Modes() {
 		if f.mode == m {
 			return nil
@@ -68,6 +75,7 @@ func newCICmd(g *globals) *cobra.Command {
 	var h hashFlags
 	var out outputFlags
 	var pf postFlags
+	var rf registryFlags
 	cmd := &cobra.Command{
 		Use:   "ci",
 		Short: "Run every check mlci.yaml configures and post the report",
@@ -91,13 +99,26 @@ bad input, 3 when the forge failed after retries.`,
 				return err
 			}
 			res := ciResult{Pass: len(pl.failed) == 0, Data: pl.data, DataDiff: pl.dataDiff, Gates: pl.gates, Failed: pl.failed, Report: posted}
+			if res.Pass && len(p.Config.Models) > 0 && (pf.release == "always" || pf.release == "auto" && g.onMerge()) {
+				rel, err := g.release(ctx, p, pl, &bf, &rf)
+				if err != nil {
+					return err
+				}
+				res.Released = rel
+				g.releaseOutputs(rel)
+			}
 			if g.json {
 				res.Metrics, res.Params = rowsJSON(pl.metrics), rowsJSON(pl.params)
 				if err := g.printJSON(res); err != nil {
 					return err
 				}
-			} else if err := g.printPipeline(p, pl, &out, posted); err != nil {
-				return err
+			} else {
+				if err := g.printPipeline(p, pl, &out, posted); err != nil {
+					return err
+				}
+				for _, r := range res.Released {
+					fmt.Fprintf(g.io.Stdout, "released %s %s to %s (%s, %s)\n", r.Model, r.Version, r.Stage, r.Tag, r.Digest)
+				}
 			}
 			if !res.Pass && (pf.failOnGate || slicesContains(pl.failed, "data")) {
 				return checkFailed(fmt.Errorf("%s failed; see the sections above for what to fix", strings.Join(pl.failed, " and ")))
@@ -110,6 +131,8 @@ bad input, 3 when the forge failed after retries.`,
 	out.register(cmd, true)
 	pf.register(cmd)
 	cmd.Flags().BoolVar(&pf.failOnGate, "fail-on-gate", true, "exit 1 when a gate fails (data changes always fail)")
+	cmd.Flags().StringVar(&pf.release, "release", "auto", "register HEAD and promote it to each model's on: merge stage: auto (on a push to the default branch), always or never")
+	rf.register(cmd)
 	return cmd
 }
 
@@ -131,6 +154,21 @@ func rowsJSON(rows []metrics.Row) json.RawMessage {
 		return nil
 	}
 	return json.RawMessage(b.String())
+}
+
+// releaseOutputs tells the user's deploy step what was released: the first
+// model's name, version, stage and artifact.
+func (g *globals) releaseOutputs(rel []released) {
+	a := g.actions()
+	if a == nil || len(rel) == 0 {
+		return
+	}
+	r := rel[0]
+	a.SetOutput("model", r.Model)
+	a.SetOutput("version", r.Version)
+	a.SetOutput("stage", r.Stage)
+	a.SetOutput("artifact-digest", r.Digest)
+	a.SetOutput("artifact-path", r.Path)
 }
 
 // prepareReport runs the pipeline for ci and report and builds what the

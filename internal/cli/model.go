@@ -15,6 +15,7 @@ import (
 	"github.com/mlci/mlci/internal/config"
 	"github.com/mlci/mlci/internal/datahash"
 	"github.com/mlci/mlci/internal/digest"
+	"github.com/mlci/mlci/internal/gate"
 	"github.com/mlci/mlci/internal/gitrepo"
 	"github.com/mlci/mlci/internal/lockfile"
 	"github.com/mlci/mlci/internal/metrics"
@@ -128,7 +129,7 @@ patch); the first is v0.0.1. The tag is pushed to the remote unless
 					return usageError(err)
 				}
 			}
-			rec, err := g.versionRecord(ctx, p, m, &bf)
+			rec, err := g.versionRecord(ctx, p, m, &bf, nil)
 			if err != nil {
 				return err
 			}
@@ -166,8 +167,9 @@ func cleanTree(ctx context.Context, repo *gitrepo.Repo) error {
 	return nil
 }
 
-// versionRecord gathers what a registration tag carries.
-func (g *globals) versionRecord(ctx context.Context, p *project, m config.Model, bf *baselineFlags) (registry.Record, error) {
+// versionRecord gathers what a registration tag carries. gates, when the
+// caller already judged them, saves judging them again.
+func (g *globals) versionRecord(ctx context.Context, p *project, m config.Model, bf *baselineFlags, gates *gate.Report) (registry.Record, error) {
 	rec := registry.Record{Path: m.Artifact, Time: time.Now().UTC(), Actor: actor(g.io.Getenv), CI: runURL(g.io.Getenv)}
 	res, err := datahash.Hash(ctx, p.abs(m.Artifact), datahash.Options{Algorithm: digest.SHA256})
 	if err != nil {
@@ -195,9 +197,11 @@ func (g *globals) versionRecord(ctx context.Context, p *project, m config.Model,
 		}
 	}
 	if len(p.Config.Gates) > 0 {
-		r, err := g.runGates(ctx, p, bf)
-		if err != nil {
-			return rec, err
+		r := gates
+		if r == nil {
+			if r, err = g.runGates(ctx, p, bf); err != nil {
+				return rec, err
+			}
 		}
 		rec.Gate = "fail"
 		if r.Pass {

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/mlci/mlci/internal/forge/githubfake"
 )
 
 // registryRepo makes a project with a model, committed, with a bare
@@ -122,5 +124,41 @@ func TestModelBadInput(t *testing.T) {
 				t.Errorf("exit %d stderr %q; want %d containing %q", r.code, r.stderr, tt.code, tt.wantErr)
 			}
 		})
+	}
+}
+
+func TestCIReleasesOnMerge(t *testing.T) {
+	dir, remote := registryProject(t)
+	api := githubfake.New(t)
+	api.AddToken("tok", "github-actions", true, false)
+	api.AddRepo("o", "r")
+	env := githubEnv(t, api, "tok")
+	writeFile(t, env["GITHUB_EVENT_PATH"], `{"repository": {"default_branch": "main"}, "after": "x"}`)
+	env["GITHUB_EVENT_NAME"] = "push"
+	env["GITHUB_REF"] = "refs/heads/main"
+	args := []string{"-C", dir, "ci", "--baseline", "baseline/metrics.json"}
+	r := run(t, env, args...)
+	if r.code != ExitOK || !strings.Contains(r.stdout, "released digits v0.0.1 to dev (digits#dev#1, sha256:") {
+		t.Fatalf("merge run: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if tags := remoteTags(t, remote); !strings.Contains(tags, "digits@v0.0.1\n") || !strings.Contains(tags, "digits#dev#1\n") {
+		t.Errorf("remote tags:\n%s", tags)
+	}
+	outputs, _ := os.ReadFile(env["GITHUB_OUTPUT"])
+	for _, want := range []string{"model", "digits", "version", "v0.0.1", "stage", "dev", "artifact-path", "model/knn.bin"} {
+		if !strings.Contains(string(outputs), want) {
+			t.Errorf("outputs lack %q", want)
+		}
+	}
+	// Re-running the job registers and promotes nothing new.
+	again := run(t, env, args...)
+	if again.code != ExitOK || strings.Count(remoteTags(t, remote), "\n") != 2 {
+		t.Errorf("re-run: exit %d, tags:\n%s", again.code, remoteTags(t, remote))
+	}
+	// A pull request run releases nothing.
+	pr := githubEnv(t, api, "tok")
+	api.AddPullRequest("o", "r", 7, "headsha", "open")
+	if r := run(t, pr, args...); r.code != ExitOK || strings.Contains(r.stdout, "released") {
+		t.Errorf("PR run: exit %d\n%s", r.code, r.stdout)
 	}
 }

@@ -30,7 +30,16 @@ environments. History is never rewritten: a lost race refetches the tags and
 retries with the next counter.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return g.assign(cmd.Context(), &rf, args[0], to, version, "promoted")
+			ctx := cmd.Context()
+			p, err := g.loadProject()
+			if err != nil {
+				return err
+			}
+			t, rec, err := g.promoteVersion(ctx, p, &rf, args[0], to, version, true)
+			if err != nil {
+				return err
+			}
+			return g.printAssigned(t, rec, "promoted")
 		},
 	}
 	rf.register(cmd)
@@ -69,7 +78,11 @@ func newRollbackCmd(g *globals) *cobra.Command {
 			}
 			// A rollback returns to a version that already passed the stage's
 			// requirements once, so they are not checked again.
-			return g.assignChecked(ctx, p, &rf, args[0], stage, to, "rolled back", false)
+			t, rec, err := g.promoteVersion(ctx, p, &rf, args[0], stage, to, false)
+			if err != nil {
+				return err
+			}
+			return g.printAssigned(t, rec, "rolled back")
 		},
 	}
 	rf.register(cmd)
@@ -104,18 +117,13 @@ func versionAt(m *registry.Model, commit string) string {
 	return ""
 }
 
-func (g *globals) assign(ctx context.Context, rf *registryFlags, name, stage, version, verb string) error {
-	p, err := g.loadProject()
-	if err != nil {
-		return err
-	}
-	return g.assignChecked(ctx, p, rf, name, stage, version, verb, true)
-}
-
-func (g *globals) assignChecked(ctx context.Context, p *project, rf *registryFlags, name, stage, version, verb string, check bool) error {
+// promoteVersion assigns version (default: the latest) of model name to
+// stage, checking the stage's requirements when check is set.
+func (g *globals) promoteVersion(ctx context.Context, p *project, rf *registryFlags, name, stage, version string, check bool) (registry.Tag, registry.Record, error) {
+	var none registry.Record
 	mc, err := g.model(p, name)
 	if err != nil {
-		return err
+		return registry.Tag{}, none, err
 	}
 	st, ok := stageOf(mc, stage)
 	if !ok {
@@ -123,15 +131,15 @@ func (g *globals) assignChecked(ctx context.Context, p *project, rf *registryFla
 		for _, s := range mc.Stages {
 			names = append(names, s.Name)
 		}
-		return usageError(fmt.Errorf("model %s has no stage %q (stages: %s)", name, stage, strings.Join(names, ", ")))
+		return registry.Tag{}, none, usageError(fmt.Errorf("model %s has no stage %q (stages: %s)", name, stage, strings.Join(names, ", ")))
 	}
 	state, err := g.registryState(ctx, p, rf)
 	if err != nil {
-		return err
+		return registry.Tag{}, none, err
 	}
 	m := state[name]
 	if m == nil || len(m.Versions) == 0 {
-		return usageError(fmt.Errorf("no versions of %s are registered; run mlci model register %s", name, name))
+		return registry.Tag{}, none, usageError(fmt.Errorf("no versions of %s are registered; run mlci model register %s", name, name))
 	}
 	if version == "" {
 		version = m.Versions[len(m.Versions)-1].Version
@@ -143,26 +151,31 @@ func (g *globals) assignChecked(ctx context.Context, p *project, rf *registryFla
 		}
 	}
 	if v == nil {
-		return usageError(fmt.Errorf("%s %s is not registered; run mlci model register %s --version %s", name, version, name, version))
+		return registry.Tag{}, none, usageError(fmt.Errorf("%s %s is not registered; run mlci model register %s --version %s", name, version, name, version))
 	}
 	if check {
 		if err := requirements(m, st, v); err != nil {
-			return err
+			return registry.Tag{}, none, err
 		}
 	}
 	repo, remote, err := g.registryRepo(ctx, p, rf)
 	if err != nil {
-		return err
+		return registry.Tag{}, none, err
 	}
 	rec := registry.Record{Actor: actor(g.io.Getenv), CI: runURL(g.io.Getenv)}
 	if v.Record != nil {
 		rec = *v.Record
 		rec.Actor, rec.CI = actor(g.io.Getenv), runURL(g.io.Getenv)
 	}
+	rec.Version = version
 	t, err := registry.Promote(ctx, repo.Root, remote, name, stage, version, rec, promoteAttempts)
 	if err != nil {
-		return registryError(err)
+		return registry.Tag{}, none, registryError(err)
 	}
+	return t, rec, nil
+}
+
+func (g *globals) printAssigned(t registry.Tag, rec registry.Record, verb string) error {
 	if g.json {
 		return g.printJSON(struct {
 			Tag     string `json:"tag"`
@@ -170,9 +183,9 @@ func (g *globals) assignChecked(ctx context.Context, p *project, rf *registryFla
 			Stage   string `json:"stage"`
 			Version string `json:"version"`
 			Digest  string `json:"artifact_digest,omitempty"`
-		}{t.String(), name, stage, version, rec.Artifact})
+		}{t.String(), t.Artifact, t.Stage, rec.Version, rec.Artifact})
 	}
-	fmt.Fprintf(g.io.Stdout, "%s %s %s to %s (%s)\n", verb, name, version, stage, t.String())
+	fmt.Fprintf(g.io.Stdout, "%s %s %s to %s (%s)\n", verb, t.Artifact, rec.Version, t.Stage, t.String())
 	return nil
 }
 

@@ -1,0 +1,123 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+
+	"github.com/mlci/mlci/internal/config"
+	"github.com/mlci/mlci/internal/registry"
+)
+
+// released is one model version that a merge registered and promoted.
+type released struct {
+	Model   string `json:"model"`
+	Version string `json:"version"`
+	Stage   string `json:"stage"`
+	Tag     string `json:"tag"`
+	Digest  string `json:"artifact_digest"`
+	Path    string `json:"artifact_path"`
+}
+
+// onMerge reports whether this run is a push to the default branch, the
+// moment a merged model reaches its on: merge stage.
+func (g *globals) onMerge() bool {
+	get := g.io.Getenv
+	if get("GITHUB_ACTIONS") == "true" {
+		if get("GITHUB_EVENT_NAME") != "push" {
+			return false
+		}
+		var ev struct {
+			Repository struct {
+				DefaultBranch string `json:"default_branch"`
+			} `json:"repository"`
+		}
+		data, err := os.ReadFile(get("GITHUB_EVENT_PATH"))
+		if err != nil || json.Unmarshal(data, &ev) != nil || ev.Repository.DefaultBranch == "" {
+			return false
+		}
+		return get("GITHUB_REF") == "refs/heads/"+ev.Repository.DefaultBranch
+	}
+	if get("GITLAB_CI") == "true" {
+		return get("CI_PIPELINE_SOURCE") == "push" && get("CI_COMMIT_BRANCH") != "" && get("CI_COMMIT_BRANCH") == get("CI_DEFAULT_BRANCH")
+	}
+	return false
+}
+
+// release registers HEAD as the next version of every model that has an
+// on: merge stage and promotes it there, when the checks passed and the
+// stage's requirements allow. HEAD already registered is not registered
+// again, so a re-run of the job is harmless.
+func (g *globals) release(ctx context.Context, p *project, pl *pipeline, bf *baselineFlags, rf *registryFlags) ([]released, error) {
+	var out []released
+	for _, m := range p.Config.Models {
+		stage := ""
+		for _, s := range m.Stages {
+			if s.On == "merge" {
+				stage = s.Name
+			}
+		}
+		if stage == "" {
+			continue
+		}
+		r, err := g.releaseOne(ctx, p, pl, bf, rf, m, stage)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func (g *globals) releaseOne(ctx context.Context, p *project, pl *pipeline, bf *baselineFlags, rf *registryFlags, m config.Model, stage string) (released, error) {
+	repo, remote, err := g.registryRepo(ctx, p, rf)
+	if err != nil {
+		return released{}, err
+	}
+	head, _ := repo.Verify(ctx, "HEAD")
+	state, err := g.registryState(ctx, p, rf)
+	if err != nil {
+		return released{}, err
+	}
+	version, latest := "", ""
+	if st := state[m.Name]; st != nil {
+		for _, v := range st.Versions {
+			if v.Commit == head {
+				version = v.Version
+			}
+			latest = v.Version
+		}
+	}
+	if version == "" {
+		if err := cleanTree(ctx, repo); err != nil {
+			return released{}, err
+		}
+		if version, err = registry.NextVersion(latest, m.Bump); err != nil {
+			return released{}, usageError(err)
+		}
+		rec, err := g.versionRecord(ctx, p, m, bf, pl.gates)
+		if err != nil {
+			return released{}, err
+		}
+		if _, err := registry.Register(ctx, repo.Root, remote, m.Name, version, head, rec); err != nil {
+			return released{}, registryError(err)
+		}
+	}
+	if st := state[m.Name]; st != nil {
+		if a := st.Stages[stage]; a != nil && a.Version == version {
+			// A re-run of the same merge: the version is in place already.
+			tag := registry.Tag{Artifact: m.Name, Stage: stage, Counter: a.Counter, Kind: registry.KindAssignment}
+			r := released{Model: m.Name, Version: version, Stage: stage, Tag: tag.String(), Path: m.Artifact}
+			if a.Record != nil {
+				r.Digest = a.Record.Artifact
+			}
+			return r, nil
+		}
+	}
+	t, prec, err := g.promoteVersion(ctx, p, rf, m.Name, stage, version, true)
+	if err != nil {
+		return released{}, err
+	}
+	r := released{Model: m.Name, Version: version, Stage: stage, Tag: t.String(), Digest: prec.Artifact, Path: m.Artifact}
+	return r, nil
+}
