@@ -1,0 +1,347 @@
+// Package artifact stores model files and directories as OCI artifacts by digest,
+// in a local OCI image layout or a registry, so deploy steps can pull them by tag.
+package artifact
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"oras.land/oras-go/v2"
+	"oras.land/oras-go/v2/content"
+	"oras.land/oras-go/v2/content/oci"
+	"oras.land/oras-go/v2/errdef"
+	"oras.land/oras-go/v2/registry/remote"
+	"oras.land/oras-go/v2/registry/remote/auth"
+	"oras.land/oras-go/v2/registry/remote/retry"
+)
+
+// Media types of mlci model artifacts.
+const (
+	ArtifactType  = "application/vnd.mlci.model.v1"
+	MediaTypeFile = "application/vnd.mlci.model.file.v1"
+	MediaTypeTar  = "application/vnd.mlci.model.tar.v1"
+)
+
+// ErrNotFound is returned (wrapped) by Pull and Tag when the reference does
+// not exist in the store.
+var ErrNotFound = errors.New("artifact not found")
+
+// Store keeps model artifacts by digest.
+type Store interface {
+	// Push packs path (file or directory) as an OCI artifact and returns the manifest digest ("sha256:…").
+	Push(ctx context.Context, name, path string, annotations map[string]string) (Pushed, error)
+	// Tag points tag (e.g. "production", "digits-v1.2.0") at a manifest digest.
+	Tag(ctx context.Context, dgst, tag string) error
+	// Pull unpacks the artifact that ref (a tag or digest) names into dir.
+	Pull(ctx context.Context, ref, dir string) (Pulled, error)
+}
+
+// Pushed describes a pushed artifact.
+type Pushed struct {
+	Manifest string // manifest digest
+	Layer    string // layer digest
+	Size     int64  // layer size in bytes
+}
+
+// Pulled describes a pulled artifact.
+type Pulled struct {
+	Manifest string // manifest digest
+	Files    int    // regular files written
+}
+
+// Open parses an artifact_store value: "oci-layout:PATH" (relative to base) or "oci://REGISTRY/REPO"; plain-http for 127.0.0.1/localhost registries; credentials from env (MLCI_REGISTRY_USERNAME/MLCI_REGISTRY_PASSWORD, or GITHUB_TOKEN for ghcr.io with the actor as username). Unknown schemes -> error listing the two forms.
+func Open(ctx context.Context, spec, base string, getenv func(string) string) (Store, error) {
+	switch {
+	case strings.HasPrefix(spec, "oci-layout:"):
+		p := strings.TrimPrefix(spec, "oci-layout:")
+		if p == "" {
+			return nil, fmt.Errorf("artifact_store %q: empty path; use oci-layout:PATH", spec)
+		}
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(base, p)
+		}
+		s, err := oci.NewWithContext(ctx, p)
+		if err != nil {
+			return nil, fmt.Errorf("open OCI layout %s: %w", p, err)
+		}
+		return &store{target: s, where: p}, nil
+	case strings.HasPrefix(spec, "oci://"):
+		ref := strings.TrimPrefix(spec, "oci://")
+		repo, err := remote.NewRepository(ref)
+		if err != nil {
+			return nil, fmt.Errorf("artifact_store %q: want oci://REGISTRY/REPO: %w", spec, err)
+		}
+		if repo.Reference.Reference != "" {
+			return nil, fmt.Errorf("artifact_store %q: drop the tag or digest; want oci://REGISTRY/REPO", spec)
+		}
+		host := repo.Reference.Registry
+		repo.PlainHTTP = isLoopback(host)
+		cred, err := credential(host, getenv)
+		if err != nil {
+			return nil, err
+		}
+		repo.Client = &auth.Client{
+			Client:     retry.DefaultClient,
+			Cache:      auth.NewCache(),
+			Credential: auth.StaticCredential(host, cred),
+		}
+		return &store{target: repo, where: spec}, nil
+	default:
+		return nil, fmt.Errorf("artifact_store %q: unknown form; use oci-layout:PATH or oci://REGISTRY/REPO", spec)
+	}
+}
+
+// isLoopback reports whether a registry host (with optional port) is local,
+// where registries for tests and development usually serve plain HTTP.
+func isLoopback(host string) bool {
+	h := host
+	if i := strings.LastIndex(h, ":"); i >= 0 && !strings.HasSuffix(h, "]") {
+		h = h[:i]
+	}
+	h = strings.Trim(h, "[]")
+	return h == "localhost" || h == "127.0.0.1" || h == "::1"
+}
+
+func credential(host string, getenv func(string) string) (auth.Credential, error) {
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	user, pass := getenv("MLCI_REGISTRY_USERNAME"), getenv("MLCI_REGISTRY_PASSWORD")
+	switch {
+	case user != "" && pass != "":
+		return auth.Credential{Username: user, Password: pass}, nil
+	case user != "" || pass != "":
+		return auth.EmptyCredential, errors.New("registry credentials: set both MLCI_REGISTRY_USERNAME and MLCI_REGISTRY_PASSWORD, or neither")
+	}
+	if host == "ghcr.io" {
+		if tok := getenv("GITHUB_TOKEN"); tok != "" {
+			// GHCR checks the token, not the name; the actor is the honest choice
+			// and any non-empty name works outside Actions.
+			actor := getenv("GITHUB_ACTOR")
+			if actor == "" {
+				actor = "mlci"
+			}
+			return auth.Credential{Username: actor, Password: tok}, nil
+		}
+	}
+	return auth.EmptyCredential, nil
+}
+
+// store implements Store over any oras target: an OCI layout or a remote repository.
+type store struct {
+	target oras.Target
+	where  string // for error messages
+}
+
+// epoch is the creation time written into manifests so that the same content
+// always gives the same manifest digest.
+const epoch = "1970-01-01T00:00:00Z"
+
+func (s *store) Push(ctx context.Context, name, path string, annotations map[string]string) (Pushed, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return Pushed{}, fmt.Errorf("push %s: %w", path, err)
+	}
+	var layer ocispec.Descriptor
+	if info.IsDir() {
+		layer, err = s.pushDir(ctx, path)
+	} else if info.Mode().IsRegular() {
+		layer, err = s.pushFile(ctx, path)
+	} else {
+		err = errors.New("not a regular file or directory")
+	}
+	if err != nil {
+		return Pushed{}, fmt.Errorf("push %s to %s: %w", path, s.where, err)
+	}
+	ann := map[string]string{ocispec.AnnotationCreated: epoch}
+	if name != "" {
+		ann[ocispec.AnnotationTitle] = name
+	}
+	maps.Copy(ann, annotations)
+	mdesc, err := oras.PackManifest(ctx, s.target, oras.PackManifestVersion1_1, ArtifactType, oras.PackManifestOptions{
+		Layers:              []ocispec.Descriptor{layer},
+		ManifestAnnotations: ann,
+	})
+	if err != nil {
+		return Pushed{}, fmt.Errorf("push manifest for %s to %s: %w", path, s.where, err)
+	}
+	return Pushed{Manifest: mdesc.Digest.String(), Layer: layer.Digest.String(), Size: layer.Size}, nil
+}
+
+func (s *store) pushFile(ctx context.Context, path string) (ocispec.Descriptor, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	defer f.Close()
+	desc, err := describe(f, MediaTypeFile)
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	desc.Annotations = map[string]string{ocispec.AnnotationTitle: filepath.Base(path)}
+	return desc, s.pushBlob(ctx, desc, f)
+}
+
+func (s *store) pushDir(ctx context.Context, dir string) (ocispec.Descriptor, error) {
+	// The tar goes to a temporary file rather than memory: model directories
+	// can be larger than RAM, and the digest must be known before upload.
+	tmp, err := os.CreateTemp("", "mlci-artifact-*.tar")
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	if err := writeTar(tmp, dir); err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	desc, err := describe(tmp, MediaTypeTar)
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	desc.Annotations = map[string]string{ocispec.AnnotationTitle: filepath.Base(filepath.Clean(dir))}
+	return desc, s.pushBlob(ctx, desc, tmp)
+}
+
+// describe digests f from the start and rewinds it for upload.
+func describe(f *os.File, mediaType string) (ocispec.Descriptor, error) {
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	dg := digest.Canonical.Digester()
+	n, err := io.Copy(dg.Hash(), f)
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	return ocispec.Descriptor{MediaType: mediaType, Digest: dg.Digest(), Size: n}, nil
+}
+
+func (s *store) pushBlob(ctx context.Context, desc ocispec.Descriptor, r io.Reader) error {
+	ok, err := s.target.Exists(ctx, desc)
+	if err != nil {
+		return fmt.Errorf("check blob %s: %w", desc.Digest, err)
+	}
+	if ok {
+		return nil
+	}
+	if err := s.target.Push(ctx, desc, r); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
+		return fmt.Errorf("upload blob %s: %w", desc.Digest, err)
+	}
+	return nil
+}
+
+func (s *store) Tag(ctx context.Context, dgst, tag string) error {
+	if _, err := digest.Parse(dgst); err != nil {
+		return fmt.Errorf("tag %s: %q is not a digest (want sha256:…): %w", tag, dgst, err)
+	}
+	if _, err := oras.Tag(ctx, s.target, dgst, tag); err != nil {
+		if errors.Is(err, errdef.ErrNotFound) {
+			return fmt.Errorf("tag %s: manifest %s not in %s; push it first: %w: %w", tag, dgst, s.where, ErrNotFound, err)
+		}
+		return fmt.Errorf("tag %s as %s in %s: %w", dgst, tag, s.where, err)
+	}
+	return nil
+}
+
+func (s *store) Pull(ctx context.Context, ref, dir string) (Pulled, error) {
+	mdesc, err := s.target.Resolve(ctx, ref)
+	if err != nil {
+		if errors.Is(err, errdef.ErrNotFound) {
+			return Pulled{}, fmt.Errorf("pull %q: no such tag or digest in %s; push and tag it first: %w: %w", ref, s.where, ErrNotFound, err)
+		}
+		return Pulled{}, fmt.Errorf("pull %q from %s: %w", ref, s.where, err)
+	}
+	layer, err := s.modelLayer(ctx, mdesc)
+	if err != nil {
+		return Pulled{}, fmt.Errorf("pull %q from %s: %w", ref, s.where, err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return Pulled{}, fmt.Errorf("pull %q: %w", ref, err)
+	}
+	rc, err := s.target.Fetch(ctx, layer)
+	if err != nil {
+		return Pulled{}, fmt.Errorf("pull %q: fetch layer %s: %w", ref, layer.Digest, err)
+	}
+	defer rc.Close()
+	// The verifying reader fails the pull unless the bytes hash to the
+	// manifest's digest, so a tampered layer never replaces files in dir.
+	vr := content.NewVerifyReader(rc, layer)
+	var n int
+	switch layer.MediaType {
+	case MediaTypeFile:
+		err = writeFile(dir, layer.Annotations[ocispec.AnnotationTitle], vr)
+		n = 1
+	case MediaTypeTar:
+		n, err = extractTar(dir, vr)
+	}
+	if err != nil {
+		return Pulled{}, fmt.Errorf("pull %q into %s: %w", ref, dir, err)
+	}
+	return Pulled{Manifest: mdesc.Digest.String(), Files: n}, nil
+}
+
+// modelLayer fetches and checks the manifest and returns its single model layer.
+func (s *store) modelLayer(ctx context.Context, mdesc ocispec.Descriptor) (ocispec.Descriptor, error) {
+	if mdesc.MediaType != ocispec.MediaTypeImageManifest {
+		return ocispec.Descriptor{}, fmt.Errorf("%s is a %s, not an mlci model artifact", mdesc.Digest, mdesc.MediaType)
+	}
+	raw, err := content.FetchAll(ctx, s.target, mdesc)
+	if err != nil {
+		return ocispec.Descriptor{}, fmt.Errorf("fetch manifest %s: %w", mdesc.Digest, err)
+	}
+	var m ocispec.Manifest
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return ocispec.Descriptor{}, fmt.Errorf("parse manifest %s: %w", mdesc.Digest, err)
+	}
+	if m.ArtifactType != ArtifactType || len(m.Layers) != 1 {
+		return ocispec.Descriptor{}, fmt.Errorf("manifest %s is not an mlci model artifact (artifactType %q, %d layers; want %q with 1 layer)",
+			mdesc.Digest, m.ArtifactType, len(m.Layers), ArtifactType)
+	}
+	l := m.Layers[0]
+	if l.MediaType != MediaTypeFile && l.MediaType != MediaTypeTar {
+		return ocispec.Descriptor{}, fmt.Errorf("manifest %s: unknown layer media type %q; upgrade mlci", mdesc.Digest, l.MediaType)
+	}
+	return l, nil
+}
+
+// writeFile writes a single-file artifact to dir/name through a temporary
+// file, renamed into place only after the content is verified.
+func writeFile(dir, name string, vr *content.VerifyReader) (err error) {
+	if name == "" || name != filepath.Base(name) || !filepath.IsLocal(name) {
+		return fmt.Errorf("refusing file name %q: want a plain file name", name)
+	}
+	f, err := os.CreateTemp(dir, ".mlci-pull-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if _, err = io.Copy(f, vr); err != nil {
+		return err
+	}
+	if err = vr.Verify(); err != nil {
+		return err
+	}
+	if err = f.Chmod(0o644); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), filepath.Join(dir, name))
+}

@@ -1,0 +1,371 @@
+package artifact
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"oras.land/oras-go/v2"
+	"oras.land/oras-go/v2/content/oci"
+	"oras.land/oras-go/v2/registry/remote"
+)
+
+func noEnv(string) string { return "" }
+
+func openLayout(t *testing.T) (Store, string) {
+	t.Helper()
+	base := t.TempDir()
+	s, err := Open(context.Background(), "oci-layout:store", base, noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, filepath.Join(base, "store")
+}
+
+// writeTree creates files under dir in the given order, each with its own mtime.
+func writeTree(t *testing.T, dir string, files map[string]string, order []string, mtime time.Time) {
+	t.Helper()
+	for _, name := range order {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o750); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(files[name]), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, mtime, mtime); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+var modelTree = map[string]string{
+	"model.onnx":        "weights",
+	"config/meta.json":  `{"classes":10}`,
+	"config/a/deep.txt": "deep",
+	"README":            "digits classifier",
+}
+
+func TestPushFileTwiceSameDigest(t *testing.T) {
+	s, _ := openLayout(t)
+	f := filepath.Join(t.TempDir(), "model.bin")
+	if err := os.WriteFile(f, []byte("weights"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	ann := map[string]string{"org.mlci.model": "digits"}
+	a, err := s.Push(ctx, "digits", f, ann)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.Push(ctx, "digits", f, ann)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a != b {
+		t.Errorf("pushes differ: %+v vs %+v", a, b)
+	}
+	if !strings.HasPrefix(a.Manifest, "sha256:") || a.Size != int64(len("weights")) || a.Layer != digest.FromString("weights").String() {
+		t.Errorf("unexpected Pushed %+v", a)
+	}
+}
+
+func TestDirectoryDigestReproducible(t *testing.T) {
+	order1 := []string{"model.onnx", "config/meta.json", "config/a/deep.txt", "README"}
+	order2 := []string{"README", "config/a/deep.txt", "model.onnx", "config/meta.json"}
+	tests := []struct {
+		name   string
+		order  []string
+		mtime  time.Time
+		umask0 bool
+	}{
+		{"sorted order old mtime", order1, time.Unix(1000, 0), false},
+		{"reverse order new mtime", order2, time.Now(), false},
+		{"other order other perms", order2, time.Unix(5e8, 0), true},
+	}
+	s, _ := openLayout(t)
+	var want Pushed
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeTree(t, dir, modelTree, tc.order, tc.mtime)
+			if tc.umask0 {
+				if err := os.Chmod(filepath.Join(dir, "README"), 0o666); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := s.Push(context.Background(), "digits", dir, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if i == 0 {
+				want = got
+				return
+			}
+			if got.Layer != want.Layer || got.Manifest != want.Manifest {
+				t.Errorf("got %+v, want %+v", got, want)
+			}
+		})
+	}
+}
+
+// roundTrip pushes path, tags it "production", pulls by tag into a fresh
+// directory and compares bytes.
+func roundTrip(t *testing.T, s Store) {
+	t.Helper()
+	src := t.TempDir()
+	file := filepath.Join(src, "model.bin")
+	if err := os.WriteFile(file, []byte("file-weights"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(src, "digits")
+	writeTree(t, dir, modelTree, []string{"README", "model.onnx", "config/meta.json", "config/a/deep.txt"}, time.Now())
+	if err := os.Chmod(filepath.Join(dir, "model.onnx"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name  string
+		path  string
+		want  map[string]string // relative path in pull dir -> content
+		files int
+	}{
+		{"file", file, map[string]string{"model.bin": "file-weights"}, 1},
+		{"directory", dir, modelTree, len(modelTree)},
+	}
+	ctx := context.Background()
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := s.Push(ctx, "digits", tc.path, map[string]string{"org.mlci.version": "v1.2.0"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Tag(ctx, p.Manifest, "production"); err != nil {
+				t.Fatal(err)
+			}
+			out := filepath.Join(t.TempDir(), "pulled")
+			got, err := s.Pull(ctx, "production", out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Manifest != p.Manifest || got.Files != tc.files {
+				t.Errorf("Pull = %+v, want manifest %s and %d files", got, p.Manifest, tc.files)
+			}
+			seen := 0
+			err = filepath.WalkDir(out, func(path string, d fs.DirEntry, err error) error {
+				if err != nil || d.IsDir() {
+					return err
+				}
+				rel, _ := filepath.Rel(out, path)
+				want, ok := tc.want[filepath.ToSlash(rel)]
+				if !ok {
+					t.Errorf("unexpected file %s", rel)
+					return nil
+				}
+				b, err := os.ReadFile(path)
+				if err != nil {
+					return err
+				}
+				if string(b) != want {
+					t.Errorf("%s = %q, want %q", rel, b, want)
+				}
+				seen++
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if seen != len(tc.want) {
+				t.Errorf("pulled %d files, want %d", seen, len(tc.want))
+			}
+			if tc.name == "directory" {
+				info, err := os.Stat(filepath.Join(out, "model.onnx"))
+				if err != nil || info.Mode().Perm() != 0o755 {
+					t.Errorf("model.onnx mode = %v, %v; want 0755", info, err)
+				}
+			}
+			// Pulling again over the same directory replaces files in place.
+			if _, err := s.Pull(ctx, p.Manifest, out); err != nil {
+				t.Errorf("re-pull by digest: %v", err)
+			}
+		})
+	}
+
+	t.Run("unknown tag", func(t *testing.T) {
+		_, err := s.Pull(ctx, "no-such-tag", t.TempDir())
+		if err == nil || !strings.Contains(err.Error(), "no-such-tag") || !errors.Is(err, ErrNotFound) {
+			t.Errorf("Pull(no-such-tag) error = %v; want ErrNotFound naming the tag", err)
+		}
+	})
+}
+
+func TestRoundTripLayout(t *testing.T) {
+	s, _ := openLayout(t)
+	roundTrip(t, s)
+}
+
+func tarOf(t *testing.T, hdrs ...*tar.Header) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, h := range hdrs {
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		if h.Typeflag == tar.TypeReg {
+			if _, err := tw.Write(make([]byte, h.Size)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestPullRefusesHostileTar(t *testing.T) {
+	reg := func(name string) *tar.Header {
+		return &tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o644, Size: 4}
+	}
+	tests := []struct {
+		name    string
+		entries []*tar.Header
+		want    string
+	}{
+		{"dotdot escape", []*tar.Header{reg("../escape")}, `".."`},
+		{"nested dotdot", []*tar.Header{reg("a/../../escape")}, `".."`},
+		{"absolute path", []*tar.Header{reg("/tmp/escape")}, "absolute"},
+		{"symlink escape", []*tar.Header{{Name: "link", Typeflag: tar.TypeSymlink, Linkname: "../../etc"}}, "escapes"},
+		{"absolute symlink", []*tar.Header{{Name: "link", Typeflag: tar.TypeSymlink, Linkname: "/etc"}}, "escapes"},
+		{"char device", []*tar.Header{{Name: "null", Typeflag: tar.TypeChar, Devmajor: 1, Devminor: 3}}, "not a file"},
+		{"hard link", []*tar.Header{reg("a"), {Name: "b", Typeflag: tar.TypeLink, Linkname: "a"}}, "not a file"},
+	}
+	ctx := context.Background()
+	root := t.TempDir()
+	layout := filepath.Join(root, "store")
+	raw, err := oci.New(layout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type crafted struct{ tag, want string }
+	var cases []crafted
+	for i, tc := range tests {
+		blob := tarOf(t, tc.entries...)
+		layer := ocispec.Descriptor{MediaType: MediaTypeTar, Digest: digest.FromBytes(blob), Size: int64(len(blob))}
+		if err := raw.Push(ctx, layer, bytes.NewReader(blob)); err != nil {
+			t.Fatal(err)
+		}
+		m, err := oras.PackManifest(ctx, raw, oras.PackManifestVersion1_1, ArtifactType, oras.PackManifestOptions{Layers: []ocispec.Descriptor{layer}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tag := "evil" + string(rune('a'+i))
+		if err := raw.Tag(ctx, m, tag); err != nil {
+			t.Fatal(err)
+		}
+		cases = append(cases, crafted{tag, tc.want})
+	}
+	s, err := Open(ctx, "oci-layout:"+layout, "/nonexistent", noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "deep", "out")
+			_, err := s.Pull(ctx, cases[i].tag, out)
+			if err == nil || !strings.Contains(err.Error(), cases[i].want) {
+				t.Fatalf("Pull error = %v; want one containing %s", err, cases[i].want)
+			}
+			for _, p := range []string{filepath.Join(out, "..", "escape"), "/tmp/escape"} {
+				if _, err := os.Lstat(p); err == nil {
+					t.Errorf("%s was written", p)
+				}
+			}
+			entries, _ := os.ReadDir(out)
+			if len(entries) != 0 {
+				t.Errorf("refused pull left %d entries in %s", len(entries), out)
+			}
+		})
+	}
+}
+
+func TestOpen(t *testing.T) {
+	env := func(kv ...string) func(string) string {
+		m := map[string]string{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return func(k string) string { return m[k] }
+	}
+	base := t.TempDir()
+	tests := []struct {
+		name      string
+		spec      string
+		env       func(string) string
+		wantErr   string
+		plainHTTP bool
+		user      string
+		layoutAt  string
+	}{
+		{name: "relative layout", spec: "oci-layout:.mlci/artifacts", env: noEnv, layoutAt: filepath.Join(base, ".mlci/artifacts")},
+		{name: "absolute layout", spec: "oci-layout:" + filepath.Join(base, "abs"), env: noEnv, layoutAt: filepath.Join(base, "abs")},
+		{name: "empty layout path", spec: "oci-layout:", env: noEnv, wantErr: "oci-layout:PATH"},
+		{name: "localhost plain http", spec: "oci://localhost:5000/models/digits", env: noEnv, plainHTTP: true},
+		{name: "loopback plain http", spec: "oci://127.0.0.1:5000/digits", env: noEnv, plainHTTP: true},
+		{name: "ghcr https with token", spec: "oci://ghcr.io/acme/digits", env: env("GITHUB_TOKEN", "t", "GITHUB_ACTOR", "octocat"), user: "octocat"},
+		{name: "explicit credentials win", spec: "oci://ghcr.io/acme/digits", env: env("GITHUB_TOKEN", "t", "MLCI_REGISTRY_USERNAME", "bot", "MLCI_REGISTRY_PASSWORD", "pw"), user: "bot"},
+		{name: "gitlab anonymous", spec: "oci://registry.gitlab.com/acme/digits", env: noEnv},
+		{name: "half credentials", spec: "oci://harbor.example.com/ml/digits", env: env("MLCI_REGISTRY_USERNAME", "bot"), wantErr: "MLCI_REGISTRY_PASSWORD"},
+		{name: "tag in spec", spec: "oci://ghcr.io/acme/digits:latest", env: noEnv, wantErr: "drop the tag"},
+		{name: "bad repo", spec: "oci://ghcr.io", env: noEnv, wantErr: "oci://REGISTRY/REPO"},
+		{name: "unknown scheme", spec: "s3://bucket/models", env: noEnv, wantErr: "oci-layout:PATH or oci://REGISTRY/REPO"},
+		{name: "bare path", spec: "./models", env: noEnv, wantErr: "oci-layout:PATH or oci://REGISTRY/REPO"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := Open(context.Background(), tc.spec, base, tc.env)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("Open(%q) error = %v; want one containing %q", tc.spec, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := s.(*store)
+			switch target := st.target.(type) {
+			case *oci.Store:
+				if tc.layoutAt == "" {
+					t.Fatalf("got an OCI layout for %q", tc.spec)
+				}
+				if _, err := os.Stat(filepath.Join(tc.layoutAt, "oci-layout")); err != nil {
+					t.Errorf("layout not created at %s: %v", tc.layoutAt, err)
+				}
+			case *remote.Repository:
+				if target.PlainHTTP != tc.plainHTTP {
+					t.Errorf("PlainHTTP = %v, want %v", target.PlainHTTP, tc.plainHTTP)
+				}
+				cred, err := credential(target.Reference.Registry, tc.env)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if cred.Username != tc.user {
+					t.Errorf("username = %q, want %q", cred.Username, tc.user)
+				}
+			default:
+				t.Fatalf("unexpected target %T", target)
+			}
+		})
+	}
+}
