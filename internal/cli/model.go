@@ -77,7 +77,7 @@ func newModelCmd(g *globals) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE:  func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(newModelRegisterCmd(g), newModelShowCmd(g), newModelHistoryCmd(g))
+	cmd.AddCommand(newModelRegisterCmd(g), newModelShowCmd(g), newModelHistoryCmd(g), newModelPullCmd(g))
 	return cmd
 }
 
@@ -131,6 +131,9 @@ patch); the first is v0.0.1. The tag is pushed to the remote unless
 			}
 			rec, err := g.versionRecord(ctx, p, m, &bf, nil)
 			if err != nil {
+				return err
+			}
+			if err := g.pushArtifact(ctx, p, m, version, &rec); err != nil {
 				return err
 			}
 			head, _ := repo.Verify(ctx, "HEAD")

@@ -162,3 +162,37 @@ func TestCIReleasesOnMerge(t *testing.T) {
 		t.Errorf("PR run: exit %d\n%s", r.code, r.stdout)
 	}
 }
+
+func TestModelArtifactStore(t *testing.T) {
+	dir, _ := registryProject(t)
+	cfg, _ := os.ReadFile(filepath.Join(dir, "mlci.yaml"))
+	writeFile(t, filepath.Join(dir, "mlci.yaml"), string(cfg)+"artifact_store: oci-layout:store\n")
+	os.WriteFile(filepath.Join(dir, ".gitignore"), []byte("store/\n"), 0o644)
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-q", "-m", "store")
+	mlci := func(args ...string) result { return run(t, nil, append([]string{"-C", dir}, args...)...) }
+	if r := mlci("model", "register", "digits", "--baseline", "baseline/metrics.json"); r.code != ExitOK {
+		t.Fatalf("register: %d %s", r.code, r.stderr)
+	}
+	if r := mlci("promote", "digits", "--to", "dev"); r.code != ExitOK {
+		t.Fatalf("promote: %d %s", r.code, r.stderr)
+	}
+	out := t.TempDir()
+	r := mlci("model", "pull", "digits#dev", "-o", out)
+	if r.code != ExitOK || !strings.Contains(r.stdout, "pulled digits#dev (sha256:") {
+		t.Fatalf("pull: %d %s%s", r.code, r.stdout, r.stderr)
+	}
+	if got, _ := os.ReadFile(filepath.Join(out, "knn.bin")); string(got) != "weights v1" {
+		t.Errorf("pulled artifact = %q", got)
+	}
+	if r := mlci("model", "pull", "digits@v0.0.1", "-o", t.TempDir()); r.code != ExitOK {
+		t.Errorf("pull by version: %d %s", r.code, r.stderr)
+	}
+	if r := mlci("model", "pull", "digits#production", "-o", t.TempDir()); r.code != ExitUsage || !strings.Contains(r.stderr, "digits-production") {
+		t.Errorf("pull of an empty stage: %d %s", r.code, r.stderr)
+	}
+	show := mlci("--json", "model", "history", "digits")
+	if !strings.Contains(show.stdout, `"oci_manifest": "sha256:`) {
+		t.Errorf("the registration record lacks the manifest:\n%s", show.stdout)
+	}
+}

@@ -172,6 +172,9 @@ func (g *globals) promoteVersion(ctx context.Context, p *project, rf *registryFl
 	if err != nil {
 		return registry.Tag{}, none, registryError(err)
 	}
+	if err := g.tagStage(ctx, p, name, stage, rec); err != nil {
+		return t, rec, err
+	}
 	return t, rec, nil
 }
 

@@ -99,6 +99,9 @@ func (g *globals) releaseOne(ctx context.Context, p *project, pl *pipeline, bf *
 		if err != nil {
 			return released{}, err
 		}
+		if err := g.pushArtifact(ctx, p, m, version, &rec); err != nil {
+			return released{}, err
+		}
 		if _, err := registry.Register(ctx, repo.Root, remote, m.Name, version, head, rec); err != nil {
 			return released{}, registryError(err)
 		}

@@ -45,6 +45,9 @@ type Config struct {
 	Params  []string  `yaml:"params"`  // paths of params files
 	Gates   []Gate    `yaml:"gates"`   // evaluation gates, in the order they are reported
 	Models  []Model   `yaml:"models"`  // registered models and their promotion stages
+	// ArtifactStore is where model artifacts go by digest:
+	// "oci-layout:PATH" or "oci://REGISTRY/REPO"; "" keeps none.
+	ArtifactStore string `yaml:"artifact_store"`
 }
 
 // Dataset is one entry under data:. Path is relative to the config's

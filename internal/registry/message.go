@@ -22,6 +22,9 @@ type Record struct {
 	CI      string    `json:"ci,omitempty"`
 	Time    time.Time `json:"time,omitzero"`
 	Version string    `json:"version,omitempty"`
+	// Manifest is the OCI manifest digest of the artifact in the
+	// project's artifact store, when one is configured.
+	Manifest string `json:"oci_manifest,omitempty"`
 }
 
 // FormatMessage writes GTO's first line, a blank line and r as JSON.
