@@ -72,3 +72,44 @@ type Forge interface {
 	Name() string
 	Post(ctx context.Context, r Report) (Result, error)
 }
+
+// Deployment asks the forge to record (and, where configured, gate) a model
+// promotion to an environment.
+type Deployment struct {
+	Environment string // e.g. "production" or "digits-production"
+	Ref         string // the commit id of the version
+	Description string
+	// Payload is the model record: model, version, stage, artifact digest, tag.
+	Payload map[string]any
+	// Production marks the environment as one users see, as GitHub's
+	// production_environment does.
+	Production bool
+}
+
+// Deployment states, as DeploymentResult.State and SetDeploymentState use
+// them; a forge maps them onto its own.
+const (
+	DeployInProgress = "in_progress"
+	DeploySuccess    = "success"
+	DeployFailure    = "failure"
+	// DeployWaiting means the forge holds the deployment for approval.
+	DeployWaiting = "waiting"
+)
+
+// DeploymentResult says what the forge recorded.
+type DeploymentResult struct {
+	ID    int64
+	URL   string // the deployment's or environment's web page, "" when unknown
+	State string // one of the Deploy* states, or the forge's own when it has no match
+	// Notes are one-line explanations, as Result.Notes.
+	Notes []string
+}
+
+// Deployer is implemented by forges that have deployments (github, gitlab;
+// local does not).
+type Deployer interface {
+	Deploy(ctx context.Context, d Deployment) (DeploymentResult, error)
+	// SetDeploymentState reports the outcome after the promotion tag was
+	// pushed: DeployInProgress, DeploySuccess or DeployFailure.
+	SetDeploymentState(ctx context.Context, id int64, state, logURL string) error
+}

@@ -53,6 +53,7 @@ type Forge struct {
 	owner, repo string
 	apiURL      string
 	runURL      string
+	serverURL   string // the web root, for deployment links; "" when unknown
 	target      target
 	log         *slog.Logger
 
@@ -114,7 +115,8 @@ func New(cfg Config) (*Forge, error) {
 	}
 	return &Forge{
 		client: client, token: cfg.Token, owner: owner, repo: repo,
-		apiURL: client.BaseURL.String(), runURL: cfg.RunURL, target: tgt, log: log,
+		apiURL: client.BaseURL.String(), runURL: cfg.RunURL, serverURL: strings.TrimSuffix(cfg.ServerURL, "/"),
+		target: tgt, log: log,
 	}, nil
 }
 

@@ -1,7 +1,7 @@
 // Package githubfake is a stateful, in-memory GitHub REST API for tests:
-// comments, commit statuses, check runs and pull requests, with tokens,
-// pagination and fault injection, served under /api/v3/ like GitHub
-// Enterprise so a client that builds absolute paths fails loudly.
+// comments, commit statuses, check runs, pull requests and deployments,
+// with tokens, pagination and fault injection, served under /api/v3/ like
+// GitHub Enterprise so a client that builds absolute paths fails loudly.
 package githubfake
 
 import (
@@ -82,6 +82,7 @@ type repo struct {
 	commitComments map[string][]*Comment
 	statuses       map[string][]*Status
 	checkRuns      []*CheckRun
+	deployments    []*Deployment
 }
 
 type fault struct {

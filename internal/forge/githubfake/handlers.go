@@ -34,6 +34,11 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /repos/{owner}/{repo}/check-runs", s.repoHandler(s.createCheckRun))
 	mux.HandleFunc("PATCH /repos/{owner}/{repo}/check-runs/{id}", s.repoHandler(s.updateCheckRun))
 	mux.HandleFunc("GET /repos/{owner}/{repo}/commits/{sha}/check-runs", s.repoHandler(s.listCheckRuns))
+	mux.HandleFunc("POST /repos/{owner}/{repo}/deployments", s.repoHandler(s.createDeployment))
+	mux.HandleFunc("GET /repos/{owner}/{repo}/deployments", s.repoHandler(s.listDeployments))
+	mux.HandleFunc("GET /repos/{owner}/{repo}/deployments/{id}", s.repoHandler(s.getDeployment))
+	mux.HandleFunc("POST /repos/{owner}/{repo}/deployments/{id}/statuses", s.repoHandler(s.createDeploymentStatus))
+	mux.HandleFunc("GET /repos/{owner}/{repo}/deployments/{id}/statuses", s.repoHandler(s.listDeploymentStatuses))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { writeError(w, http.StatusNotFound, "Not Found") })
 }
 

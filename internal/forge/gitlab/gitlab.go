@@ -60,7 +60,10 @@ type Config struct {
 	// MergeRequestIID is "" when the pipeline is not for a merge request.
 	MergeRequestIID string
 	SHA             string
-	PipelineURL     string
+	// Branch is CI_COMMIT_BRANCH, "" outside branch pipelines; a deployment
+	// of SHA names it as its ref.
+	Branch      string
+	PipelineURL string
 	// ProjectURL is the project's web address, as CI_PROJECT_URL, for
 	// Result.CommentURL; "" derives it from APIURL when Project is a path.
 	ProjectURL string
@@ -83,6 +86,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		Project:         cmp.Or(getenv("CI_PROJECT_ID"), getenv("CI_PROJECT_PATH")),
 		MergeRequestIID: getenv("CI_MERGE_REQUEST_IID"),
 		SHA:             getenv("CI_COMMIT_SHA"),
+		Branch:          getenv("CI_COMMIT_BRANCH"),
 		PipelineURL:     getenv("CI_PIPELINE_URL"),
 		ProjectURL:      getenv("CI_PROJECT_URL"),
 	}

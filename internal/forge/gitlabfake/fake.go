@@ -1,6 +1,7 @@
 // Package gitlabfake is a stateful fake of the parts of the GitLab REST API
-// v4 that mlci uses (merge request notes, commit statuses, the current user),
-// so forge/gitlab is tested over real HTTP with pagination, auth and faults.
+// v4 that mlci uses (merge request notes, commit statuses, deployments, the
+// current user), so forge/gitlab is tested over real HTTP with pagination,
+// auth and faults.
 package gitlabfake
 
 import (
@@ -70,6 +71,9 @@ type project struct {
 	path     string
 	mrs      map[int]*mergeRequest
 	statuses map[string][]Status
+
+	deployments  []*Deployment
+	environments []*environment
 }
 
 type fault struct {

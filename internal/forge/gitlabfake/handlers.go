@@ -103,6 +103,11 @@ func (s *Server) route(r *http.Request, tok token, seg []string, form url.Values
 			return forbidden
 		}
 		return s.setStatus(p, seg[3], tok.user, form)
+	case seg[2] == "deployments":
+		if isWrite && !tok.canWrite {
+			return forbidden
+		}
+		return s.deployments(r, p, seg, tok.user, form)
 	case len(seg) >= 4 && seg[2] == "merge_requests":
 		iid, _ := strconv.Atoi(seg[3])
 		m := p.mrs[iid]
