@@ -144,6 +144,13 @@ func TestCIReleasesOnMerge(t *testing.T) {
 	if tags := remoteTags(t, remote); !strings.Contains(tags, "digits@v0.0.1\n") || !strings.Contains(tags, "digits#dev#1\n") {
 		t.Errorf("remote tags:\n%s", tags)
 	}
+	deps := api.Deployments("o", "r")
+	if len(deps) != 1 || deps[0].Environment != "dev" {
+		t.Fatalf("deployments = %+v", deps)
+	}
+	if st := api.DeploymentStatuses("o", "r", deps[0].ID); len(st) == 0 || st[len(st)-1].State != "success" {
+		t.Errorf("deployment statuses = %+v", st)
+	}
 	outputs, _ := os.ReadFile(env["GITHUB_OUTPUT"])
 	for _, want := range []string{"model", "digits", "version", "v0.0.1", "stage", "dev", "artifact-path", "model/knn.bin"} {
 		if !strings.Contains(string(outputs), want) {

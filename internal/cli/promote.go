@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mlci/mlci/internal/config"
+	"github.com/mlci/mlci/internal/forge"
 	"github.com/mlci/mlci/internal/registry"
 )
 
@@ -175,6 +176,9 @@ func (g *globals) promoteVersion(ctx context.Context, p *project, rf *registryFl
 	if err := g.tagStage(ctx, p, name, stage, rec); err != nil {
 		return t, rec, err
 	}
+	if err := g.deploy(ctx, p, t, rec, v.Commit); err != nil {
+		return t, rec, err
+	}
 	return t, rec, nil
 }
 
@@ -227,6 +231,42 @@ func requirements(m *registry.Model, st config.Stage, v *registry.Version) error
 				return checkFailed(fmt.Errorf("%s %s cannot enter %s: it requires a data check, and its registration recorded no locked datasets", m.Name, v.Version, st.Name))
 			}
 		}
+	}
+	return nil
+}
+
+// deploy records the promotion as a deployment on forges that have them,
+// after the tag is pushed: a deployment never exists without its tag.
+func (g *globals) deploy(ctx context.Context, p *project, t registry.Tag, rec registry.Record, commit string) error {
+	if g.forgeName("auto") == "local" {
+		return nil
+	}
+	f, err := g.selectForge(p, "auto")
+	if err != nil {
+		return err
+	}
+	d, ok := f.(forge.Deployer)
+	if !ok {
+		return nil
+	}
+	res, err := d.Deploy(ctx, forge.Deployment{
+		Environment: t.Stage,
+		Ref:         commit,
+		Description: fmt.Sprintf("%s %s to %s", t.Artifact, rec.Version, t.Stage),
+		Payload: map[string]any{
+			"model": t.Artifact, "version": rec.Version, "stage": t.Stage,
+			"artifact_digest": rec.Artifact, "oci_manifest": rec.Manifest, "tag": t.String(),
+		},
+		Production: t.Stage == "production",
+	})
+	if err != nil {
+		return serviceError(fmt.Errorf("the tag %s was pushed, but the %s deployment failed (re-run to retry): %w", t.String(), f.Name(), err))
+	}
+	if res.State == forge.DeployWaiting {
+		return nil // the forge holds it for approval
+	}
+	if err := d.SetDeploymentState(ctx, res.ID, forge.DeploySuccess, runURL(g.io.Getenv)); err != nil {
+		return serviceError(fmt.Errorf("deployment %d of %s: %w", res.ID, t.String(), err))
 	}
 	return nil
 }
