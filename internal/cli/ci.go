@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -120,7 +121,7 @@ bad input, 3 when the forge failed after retries.`,
 					fmt.Fprintf(g.io.Stdout, "released %s %s to %s (%s, %s)\n", r.Model, r.Version, r.Stage, r.Tag, r.Digest)
 				}
 			}
-			if !res.Pass && (pf.failOnGate || slicesContains(pl.failed, "data")) {
+			if !res.Pass && (pf.failOnGate || slices.Contains(pl.failed, "data")) {
 				return checkFailed(fmt.Errorf("%s failed; see the sections above for what to fix", strings.Join(pl.failed, " and ")))
 			}
 			return nil
@@ -134,15 +135,6 @@ bad input, 3 when the forge failed after retries.`,
 	cmd.Flags().StringVar(&pf.release, "release", "auto", "register HEAD and promote it to each model's on: merge stage: auto (on a push to the default branch), always or never")
 	rf.register(cmd)
 	return cmd
-}
-
-func slicesContains(s []string, x string) bool {
-	for _, v := range s {
-		if v == x {
-			return true
-		}
-	}
-	return false
 }
 
 func rowsJSON(rows []metrics.Row) json.RawMessage {

@@ -237,11 +237,10 @@ func registryError(err error) error {
 }
 
 type modelRow struct {
-	Model   string                          `json:"model"`
-	Latest  string                          `json:"latest"`
-	Digest  string                          `json:"digest,omitempty"`
-	Stages  map[string]*registry.Assignment `json:"stages"`
-	Configd []string                        `json:"configured_stages,omitempty"`
+	Model  string                          `json:"model"`
+	Latest string                          `json:"latest"`
+	Digest string                          `json:"digest,omitempty"`
+	Stages map[string]*registry.Assignment `json:"stages"`
 }
 
 func newModelShowCmd(g *globals) *cobra.Command {
@@ -251,12 +250,7 @@ func newModelShowCmd(g *globals) *cobra.Command {
 		Short: "Models × stages: the version in each stage, its digest, date and actor",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			p, err := g.loadProject()
-			if err != nil {
-				return err
-			}
-			state, err := g.registryState(ctx, p, &rf)
+			_, state, err := g.projectRegistry(cmd.Context(), &rf)
 			if err != nil {
 				return err
 			}
@@ -308,12 +302,7 @@ func newModelHistoryCmd(g *globals) *cobra.Command {
 		Short: "Every registration and stage assignment of a model, oldest first",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			p, err := g.loadProject()
-			if err != nil {
-				return err
-			}
-			state, err := g.registryState(ctx, p, &rf)
+			_, state, err := g.projectRegistry(cmd.Context(), &rf)
 			if err != nil {
 				return err
 			}
@@ -334,6 +323,17 @@ func newModelHistoryCmd(g *globals) *cobra.Command {
 	}
 	rf.register(cmd)
 	return cmd
+}
+
+// projectRegistry loads the project and replays its registry: what every
+// command that only reads the registry starts with.
+func (g *globals) projectRegistry(ctx context.Context, rf *registryFlags) (*project, map[string]*registry.Model, error) {
+	p, err := g.loadProject()
+	if err != nil {
+		return nil, nil, err
+	}
+	state, err := g.registryState(ctx, p, rf)
+	return p, state, err
 }
 
 // registryState refetches the tags (checkouts make them lightweight, which

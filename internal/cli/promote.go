@@ -59,11 +59,7 @@ func newRollbackCmd(g *globals) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			p, err := g.loadProject()
-			if err != nil {
-				return err
-			}
-			state, err := g.registryState(ctx, p, &rf)
+			p, state, err := g.projectRegistry(ctx, &rf)
 			if err != nil {
 				return err
 			}

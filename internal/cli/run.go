@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -167,7 +166,7 @@ func (g *globals) runMaterials(ctx context.Context, p *project, image string) (r
 // dataset of those files.
 func paramsDigest(p *project, files []string) (digest.Digest, error) {
 	var entries []datahash.Entry
-	for _, f := range slices.Sorted(slices.Values(files)) {
+	for _, f := range files {
 		data, err := os.ReadFile(p.abs(f))
 		if err != nil {
 			return "", usageError(fmt.Errorf("params file %s: %w", f, errors.Unwrap(err)))
