@@ -58,7 +58,7 @@ type Pulled struct {
 	Files    int    // regular files written
 }
 
-// Open parses an artifact_store value: "oci-layout:PATH" (relative to base) or "oci://REGISTRY/REPO"; plain-http for 127.0.0.1/localhost registries; credentials from env (MLCI_REGISTRY_USERNAME/MLCI_REGISTRY_PASSWORD, or GITHUB_TOKEN for ghcr.io with the actor as username). Unknown schemes -> error listing the two forms.
+// Open parses an artifact_store value: "oci-layout:PATH" (relative to base) or "oci://REGISTRY/REPO"; plain-http for 127.0.0.1/localhost registries; credentials from env (MLCI_REGISTRY_USERNAME/MLCI_REGISTRY_PASSWORD, GITHUB_TOKEN for ghcr.io with the actor as username, or GitLab's CI_REGISTRY_USER/CI_REGISTRY_PASSWORD for the CI_REGISTRY host). Unknown schemes -> error listing the two forms.
 func Open(ctx context.Context, spec, base string, getenv func(string) string) (Store, error) {
 	switch {
 	case strings.HasPrefix(spec, "oci-layout:"):
@@ -121,6 +121,14 @@ func credential(host string, getenv func(string) string) (auth.Credential, error
 		return auth.Credential{Username: user, Password: pass}, nil
 	case user != "" || pass != "":
 		return auth.EmptyCredential, errors.New("registry credentials: set both MLCI_REGISTRY_USERNAME and MLCI_REGISTRY_PASSWORD, or neither")
+	}
+	// GitLab gives every job a token for its own instance's registry;
+	// CI_REGISTRY names that registry, so the job's credentials are used only
+	// against it and never sent to another host.
+	if reg := getenv("CI_REGISTRY"); reg != "" && strings.EqualFold(reg, host) {
+		if user, pass := getenv("CI_REGISTRY_USER"), getenv("CI_REGISTRY_PASSWORD"); user != "" && pass != "" {
+			return auth.Credential{Username: user, Password: pass}, nil
+		}
 	}
 	if host == "ghcr.io" {
 		if tok := getenv("GITHUB_TOKEN"); tok != "" {

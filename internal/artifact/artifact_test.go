@@ -324,6 +324,8 @@ func TestOpen(t *testing.T) {
 		{name: "loopback plain http", spec: "oci://127.0.0.1:5000/digits", env: noEnv, plainHTTP: true},
 		{name: "ghcr https with token", spec: "oci://ghcr.io/acme/digits", env: env("GITHUB_TOKEN", "t", "GITHUB_ACTOR", "octocat"), user: "octocat"},
 		{name: "explicit credentials win", spec: "oci://ghcr.io/acme/digits", env: env("GITHUB_TOKEN", "t", "MLCI_REGISTRY_USERNAME", "bot", "MLCI_REGISTRY_PASSWORD", "pw"), user: "bot"},
+		{name: "gitlab job registry", spec: "oci://registry.gitlab.com/acme/digits", env: env("CI_REGISTRY", "registry.gitlab.com", "CI_REGISTRY_USER", "gitlab-ci-token", "CI_REGISTRY_PASSWORD", "jt"), user: "gitlab-ci-token"},
+		{name: "gitlab job token not sent elsewhere", spec: "oci://harbor.example.com/ml/digits", env: env("CI_REGISTRY", "registry.gitlab.com", "CI_REGISTRY_USER", "gitlab-ci-token", "CI_REGISTRY_PASSWORD", "jt")},
 		{name: "gitlab anonymous", spec: "oci://registry.gitlab.com/acme/digits", env: noEnv},
 		{name: "half credentials", spec: "oci://harbor.example.com/ml/digits", env: env("MLCI_REGISTRY_USERNAME", "bot"), wantErr: "MLCI_REGISTRY_PASSWORD"},
 		{name: "tag in spec", spec: "oci://ghcr.io/acme/digits:latest", env: noEnv, wantErr: "drop the tag"},
