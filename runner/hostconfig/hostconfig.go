@@ -1,0 +1,157 @@
+// Package hostconfig reads the runner host's own settings (mlci-runner's
+// config.yaml): where leases live, how long jobs wait for GPUs, which jobs
+// from forks may run, and which datasets jobs may mount.
+package hostconfig
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// DefaultPath is where mlci-runner looks when neither --config nor
+// MLCI_RUNNER_CONFIG names a file.
+const DefaultPath = "/etc/mlci-runner/config.yaml"
+
+// Config is the decoded file. The zero value is not usable; Default and
+// Parse return filled ones.
+type Config struct {
+	// StateDir holds leases, quarantine and per-job files. It must not be
+	// writable by jobs: job containers see only a read-only job folder.
+	StateDir string `yaml:"state_dir"`
+	// GPUWait bounds how long a job waits for free GPUs before failing.
+	GPUWait Duration `yaml:"gpu_wait"`
+	// StopGrace is how long a job container gets between SIGTERM and SIGKILL.
+	StopGrace Duration `yaml:"stop_grace"`
+	// TelemetryInterval is the GPU sampling period during a job.
+	TelemetryInterval Duration `yaml:"telemetry_interval"`
+	// CleanMemoryMiB is how much GPU memory may stay in use on a GPU after
+	// its job's processes are gone before it counts as not cleaned (driver
+	// and context reservations differ by model).
+	CleanMemoryMiB uint64 `yaml:"clean_memory_mib"`
+	// DefaultImage runs GitLab jobs that name no image.
+	DefaultImage string `yaml:"default_image"`
+	// AllowForkJobs lets pull/merge requests from forks of public
+	// repositories run here. Off by default: such a job is code from anyone.
+	AllowForkJobs bool `yaml:"allow_fork_jobs"`
+	// AllowForkRepos lists repositories ("owner/name" or GitLab paths) whose
+	// fork jobs may run even when AllowForkJobs is off.
+	AllowForkRepos []string `yaml:"allow_fork_repos"`
+	// Datasets maps a name jobs ask for (MLCI_DATASETS) to a host folder,
+	// mounted read-only from a cache volume keyed by its content digest.
+	Datasets map[string]string `yaml:"datasets"`
+}
+
+// Duration is a time.Duration written as "90s" or "10m" in YAML.
+type Duration time.Duration
+
+// UnmarshalYAML accepts Go duration strings.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	var s string
+	if err := n.Decode(&s); err != nil {
+		return err
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil || v < 0 {
+		return fmt.Errorf("line %d: %q is not a duration (write e.g. 90s, 10m, 1h)", n.Line, s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Default returns the settings used where the file says nothing.
+func Default() Config {
+	return Config{
+		StateDir:          "/var/lib/mlci-runner",
+		GPUWait:           Duration(30 * time.Minute),
+		StopGrace:         Duration(10 * time.Second),
+		TelemetryInterval: Duration(time.Second),
+		CleanMemoryMiB:    1024,
+	}
+}
+
+// Load reads path. A missing file at DefaultPath is not an error (a host may
+// run on defaults); a missing file the user named is.
+func Load(path string, named bool) (Config, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) && !named {
+		return Default(), nil
+	}
+	if err != nil {
+		return Config{}, fmt.Errorf("runner config: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse decodes data over the defaults, refusing unknown keys so a typo
+// does not silently leave a safety setting at its default.
+func Parse(name string, data []byte) (Config, error) {
+	c := Default()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return Config{}, fmt.Errorf("%s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	if err := c.validate(); err != nil {
+		return Config{}, fmt.Errorf("%s: %w", name, err)
+	}
+	return c, nil
+}
+
+func (c *Config) validate() error {
+	if c.StateDir == "" || !filepath.IsAbs(c.StateDir) {
+		return fmt.Errorf("state_dir must be an absolute path, got %q", c.StateDir)
+	}
+	c.StateDir = filepath.Clean(c.StateDir)
+	if c.TelemetryInterval <= 0 {
+		return errors.New("telemetry_interval must be positive")
+	}
+	names := make([]string, 0, len(c.Datasets))
+	for n := range c.Datasets {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if !validName(n) {
+			return fmt.Errorf("datasets: %q is not a valid name (letters, digits, '-', '_', '.')", n)
+		}
+		if p := c.Datasets[n]; !filepath.IsAbs(p) {
+			return fmt.Errorf("datasets.%s: %q must be an absolute host path", n, p)
+		}
+	}
+	return nil
+}
+
+func validName(s string) bool {
+	if s == "" || s == "." || s == ".." {
+		return false
+	}
+	for _, r := range s {
+		ok := r == '-' || r == '_' || r == '.' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// ForkAllowed says whether a job from a fork of repo may run.
+func (c Config) ForkAllowed(repo string) bool {
+	if c.AllowForkJobs {
+		return true
+	}
+	for _, r := range c.AllowForkRepos {
+		if strings.EqualFold(r, repo) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,75 @@
+package hostconfig
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParse(t *testing.T) {
+	tests := []struct {
+		name    string
+		yaml    string
+		wantErr string
+		check   func(t *testing.T, c Config)
+	}{
+		{name: "empty is defaults", yaml: "", check: func(t *testing.T, c Config) {
+			if c.StateDir != "/var/lib/mlci-runner" || time.Duration(c.GPUWait) != 30*time.Minute || c.AllowForkJobs {
+				t.Errorf("defaults wrong: %+v", c)
+			}
+		}},
+		{name: "all fields", yaml: "state_dir: /srv/mlci/\ngpu_wait: 90s\nstop_grace: 3s\ntelemetry_interval: 500ms\nclean_memory_mib: 64\ndefault_image: alpine:3\nallow_fork_repos: [acme/public]\ndatasets:\n  imagenet: /data/imagenet\n",
+			check: func(t *testing.T, c Config) {
+				if c.StateDir != "/srv/mlci" || time.Duration(c.GPUWait) != 90*time.Second || time.Duration(c.TelemetryInterval) != 500*time.Millisecond {
+					t.Errorf("got %+v", c)
+				}
+				if c.Datasets["imagenet"] != "/data/imagenet" || c.CleanMemoryMiB != 64 || c.DefaultImage != "alpine:3" {
+					t.Errorf("got %+v", c)
+				}
+				if !c.ForkAllowed("ACME/public") || c.ForkAllowed("acme/other") {
+					t.Errorf("fork allow list not applied")
+				}
+			}},
+		{name: "typo refused", yaml: "allow_forks: true\n", wantErr: "field allow_forks not found"},
+		{name: "bad duration", yaml: "gpu_wait: soon\n", wantErr: `"soon" is not a duration`},
+		{name: "relative state dir", yaml: "state_dir: state\n", wantErr: "state_dir must be an absolute path"},
+		{name: "relative dataset", yaml: "datasets:\n  d: data/\n", wantErr: "datasets.d"},
+		{name: "bad dataset name", yaml: "datasets:\n  'a/b': /x\n", wantErr: `"a/b" is not a valid name`},
+		{name: "zero interval", yaml: "telemetry_interval: 0s\n", wantErr: "telemetry_interval must be positive"},
+		{name: "not yaml", yaml: "state_dir: [\n", wantErr: "config.yaml:"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Parse("config.yaml", []byte(tc.yaml))
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.check(t, c)
+		})
+	}
+}
+
+func TestLoad(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "config.yaml")
+	if c, err := Load(missing, false); err != nil || c.StateDir != Default().StateDir {
+		t.Errorf("unnamed missing file: %v %+v", err, c)
+	}
+	if _, err := Load(missing, true); err == nil {
+		t.Error("named missing file: no error")
+	}
+	p := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(p, []byte("allow_fork_jobs: true\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := Load(p, true); err != nil || !c.ForkAllowed("any/repo") {
+		t.Errorf("Load = %+v, %v", c, err)
+	}
+}
