@@ -104,15 +104,16 @@ func (h *Host) cleanGPUs(ctx context.Context, job string, ids []string) ([]int, 
 	}
 	killed := map[int]bool{}
 	var dirty map[string]string
-	deadline := time.Now().Add(cleanTimeout)
-	for {
+	// Count polls rather than watch the clock, so the bound holds for an
+	// injected Sleep too.
+	for poll := 0; ; poll++ {
 		dirty = map[string]string{}
 		for _, id := range ids {
 			if why := h.checkClean(ctx, id, killed); why != "" {
 				dirty[id] = why
 			}
 		}
-		if len(dirty) == 0 || time.Now().After(deadline) || ctx.Err() != nil {
+		if len(dirty) == 0 || poll >= int(cleanTimeout/cleanPoll) || ctx.Err() != nil {
 			break
 		}
 		if h.sleep(ctx, cleanPoll) != nil {

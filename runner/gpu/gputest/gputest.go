@@ -490,6 +490,27 @@ func (s *Server) AddProcess(i int, pid uint32, usedMemory uint64) {
 	})
 }
 
+// KillProcess ends process pid wherever it runs, as the driver does when a
+// process dies: it leaves the GPU's process list and frees its memory. It
+// reports whether such a process was running.
+func (s *Server) KillProcess(pid uint32) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	found := false
+	for _, st := range s.gpus {
+		kept := st.procs[:0]
+		for _, p := range st.procs {
+			if p.info.Pid == pid {
+				found = true
+				continue
+			}
+			kept = append(kept, p)
+		}
+		st.procs = kept
+	}
+	return found
+}
+
 // AddMIGProcess starts a compute process on MIG device j of GPU i (see
 // EnableMIG). It shows on the MIG device and, as with the real driver, on
 // the parent GPU.
