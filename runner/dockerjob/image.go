@@ -1,0 +1,118 @@
+package dockerjob
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/registry"
+)
+
+// ErrEngine marks failures of the Docker Engine itself (unreachable,
+// refusing), as opposed to a job's bad request, so callers can report them
+// as a service failure.
+var ErrEngine = errors.New("the Docker Engine failed")
+
+// engineError keeps its own message and matches ErrEngine.
+type engineError struct{ err error }
+
+func (e engineError) Error() string        { return e.err.Error() }
+func (e engineError) Unwrap() error        { return e.err }
+func (e engineError) Is(target error) bool { return target == ErrEngine }
+
+// Auth holds registry credentials for pulling a job's image.
+type Auth struct {
+	Username, Password, ServerAddress string
+}
+
+// EnsureImage pulls ref unless the engine already has it. Credentials are
+// sent only when given; they never appear in errors.
+func (c *Client) EnsureImage(ctx context.Context, ref string, auth Auth) error {
+	if ref == "" {
+		return errors.New("no image given: set the job's image")
+	}
+	ok, err := c.ImageExists(ctx, ref)
+	if err != nil {
+		return err
+	}
+	if ok {
+		return nil
+	}
+	opts := image.PullOptions{}
+	if auth.Username != "" || auth.Password != "" {
+		data, err := json.Marshal(registry.AuthConfig{Username: auth.Username, Password: auth.Password, ServerAddress: auth.ServerAddress})
+		if err != nil {
+			return err
+		}
+		opts.RegistryAuth = base64.URLEncoding.EncodeToString(data)
+	}
+	rc, err := c.api.ImagePull(ctx, ref, opts)
+	if err != nil {
+		return fmt.Errorf("pulling image %s: %w: check the name, the registry credentials and that this host can reach the registry", ref, err)
+	}
+	defer rc.Close()
+	// The pull runs while the stream is read; errors arrive inside it.
+	dec := json.NewDecoder(rc)
+	for {
+		var msg struct {
+			Error string `json:"error"`
+		}
+		if err := dec.Decode(&msg); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			return fmt.Errorf("pulling image %s: %w", ref, err)
+		}
+		if msg.Error != "" {
+			return fmt.Errorf("pulling image %s: %s", ref, msg.Error)
+		}
+	}
+	return nil
+}
+
+// Ports returns a container's published ports as "containerPort/proto" ->
+// "hostPort", the shape the GitHub runner reads from prepare_job.
+func (c *Client) Ports(ctx context.Context, id string) (map[string]string, error) {
+	info, err := c.api.ContainerInspect(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("inspecting container %s: %w", shortID(id), err)
+	}
+	out := map[string]string{}
+	if info.NetworkSettings == nil {
+		return out, nil
+	}
+	for port, bindings := range info.NetworkSettings.Ports {
+		if len(bindings) > 0 {
+			out[string(port)] = bindings[0].HostPort
+		}
+	}
+	return out, nil
+}
+
+// PathEnv returns the PATH a container's image sets (or the usual default),
+// so a step's prependPath can go in front of it.
+func (c *Client) PathEnv(ctx context.Context, id string) (string, error) {
+	info, err := c.api.ContainerInspect(ctx, id)
+	if err != nil {
+		return "", fmt.Errorf("inspecting container %s: %w", shortID(id), err)
+	}
+	if info.Config != nil {
+		for _, kv := range info.Config.Env {
+			if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+				return v, nil
+			}
+		}
+	}
+	return "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", nil
+}
+
+// IsDockerSocket reports whether a host path is (or holds) the Docker
+// socket: the GitHub runner mounts it into every job by default, and a job
+// with it controls every container and GPU on the host.
+func IsDockerSocket(p string) bool {
+	return checkHostPath(p) != nil && (strings.HasSuffix(p, "docker.sock") || p == "/run" || p == "/var/run")
+}

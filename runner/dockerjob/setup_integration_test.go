@@ -1,0 +1,252 @@
+//go:build integration
+
+package dockerjob
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/build"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/pkg/stdcopy"
+)
+
+// labelTest marks everything these tests create, with a value unique to one
+// run, so cleanup finds it and parallel runs on one engine do not collide.
+const labelTest = "mlci.test"
+
+// engine is what every subtest shares: one client and one tiny image.
+type engine struct {
+	c     *Client
+	image string
+	run   string
+}
+
+// testCtx bounds each test so a hung engine fails it instead of hanging.
+func testCtx(t *testing.T, d time.Duration) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func randHex(t *testing.T, n int) string {
+	t.Helper()
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+func TestEngine(t *testing.T) {
+	ctx := testCtx(t, 3*time.Minute)
+	c, err := New(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	e := &engine{c: c, run: randHex(t, 6)}
+	// Registered before the image so it runs after everything else.
+	t.Cleanup(func() { e.removeLeftovers(t) })
+	e.image = e.buildImage(ctx, t)
+
+	t.Run("Run", e.testRun)
+	t.Run("ExecAndStop", e.testExecAndStop)
+	t.Run("Mounts", e.testMounts)
+	t.Run("GPURequest", e.testGPURequest)
+	t.Run("NoGPU", e.testNoGPU)
+	t.Run("DatasetVolume", e.testDatasetVolume)
+	t.Run("Network", e.testNetwork)
+	t.Run("ImageExists", e.testImageExists)
+	t.Run("RunCancelled", e.testRunCancelled)
+}
+
+// buildImage compiles testdata/prog statically and builds it FROM scratch,
+// so the tests need no registry.
+func (e *engine) buildImage(ctx context.Context, t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(dir, "prog"), "./testdata/prog")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build test program: %v\n%s", err, out)
+	}
+	prog, err := os.ReadFile(filepath.Join(dir, "prog"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, f := range []struct {
+		name string
+		mode int64
+		body []byte
+	}{
+		{"Dockerfile", 0o644, []byte("FROM scratch\nCOPY prog /prog\nENTRYPOINT [\"/prog\"]\n")},
+		{"prog", 0o755, prog},
+	} {
+		if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: f.mode, Size: int64(len(f.body)), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write(f.body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	tag := "mlci-dockerjob-test:" + e.run
+	resp, err := e.c.api.ImageBuild(ctx, &buf, build.ImageBuildOptions{
+		Tags: []string{tag}, Remove: true, ForceRemove: true, Labels: map[string]string{labelTest: e.run},
+	})
+	if err != nil {
+		t.Fatalf("build test image: %v", err)
+	}
+	defer resp.Body.Close()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if _, err := e.c.api.ImageRemove(ctx, tag, image.RemoveOptions{Force: true, PruneChildren: true}); err != nil {
+			t.Errorf("remove test image %s: %v", tag, err)
+		}
+	})
+	// The build reports failure inside its JSON stream, not as an error.
+	dec := json.NewDecoder(resp.Body)
+	for {
+		var msg struct {
+			Error       string `json:"error"`
+			ErrorDetail struct {
+				Message string `json:"message"`
+			} `json:"errorDetail"`
+		}
+		if err := dec.Decode(&msg); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatalf("read image build output: %v", err)
+		}
+		if msg.Error != "" {
+			t.Fatalf("build test image: %s", msg.Error)
+		}
+	}
+	return tag
+}
+
+// removeLeftovers removes whatever a failed test left: containers first, as
+// they hold volumes and networks.
+func (e *engine) removeLeftovers(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	f := filters.NewArgs(filters.Arg("label", labelTest+"="+e.run))
+	cs, err := e.c.api.ContainerList(ctx, container.ListOptions{All: true, Filters: f})
+	if err != nil {
+		t.Errorf("list leftover containers: %v", err)
+	}
+	for _, ct := range cs {
+		if err := e.c.Remove(ctx, ct.ID); err != nil {
+			t.Errorf("remove leftover container: %v", err)
+		}
+	}
+}
+
+// spec is a job container of the test image, labelled for cleanup.
+func (e *engine) spec(cmd ...string) Spec {
+	return Spec{Image: e.image, Cmd: cmd, Labels: map[string]string{labelTest: e.run}}
+}
+
+func (e *engine) containers(ctx context.Context, t *testing.T, extra map[string]string) []container.Summary {
+	t.Helper()
+	f := filters.NewArgs(filters.Arg("label", labelTest+"="+e.run))
+	for k, v := range extra {
+		f.Add("label", k+"="+v)
+	}
+	cs, err := e.c.api.ContainerList(ctx, container.ListOptions{All: true, Filters: f})
+	if err != nil {
+		t.Fatalf("list containers: %v", err)
+	}
+	return cs
+}
+
+// create creates a container and removes it when the test ends.
+func (e *engine) create(ctx context.Context, t *testing.T, spec Spec) string {
+	t.Helper()
+	id, err := e.c.Create(ctx, spec)
+	if err != nil {
+		t.Fatalf("Create: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := e.c.Remove(ctx, id); err != nil {
+			t.Errorf("Remove: %v", err)
+		}
+	})
+	return id
+}
+
+// cancelOn cancels a context once word has been written to it.
+type cancelOn struct {
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	word   string
+	cancel context.CancelFunc
+}
+
+func (w *cancelOn) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if strings.Contains(w.buf.String(), w.word) {
+		w.cancel()
+	}
+	return len(p), nil
+}
+
+func (e *engine) logs(ctx context.Context, t *testing.T, id string) string {
+	t.Helper()
+	rc, err := e.c.api.ContainerLogs(ctx, id, container.LogsOptions{ShowStdout: true, ShowStderr: true})
+	if err != nil {
+		t.Fatalf("logs: %v", err)
+	}
+	defer rc.Close()
+	var out bytes.Buffer
+	if _, err := stdcopy.StdCopy(&out, &out, rc); err != nil {
+		t.Fatalf("read logs: %v", err)
+	}
+	return out.String()
+}
+
+// waitForLog follows the container's output until word appears.
+func (e *engine) waitForLog(ctx context.Context, t *testing.T, id, word string) {
+	t.Helper()
+	rc, err := e.c.api.ContainerLogs(ctx, id, container.LogsOptions{ShowStdout: true, Follow: true})
+	if err != nil {
+		t.Fatalf("logs: %v", err)
+	}
+	defer rc.Close()
+	fctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w := &cancelOn{word: word, cancel: cancel}
+	go func() {
+		_, _ = stdcopy.StdCopy(w, io.Discard, rc)
+	}()
+	<-fctx.Done()
+	if ctx.Err() != nil {
+		t.Fatalf("container never printed %q: %v", word, ctx.Err())
+	}
+}

@@ -1,0 +1,459 @@
+package ghhook
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/mlci/mlci/runner/dockerjob"
+	"github.com/mlci/mlci/runner/hostconfig"
+	"github.com/mlci/mlci/runner/jobrun"
+	"github.com/mlci/mlci/runner/lease"
+)
+
+// Docker is what the hook needs of the Docker Engine; *dockerjob.Client
+// implements it.
+type Docker interface {
+	EnsureImage(ctx context.Context, ref string, auth dockerjob.Auth) error
+	Create(ctx context.Context, spec dockerjob.Spec) (string, error)
+	Start(ctx context.Context, id string) error
+	Exec(ctx context.Context, id string, e dockerjob.ExecSpec) (int, error)
+	Run(ctx context.Context, spec dockerjob.Spec, stdout, stderr io.Writer) (int, error)
+	Remove(ctx context.Context, id string) error
+	IsAlpine(ctx context.Context, id string) (bool, error)
+	Ports(ctx context.Context, id string) (map[string]string, error)
+	PathEnv(ctx context.Context, id string) (string, error)
+	EnsureNetwork(ctx context.Context, name string, labels map[string]string) (string, error)
+	RemoveNetwork(ctx context.Context, name string) error
+}
+
+// ExitError carries a step's own exit code, which the hook process exits
+// with so the runner reports the step's failure as the script's.
+type ExitError struct{ Code int }
+
+func (e *ExitError) Error() string { return fmt.Sprintf("step exited with code %d", e.Code) }
+
+// Hook runs one hook invocation.
+type Hook struct {
+	Host   *jobrun.Host
+	Docker Docker
+	Config hostconfig.Config
+	Stdout io.Writer
+	Stderr io.Writer
+	// Getenv reads the runner's environment (a per-runner default GPU ask).
+	Getenv func(string) string
+	// Owner is the process whose life bounds the job: the runner's worker,
+	// which starts the hook and ends with the job. nil: the parent process.
+	Owner func() (lease.Owner, error)
+	// StartMonitor starts the telemetry monitor of job; nil: none.
+	StartMonitor func(job string) error
+}
+
+// Labels put on everything the hook creates, so an operator (and the
+// tests) can find what a job left.
+const (
+	labelJob = "mlci.job"
+)
+
+// Run reads the runner's input from stdin and performs the command.
+func (h *Hook) Run(ctx context.Context, stdin io.Reader) error {
+	in, err := ReadInput(stdin)
+	if err != nil {
+		return err
+	}
+	var st State
+	if err := decode("state", in.State, &st); err != nil {
+		return err
+	}
+	switch in.Command {
+	case PrepareJob:
+		var args PrepareJobArgs
+		if err := decode("args", in.Args, &args); err != nil {
+			return err
+		}
+		resp, err := h.prepare(ctx, args)
+		if err != nil {
+			return err
+		}
+		return writeResponse(in.ResponseFile, resp)
+	case RunScriptStep:
+		var args ScriptStepArgs
+		if err := decode("args", in.Args, &args); err != nil {
+			return err
+		}
+		return h.runScript(ctx, st, args)
+	case RunContainerStep:
+		var args ContainerInfo
+		if err := decode("args", in.Args, &args); err != nil {
+			return err
+		}
+		return h.runContainer(ctx, st, args)
+	default: // CleanupJob
+		h.cleanup(ctx, st)
+		return nil
+	}
+}
+
+func (h *Hook) getenv(k string) string {
+	if h.Getenv != nil {
+		return h.Getenv(k)
+	}
+	return os.Getenv(k)
+}
+
+func (h *Hook) logf(format string, args ...any) {
+	if h.Stderr != nil {
+		fmt.Fprintf(h.Stderr, "mlci-runner: "+format+"\n", args...)
+	}
+}
+
+// ask reads the GPU request: the job container's env first, then the
+// runner's own environment (the default of a runner pool).
+func (h *Hook) ask(env map[string]string) (jobrun.Ask, error) {
+	get := func(k string) string {
+		if v, ok := env[k]; ok {
+			return v
+		}
+		return h.getenv(k)
+	}
+	return jobrun.ParseAsk(get(jobrun.EnvGPUs), get(jobrun.EnvGPUMemory), get(jobrun.EnvGPUModel))
+}
+
+func (h *Hook) owner() (lease.Owner, error) {
+	if h.Owner != nil {
+		return h.Owner()
+	}
+	return lease.ProcessOwner(os.Getppid())
+}
+
+func newJobKey() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return "github:" + hex.EncodeToString(b[:])
+}
+
+func (h *Hook) prepare(ctx context.Context, args PrepareJobArgs) (resp PrepareResponse, err error) {
+	if args.Container == nil {
+		// Steps would run on the host and see every GPU.
+		return resp, errors.New("this runner runs jobs only in a container: add `container:` to the job (set ACTIONS_RUNNER_REQUIRE_JOB_CONTAINER=true on the runner to refuse such jobs early)")
+	}
+	c := *args.Container
+	mounts := append(append([]Mount{}, c.SystemMountVolumes...), c.UserMountVolumes...)
+	fork, repo, err := forkJob(mounts)
+	if err != nil {
+		return resp, err
+	}
+	if fork && !h.Config.ForkAllowed(repo) {
+		return resp, fmt.Errorf("refusing a pull request from a fork of public repository %s: fork code would run on this GPU host (allow it with allow_fork_jobs or allow_fork_repos in the runner config)", repo)
+	}
+	ask, err := h.ask(c.EnvironmentVariables)
+	if err != nil {
+		return resp, err
+	}
+	if err := dockerjob.CheckEnv(c.EnvironmentVariables); err != nil {
+		return resp, err
+	}
+	opts, err := dockerjob.ParseOptions(c.CreateOptions)
+	if err != nil {
+		return resp, fmt.Errorf("container options: %w", err)
+	}
+	userMounts, err := h.mounts(c.SystemMountVolumes, c.UserMountVolumes)
+	if err != nil {
+		return resp, err
+	}
+	owner, err := h.owner()
+	if err != nil {
+		return resp, fmt.Errorf("finding the runner's worker process: %w", err)
+	}
+	st := State{Job: newJobKey()}
+	alloc, err := h.Host.Allocate(ctx, st.Job, ask, owner)
+	if err != nil {
+		return resp, err
+	}
+	st.GPUs = alloc.GPUs
+	st.Env = alloc.Env
+	defer func() {
+		if err != nil {
+			h.cleanup(context.WithoutCancel(ctx), st)
+		}
+	}()
+	labels := map[string]string{labelJob: st.Job}
+	st.Network = "mlci_" + strings.TrimPrefix(st.Job, "github:")
+	if _, err := h.Docker.EnsureNetwork(ctx, st.Network, labels); err != nil {
+		return resp, err
+	}
+	for _, s := range args.Services {
+		id, err := h.startService(ctx, st, s, labels)
+		if err != nil {
+			return resp, err
+		}
+		if st.Services == nil {
+			st.Services = map[string]string{}
+		}
+		st.Services[s.ContextName] = id
+		ports, err := h.Docker.Ports(ctx, id)
+		if err != nil {
+			return resp, err
+		}
+		resp.Context.Services = append(resp.Context.Services, ContainerContext{ID: id, Network: st.Network, Ports: ports})
+	}
+	if err := h.Docker.EnsureImage(ctx, c.Image, auth(c.Registry)); err != nil {
+		return resp, err
+	}
+	spec := dockerjob.Spec{
+		Image:      c.Image,
+		Entrypoint: []string{"tail"},
+		Cmd:        []string{"-f", "/dev/null"},
+		Env:        merge(c.EnvironmentVariables, alloc.Env),
+		WorkingDir: c.WorkingDirectory,
+		Mounts:     append(userMounts, dockerjob.Mount{Source: alloc.Dir, Target: jobrun.ContainerDir, ReadOnly: true}),
+		Labels:     labels,
+		Network:    st.Network,
+		GPUs:       alloc.GPUs,
+		Options:    opts,
+	}
+	if c.EntryPoint != "" {
+		spec.Entrypoint, spec.Cmd = []string{c.EntryPoint}, c.EntryPointArgs
+	}
+	st.Container, err = h.Docker.Create(ctx, spec)
+	if err != nil {
+		return resp, err
+	}
+	if err := h.Host.Leases.SetContainer(st.Job, st.Container); err != nil {
+		return resp, err
+	}
+	if err := h.Docker.Start(ctx, st.Container); err != nil {
+		return resp, err
+	}
+	if h.StartMonitor != nil && len(alloc.GPUs) > 0 {
+		if err := h.StartMonitor(st.Job); err != nil {
+			h.logf("telemetry will be missing: %v", err)
+		}
+	}
+	alpine, err := h.Docker.IsAlpine(ctx, st.Container)
+	if err != nil {
+		return resp, err
+	}
+	ports, err := h.Docker.Ports(ctx, st.Container)
+	if err != nil {
+		return resp, err
+	}
+	st.Mounts = c.SystemMountVolumes
+	resp.State = st
+	resp.Context.Container = &ContainerContext{ID: st.Container, Network: st.Network, Ports: ports}
+	resp.IsAlpine = alpine
+	return resp, nil
+}
+
+func (h *Hook) startService(ctx context.Context, st State, s ContainerInfo, labels map[string]string) (string, error) {
+	if err := dockerjob.CheckEnv(s.EnvironmentVariables); err != nil {
+		return "", fmt.Errorf("service %s: %w", s.ContextName, err)
+	}
+	opts, err := dockerjob.ParseOptions(s.CreateOptions)
+	if err != nil {
+		return "", fmt.Errorf("service %s options: %w", s.ContextName, err)
+	}
+	mounts, err := h.mounts(nil, s.UserMountVolumes)
+	if err != nil {
+		return "", fmt.Errorf("service %s: %w", s.ContextName, err)
+	}
+	if err := h.Docker.EnsureImage(ctx, s.Image, auth(s.Registry)); err != nil {
+		return "", err
+	}
+	spec := dockerjob.Spec{
+		Image:   s.Image,
+		Env:     s.EnvironmentVariables,
+		Mounts:  mounts,
+		Labels:  labels,
+		Network: st.Network,
+		Aliases: []string{s.ContextName},
+		Ports:   s.PortMappings,
+		Options: opts,
+	}
+	if s.EntryPoint != "" {
+		spec.Entrypoint, spec.Cmd = []string{s.EntryPoint}, s.EntryPointArgs
+	}
+	// Services get no GPU: the lease is the job's, and a service sharing it
+	// would be invisible to the job's accounting.
+	id, err := h.Docker.Create(ctx, spec)
+	if err != nil {
+		return "", fmt.Errorf("service %s: %w", s.ContextName, err)
+	}
+	if err := h.Docker.Start(ctx, id); err != nil {
+		_ = h.Docker.Remove(ctx, id)
+		return "", fmt.Errorf("service %s: %w", s.ContextName, err)
+	}
+	return id, nil
+}
+
+// mounts turns the runner's mounts into Docker mounts. The runner's own
+// system mounts include the Docker socket, which would hand the job the
+// whole host; it is dropped with a note. A user mount of it is refused.
+func (h *Hook) mounts(system, user []Mount) ([]dockerjob.Mount, error) {
+	var out []dockerjob.Mount
+	for _, m := range system {
+		if dockerjob.IsDockerSocket(m.SourceVolumePath) {
+			h.logf("not mounting %s into the job: it would give the job control of every container and GPU on this host", m.SourceVolumePath)
+			continue
+		}
+		out = append(out, toMount(m))
+	}
+	for _, m := range user {
+		dm := toMount(m)
+		if err := dockerjob.CheckMount(dm); err != nil {
+			return nil, err
+		}
+		out = append(out, dm)
+	}
+	return out, nil
+}
+
+func toMount(m Mount) dockerjob.Mount {
+	return dockerjob.Mount{
+		Source:   m.SourceVolumePath,
+		Target:   m.TargetVolumePath,
+		ReadOnly: m.ReadOnly,
+		Volume:   !strings.HasPrefix(m.SourceVolumePath, "/"),
+	}
+}
+
+func auth(r *Registry) dockerjob.Auth {
+	if r == nil {
+		return dockerjob.Auth{}
+	}
+	return dockerjob.Auth{Username: r.Username, Password: r.Password, ServerAddress: r.ServerURL}
+}
+
+func merge(maps ...map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, m := range maps {
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func (h *Hook) runScript(ctx context.Context, st State, args ScriptStepArgs) error {
+	if st.Container == "" {
+		return errors.New("run_script_step without a prepared job container: the runner's state is missing (was prepare_job run by mlci-runner?)")
+	}
+	if err := dockerjob.CheckEnv(args.EnvironmentVariables); err != nil {
+		return err
+	}
+	env := merge(args.EnvironmentVariables, st.Env)
+	if len(args.PrependPath) > 0 {
+		path, err := h.Docker.PathEnv(ctx, st.Container)
+		if err != nil {
+			return err
+		}
+		env["PATH"] = strings.Join(append(append([]string{}, args.PrependPath...), path), ":")
+	}
+	code, err := h.Docker.Exec(ctx, st.Container, dockerjob.ExecSpec{
+		Cmd:        append([]string{args.EntryPoint}, args.EntryPointArgs...),
+		Env:        env,
+		WorkingDir: args.WorkingDirectory,
+		Stdout:     h.Stdout,
+		Stderr:     h.Stderr,
+	})
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		return &ExitError{Code: code}
+	}
+	return nil
+}
+
+func (h *Hook) runContainer(ctx context.Context, st State, c ContainerInfo) error {
+	if c.Dockerfile != "" && c.Image == "" {
+		return fmt.Errorf("container step with a Dockerfile (%s): mlci-runner runs only prebuilt images; publish the action's image and use docker://IMAGE", c.Dockerfile)
+	}
+	if err := dockerjob.CheckEnv(c.EnvironmentVariables); err != nil {
+		return err
+	}
+	opts, err := dockerjob.ParseOptions(c.CreateOptions)
+	if err != nil {
+		return fmt.Errorf("container step options: %w", err)
+	}
+	system := c.SystemMountVolumes
+	if len(system) == 0 {
+		system = st.Mounts
+	}
+	mounts, err := h.mounts(system, c.UserMountVolumes)
+	if err != nil {
+		return err
+	}
+	if err := h.Docker.EnsureImage(ctx, c.Image, auth(c.Registry)); err != nil {
+		return err
+	}
+	env := merge(c.EnvironmentVariables, st.Env)
+	if st.Job != "" {
+		mounts = append(mounts, dockerjob.Mount{Source: h.Host.JobDir(st.Job), Target: jobrun.ContainerDir, ReadOnly: true})
+	}
+	spec := dockerjob.Spec{
+		Image:      c.Image,
+		Cmd:        c.EntryPointArgs,
+		Env:        env,
+		WorkingDir: c.WorkingDirectory,
+		Mounts:     mounts,
+		Labels:     map[string]string{labelJob: st.Job},
+		Network:    st.Network,
+		// A container step is part of the job: it uses the job's GPUs.
+		GPUs:    st.GPUs,
+		Options: opts,
+	}
+	if c.EntryPoint != "" {
+		spec.Entrypoint = []string{c.EntryPoint}
+	}
+	code, err := h.Docker.Run(ctx, spec, h.Stdout, h.Stderr)
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		return &ExitError{Code: code}
+	}
+	return nil
+}
+
+// cleanup removes the job's containers and network and releases its GPUs.
+// It reports problems but does not fail: the job's result is already
+// decided, and a GPU that could not be cleaned is quarantined instead.
+func (h *Hook) cleanup(ctx context.Context, st State) {
+	ids := []string{}
+	if st.Container != "" {
+		ids = append(ids, st.Container)
+	}
+	names := make([]string, 0, len(st.Services))
+	for n := range st.Services {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		ids = append(ids, st.Services[n])
+	}
+	for _, id := range ids {
+		if err := h.Docker.Remove(ctx, id); err != nil {
+			h.logf("removing container %s: %v", id, err)
+		}
+	}
+	if st.Network != "" {
+		if err := h.Docker.RemoveNetwork(ctx, st.Network); err != nil {
+			h.logf("removing network %s: %v", st.Network, err)
+		}
+	}
+	if st.Job == "" {
+		return
+	}
+	out, err := h.Host.Release(ctx, st.Job)
+	if err != nil {
+		h.logf("releasing job %s: %v", st.Job, err)
+	}
+	jobrun.LogOutcome(h.Stderr, out)
+}

@@ -1,0 +1,209 @@
+// Package ghhook implements the GitHub Actions runner's container hooks
+// (ACTIONS_RUNNER_CONTAINER_HOOKS): the runner hands each container
+// operation of a job to mlci-runner, which runs it with the job's own GPU
+// lease instead of the docker CLI.
+package ghhook
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// The commands the runner sends.
+const (
+	PrepareJob       = "prepare_job"
+	CleanupJob       = "cleanup_job"
+	RunScriptStep    = "run_script_step"
+	RunContainerStep = "run_container_step"
+)
+
+// Input is the one JSON document the runner writes to the hook's stdin.
+// Field names follow the runner's HookInput (camelCase).
+type Input struct {
+	Command      string          `json:"command"`
+	ResponseFile string          `json:"responseFile"`
+	Args         json.RawMessage `json:"args"`
+	State        json.RawMessage `json:"state"`
+}
+
+// Mount is a volume the runner asks for. A source without a leading '/'
+// names a Docker volume.
+type Mount struct {
+	SourceVolumePath string `json:"sourceVolumePath"`
+	TargetVolumePath string `json:"targetVolumePath"`
+	ReadOnly         bool   `json:"readOnly"`
+}
+
+// Registry holds credentials for pulling a private image.
+type Registry struct {
+	Username  string `json:"username"`
+	Password  string `json:"password"`
+	ServerURL string `json:"serverUrl"`
+}
+
+// ContainerInfo describes the job container, a service or a container
+// step; fields unused by one kind are empty.
+type ContainerInfo struct {
+	Image                string            `json:"image"`
+	ContextName          string            `json:"contextName"`
+	EntryPoint           string            `json:"entryPoint"`
+	EntryPointArgs       []string          `json:"entryPointArgs"`
+	CreateOptions        string            `json:"createOptions"`
+	EnvironmentVariables map[string]string `json:"environmentVariables"`
+	UserMountVolumes     []Mount           `json:"userMountVolumes"`
+	SystemMountVolumes   []Mount           `json:"systemMountVolumes"`
+	Registry             *Registry         `json:"registry"`
+	PortMappings         []string          `json:"portMappings"`
+	WorkingDirectory     string            `json:"workingDirectory"`
+	PrependPath          []string          `json:"prependPath"`
+	Dockerfile           string            `json:"dockerfile"`
+}
+
+// PrepareJobArgs are the args of prepare_job.
+type PrepareJobArgs struct {
+	Container *ContainerInfo  `json:"container"`
+	Services  []ContainerInfo `json:"services"`
+}
+
+// ScriptStepArgs are the args of run_script_step.
+type ScriptStepArgs struct {
+	EntryPoint           string            `json:"entryPoint"`
+	EntryPointArgs       []string          `json:"entryPointArgs"`
+	EnvironmentVariables map[string]string `json:"environmentVariables"`
+	PrependPath          []string          `json:"prependPath"`
+	WorkingDirectory     string            `json:"workingDirectory"`
+}
+
+// State is what mlci-runner keeps between the hook calls of one job. The
+// runner stores it and passes it back, so the lease travels with the job.
+type State struct {
+	Job       string            `json:"job"`
+	Container string            `json:"container,omitempty"`
+	Network   string            `json:"network,omitempty"`
+	Services  map[string]string `json:"services,omitempty"`
+	GPUs      []string          `json:"gpus,omitempty"`
+	Env       map[string]string `json:"env,omitempty"`
+	Mounts    []Mount           `json:"mounts,omitempty"`
+}
+
+// ContainerContext is one entry of the prepare_job response's context.
+type ContainerContext struct {
+	ID      string            `json:"id"`
+	Network string            `json:"network"`
+	Ports   map[string]string `json:"ports"`
+}
+
+// PrepareResponse is written to responseFile after prepare_job. isAlpine is
+// required whenever there is a job container; services are matched to the
+// input's services by index.
+type PrepareResponse struct {
+	State   State `json:"state"`
+	Context struct {
+		Container *ContainerContext `json:"container,omitempty"`
+		Services  []ContainerContext `json:"services"`
+	} `json:"context"`
+	IsAlpine bool `json:"isAlpine"`
+}
+
+// ReadInput decodes the runner's stdin.
+func ReadInput(r io.Reader) (Input, error) {
+	var in Input
+	data, err := io.ReadAll(io.LimitReader(r, 16<<20))
+	if err != nil {
+		return in, fmt.Errorf("reading hook input: %w", err)
+	}
+	if err := json.Unmarshal(data, &in); err != nil {
+		return in, fmt.Errorf("hook input is not the runner's JSON (%v): run mlci-runner hook only from ACTIONS_RUNNER_CONTAINER_HOOKS", err)
+	}
+	switch in.Command {
+	case PrepareJob, CleanupJob, RunScriptStep, RunContainerStep:
+	case "":
+		return in, fmt.Errorf("hook input has no command: run mlci-runner hook only from ACTIONS_RUNNER_CONTAINER_HOOKS")
+	default:
+		return in, fmt.Errorf("unknown hook command %q: this mlci-runner knows %s, %s, %s and %s", in.Command, PrepareJob, RunScriptStep, RunContainerStep, CleanupJob)
+	}
+	return in, nil
+}
+
+// decode reads raw into v; an absent or null value leaves v as it is.
+func decode(what string, raw json.RawMessage, v any) error {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return fmt.Errorf("hook %s: %w", what, err)
+	}
+	return nil
+}
+
+// writeResponse writes v to the runner's response file. The runner created
+// the file empty and reads it after the hook exits.
+func writeResponse(path string, v any) error {
+	if path == "" {
+		return nil
+	}
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		return fmt.Errorf("writing the hook response: %w", err)
+	}
+	return nil
+}
+
+// event is the part of the workflow's event payload that decides whether a
+// job comes from a fork.
+type event struct {
+	PullRequest *struct {
+		Head struct {
+			Repo *struct {
+				FullName string `json:"full_name"`
+				Fork     bool   `json:"fork"`
+			} `json:"repo"`
+		} `json:"head"`
+	} `json:"pull_request"`
+	Repository *struct {
+		FullName string `json:"full_name"`
+		Private  bool   `json:"private"`
+	} `json:"repository"`
+}
+
+// forkJob reads the event file the runner mounts at /github/workflow and
+// reports whether the job is a pull request from a fork of a public
+// repository, and the base repository's name.
+func forkJob(mounts []Mount) (fork bool, repo string, err error) {
+	for _, m := range mounts {
+		if m.TargetVolumePath != "/github/workflow" {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(m.SourceVolumePath, "event.json"))
+		if err != nil {
+			return false, "", nil // no event: not a pull request run
+		}
+		var ev event
+		if err := json.Unmarshal(data, &ev); err != nil {
+			return false, "", fmt.Errorf("the workflow's event.json: %w", err)
+		}
+		if ev.Repository != nil {
+			repo = ev.Repository.FullName
+		}
+		if ev.PullRequest == nil || ev.PullRequest.Head.Repo == nil {
+			return false, repo, nil
+		}
+		head := ev.PullRequest.Head.Repo
+		public := ev.Repository != nil && !ev.Repository.Private
+		// head.fork is also true for a branch of a repository that is itself
+		// a fork; what matters is whether the head lives elsewhere.
+		fromFork := head.Fork
+		if repo != "" && head.FullName != "" {
+			fromFork = !strings.EqualFold(head.FullName, repo)
+		}
+		return fromFork && public, repo, nil
+	}
+	return false, "", nil
+}

@@ -1,0 +1,322 @@
+// Package glexec implements GitLab Runner's custom executor stages (config,
+// prepare, run, cleanup) so that each job runs in its own container with
+// exactly the GPUs it asked for, and leaves nothing behind.
+package glexec
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/mlci/mlci/runner/dockerjob"
+	"github.com/mlci/mlci/runner/hostconfig"
+	"github.com/mlci/mlci/runner/jobrun"
+	"github.com/mlci/mlci/runner/lease"
+)
+
+// Docker is what the executor needs of the Docker Engine; *dockerjob.Client
+// implements it.
+type Docker interface {
+	EnsureImage(ctx context.Context, ref string, auth dockerjob.Auth) error
+	Create(ctx context.Context, spec dockerjob.Spec) (string, error)
+	Start(ctx context.Context, id string) error
+	Exec(ctx context.Context, id string, e dockerjob.ExecSpec) (int, error)
+	Stop(ctx context.Context, id string, grace time.Duration) error
+	Remove(ctx context.Context, id string) error
+}
+
+// BuildError is a job script's own failure, reported to GitLab with the
+// script's exit code (BUILD_EXIT_CODE_FILE) so allow_failure:exit_codes
+// works; every other error is a system failure.
+type BuildError struct{ Code int }
+
+func (e *BuildError) Error() string { return fmt.Sprintf("job script exited with code %d", e.Code) }
+
+// Paths inside the job container.
+const (
+	BuildsDir = "/builds"
+	CacheDir  = "/cache"
+)
+
+// Executor runs one stage of one job; GitLab Runner starts a new process per
+// stage, so everything a later stage needs is derived from the job id.
+type Executor struct {
+	Host    *jobrun.Host
+	Docker  Docker
+	Config  hostconfig.Config
+	Version string
+	// Getenv reads the stage's environment (CUSTOM_ENV_* job variables).
+	Getenv func(string) string
+	Stdout io.Writer
+	Stderr io.Writer
+	// Owner is the process whose life bounds the job: gitlab-runner, the
+	// parent of every stage. nil: the parent process.
+	Owner func() (lease.Owner, error)
+	// StartMonitor starts the telemetry monitor of job; nil: none.
+	StartMonitor func(job string) error
+}
+
+// ConfigOutput is config_exec's JSON (gitlab-runner's ConfigExecOutput).
+type ConfigOutput struct {
+	Driver struct {
+		Name    string `json:"name"`
+		Version string `json:"version"`
+	} `json:"driver"`
+	Hostname          string            `json:"hostname,omitempty"`
+	BuildsDir         string            `json:"builds_dir"`
+	CacheDir          string            `json:"cache_dir"`
+	BuildsDirIsShared bool              `json:"builds_dir_is_shared"`
+	JobEnv            map[string]string `json:"job_env"`
+	Shell             string            `json:"shell"`
+}
+
+func (e *Executor) getenv(k string) string {
+	if e.Getenv != nil {
+		return e.Getenv(k)
+	}
+	return os.Getenv(k)
+}
+
+func (e *Executor) job(k string) string { return e.getenv("CUSTOM_ENV_" + k) }
+
+func (e *Executor) logf(format string, args ...any) {
+	if e.Stderr != nil {
+		fmt.Fprintf(e.Stderr, "mlci-runner: "+format+"\n", args...)
+	}
+}
+
+// jobKey names the job across the stage processes: the GitLab host and
+// job id, which are unique together.
+func (e *Executor) jobKey() (string, error) {
+	id := e.job("CI_JOB_ID")
+	if id == "" {
+		return "", errors.New("CUSTOM_ENV_CI_JOB_ID is not set: run this only as GitLab Runner's custom executor (see examples/gitlab/config.toml)")
+	}
+	host := e.job("CI_SERVER_HOST")
+	if host == "" {
+		host = "gitlab"
+	}
+	return "gitlab:" + host + ":" + id, nil
+}
+
+// containerName is derived from the job key so run and cleanup, separate
+// processes, find the container without shared state.
+func containerName(job string) string {
+	return "mlci-" + strings.NewReplacer(":", "-", ".", "-").Replace(job)
+}
+
+// WriteConfig prints config_exec's output.
+func (e *Executor) WriteConfig(w io.Writer) error {
+	var out ConfigOutput
+	out.Driver.Name = "mlci-runner"
+	out.Driver.Version = e.Version
+	out.Hostname, _ = os.Hostname()
+	out.BuildsDir = BuildsDir
+	out.CacheDir = CacheDir
+	out.JobEnv = map[string]string{
+		jobrun.EnvHardwareFile:  jobrun.ContainerDir + "/" + jobrun.HardwareFileName,
+		jobrun.EnvTelemetryFile: jobrun.ContainerDir + "/" + jobrun.TelemetryFileName,
+	}
+	out.Shell = "bash"
+	return json.NewEncoder(w).Encode(out)
+}
+
+// Prepare checks the job against the host's policy, leases its GPUs and
+// starts its container. GitLab retries a failed prepare, so it starts from a
+// clean slate each time.
+func (e *Executor) Prepare(ctx context.Context) (err error) {
+	job, err := e.jobKey()
+	if err != nil {
+		return err
+	}
+	if err := e.checkFork(); err != nil {
+		return err
+	}
+	ask, err := e.ask()
+	if err != nil {
+		return err
+	}
+	if s := e.job("CI_JOB_SERVICES"); s != "" && s != "null" && s != "[]" {
+		e.logf("warning: services are not started by this executor; run them inside the job's script")
+	}
+	image := e.job("CI_JOB_IMAGE")
+	if image == "" {
+		image = e.Config.DefaultImage
+	}
+	if image == "" {
+		return errors.New("the job names no image and the runner config has no default_image: add `image:` to the job")
+	}
+	owner, err := e.owner()
+	if err != nil {
+		return fmt.Errorf("finding gitlab-runner's process: %w", err)
+	}
+	name := containerName(job)
+	if err := e.Docker.Remove(ctx, name); err != nil {
+		return err
+	}
+	alloc, err := e.Host.Allocate(ctx, job, ask, owner)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			e.Cleanup(context.WithoutCancel(ctx))
+		}
+	}()
+	if err := e.Docker.EnsureImage(ctx, image, e.registryAuth(image)); err != nil {
+		return err
+	}
+	mounts := []dockerjob.Mount{{Source: alloc.Dir, Target: jobrun.ContainerDir, ReadOnly: true}}
+	if p := e.job("CI_PROJECT_ID"); p != "" {
+		// One cache volume per project: a shared one would let any project
+		// read another's cache.
+		mounts = append(mounts, dockerjob.Mount{Source: "mlci-cache-" + safe(e.job("CI_SERVER_HOST")) + "-" + safe(p), Target: CacheDir, Volume: true})
+	}
+	id, err := e.Docker.Create(ctx, dockerjob.Spec{
+		Name:       name,
+		Image:      image,
+		Entrypoint: []string{"tail"},
+		Cmd:        []string{"-f", "/dev/null"},
+		Env:        alloc.Env,
+		Mounts:     mounts,
+		Labels:     map[string]string{"mlci.job": job},
+		GPUs:       alloc.GPUs,
+	})
+	if err != nil {
+		return err
+	}
+	if len(alloc.GPUs) > 0 {
+		if err := e.Host.Leases.SetContainer(job, id); err != nil {
+			return err
+		}
+	}
+	if err := e.Docker.Start(ctx, id); err != nil {
+		return err
+	}
+	if e.StartMonitor != nil && len(alloc.GPUs) > 0 {
+		if err := e.StartMonitor(job); err != nil {
+			e.logf("telemetry will be missing: %v", err)
+		}
+	}
+	return nil
+}
+
+// registryAuth uses the job's own registry token for images from the
+// GitLab instance's registry, and nothing for other registries.
+func (e *Executor) registryAuth(image string) dockerjob.Auth {
+	reg := e.job("CI_REGISTRY")
+	if reg == "" || !strings.HasPrefix(image, reg+"/") {
+		return dockerjob.Auth{}
+	}
+	return dockerjob.Auth{Username: e.job("CI_REGISTRY_USER"), Password: e.job("CI_REGISTRY_PASSWORD"), ServerAddress: reg}
+}
+
+func (e *Executor) ask() (jobrun.Ask, error) {
+	pick := func(gitlab, mlci string) string {
+		if v := e.job(gitlab); v != "" {
+			return v
+		}
+		return e.job(mlci)
+	}
+	return jobrun.ParseAsk(pick(jobrun.GitLabCount, jobrun.EnvGPUs), pick(jobrun.GitLabMemory, jobrun.EnvGPUMemory), pick(jobrun.GitLabModel, jobrun.EnvGPUModel))
+}
+
+// checkFork refuses a merge request from a fork of a public project unless
+// the runner's policy allows it: it would run anyone's code on this host.
+func (e *Executor) checkFork() error {
+	src, dst := e.job("CI_MERGE_REQUEST_SOURCE_PROJECT_ID"), e.job("CI_MERGE_REQUEST_PROJECT_ID")
+	if src == "" || dst == "" || src == dst {
+		return nil
+	}
+	if e.job("CI_PROJECT_VISIBILITY") != "public" {
+		return nil
+	}
+	project := e.job("CI_MERGE_REQUEST_PROJECT_PATH")
+	if project == "" {
+		project = e.job("CI_PROJECT_PATH")
+	}
+	if e.Config.ForkAllowed(project) {
+		return nil
+	}
+	return fmt.Errorf("refusing a merge request from a fork of public project %s: fork code would run on this GPU host (allow it with allow_fork_jobs or allow_fork_repos in the runner config)", project)
+}
+
+func (e *Executor) owner() (lease.Owner, error) {
+	if e.Owner != nil {
+		return e.Owner()
+	}
+	return lease.ProcessOwner(os.Getppid())
+}
+
+// Run runs one stage's script inside the job container, feeding it on
+// stdin to bash (or sh where the image has no bash). When GitLab cancels the
+// job or a timeout fires, the runner sends SIGTERM (ctx ends): the container
+// is stopped with the configured grace so the script can clean up.
+func (e *Executor) Run(ctx context.Context, script, stage string) error {
+	job, err := e.jobKey()
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(script)
+	if err != nil {
+		return fmt.Errorf("stage %s: %w", stage, err)
+	}
+	defer f.Close()
+	name := containerName(job)
+	code, err := e.Docker.Exec(ctx, name, dockerjob.ExecSpec{
+		Cmd:    []string{"sh", "-c", "if command -v bash >/dev/null 2>&1; then exec bash; else exec sh; fi"},
+		Stdin:  f,
+		Stdout: e.Stdout,
+		Stderr: e.Stderr,
+	})
+	if ctx.Err() != nil {
+		grace := time.Duration(e.Config.StopGrace)
+		e.logf("stage %s cancelled: stopping the job container (grace %s)", stage, grace)
+		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace+10*time.Second)
+		defer cancel()
+		if err := e.Docker.Stop(stopCtx, name, grace); err != nil {
+			e.logf("stopping %s: %v", name, err)
+		}
+		return fmt.Errorf("stage %s cancelled: %w", stage, ctx.Err())
+	}
+	if err != nil {
+		return fmt.Errorf("stage %s: %w", stage, err)
+	}
+	if code != 0 {
+		return &BuildError{Code: code}
+	}
+	return nil
+}
+
+// Cleanup removes the job's container and releases its GPUs. It never
+// fails: GitLab ignores its result, and a GPU that could not be cleaned is
+// quarantined rather than handed on.
+func (e *Executor) Cleanup(ctx context.Context) {
+	job, err := e.jobKey()
+	if err != nil {
+		e.logf("%v", err)
+		return
+	}
+	if err := e.Docker.Remove(ctx, containerName(job)); err != nil {
+		e.logf("removing the job container: %v", err)
+	}
+	out, err := e.Host.Release(ctx, job)
+	if err != nil {
+		e.logf("releasing job %s: %v", job, err)
+	}
+	jobrun.LogOutcome(e.Stderr, out)
+}
+
+func safe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '-' || r == '_' {
+			return r
+		}
+		return '-'
+	}, s)
+}

@@ -1,0 +1,100 @@
+package runnercli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+
+	"github.com/mlci/mlci/runner/dockerjob"
+	"github.com/mlci/mlci/runner/gpu"
+	"github.com/mlci/mlci/runner/jobrun"
+)
+
+// host assembles the job manager: config, leases, NVML when present, and
+// the Docker Engine when withDocker (for removing containers of reclaimed
+// jobs). done releases what it opened.
+func (g *globals) host(ctx context.Context, withDocker bool) (*jobrun.Host, func(), error) {
+	cfg, err := g.config()
+	if err != nil {
+		return nil, nil, err
+	}
+	store, err := g.store()
+	if err != nil {
+		return nil, nil, err
+	}
+	h := &jobrun.Host{Config: cfg, Leases: store, Log: g.io.Stderr}
+	var closers []func()
+	gh, err := g.openGPUs()
+	switch {
+	case err == nil:
+		h.GPUs = gh
+		closers = append(closers, func() { _ = gh.Close() })
+	case errors.Is(err, gpu.ErrNoDriver):
+		// Jobs that ask for no GPU still run; Allocate refuses the others.
+	default:
+		return nil, nil, checkFailed(err)
+	}
+	done := func() {
+		for _, c := range closers {
+			c()
+		}
+	}
+	if withDocker {
+		d, err := dockerjob.New(ctx)
+		if err != nil {
+			done()
+			return nil, nil, serviceError(err)
+		}
+		closers = append(closers, func() { _ = d.Close() })
+		h.ContainerGone = func(ctx context.Context, id string) bool {
+			ok, err := d.Exists(ctx, id)
+			return err == nil && !ok
+		}
+		h.RemoveContainer = d.Remove
+	}
+	return h, done, nil
+}
+
+// docker opens the engine for a job command.
+func (g *globals) docker(ctx context.Context) (*dockerjob.Client, error) {
+	d, err := dockerjob.New(ctx)
+	if err != nil {
+		return nil, serviceError(err)
+	}
+	return d, nil
+}
+
+// monitorStarter starts `mlci-runner monitor --job JOB` detached, with the
+// same config, so telemetry outlives the hook or executor process.
+func (g *globals) monitorStarter(h *jobrun.Host) func(job string) error {
+	return func(job string) error {
+		exe, err := g.executable()
+		if err != nil {
+			return err
+		}
+		args := []string{"monitor", "--job", job}
+		if g.configPath != "" {
+			args = append(args, "--config", g.configPath)
+		}
+		cmd := exec.Command(exe, args...)
+		cmd.Env = append(cmd.Environ(), "MLCI_RUNNER_STATE_DIR="+h.Config.StateDir)
+		return jobrun.StartMonitor(h.JobDir(job), cmd)
+	}
+}
+
+// fail turns a job-path error into an exit code: Docker trouble is a
+// service failure, anything else a refused job.
+func jobErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return err
+	}
+	if errors.Is(err, dockerjob.ErrEngine) {
+		return serviceError(err)
+	}
+	return checkFailed(fmt.Errorf("%w", err))
+}

@@ -1,0 +1,175 @@
+// Package runnercli is the mlci-runner command tree: the GPU inventory, the
+// GitHub container hook, the GitLab custom executor, leases and runner
+// registration. The work lives in the runner packages it wires together.
+package runnercli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/NVIDIA/go-nvml/pkg/nvml"
+	"github.com/spf13/cobra"
+
+	"github.com/mlci/mlci/runner/hostconfig"
+)
+
+// Exit codes, as DESIGN.md fixes them.
+const (
+	ExitOK      = 0
+	ExitFailed  = 1 // a check failed: unhealthy GPU, job refused by policy
+	ExitUsage   = 2 // bad flag or malformed input
+	ExitService = 3 // the forge or Docker failed after retries
+)
+
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func usageError(err error) error   { return &exitError{ExitUsage, err} }
+func checkFailed(err error) error  { return &exitError{ExitFailed, err} }
+func serviceError(err error) error { return &exitError{ExitService, err} }
+
+// exitCode is an exit status passed through as is (a step's own code).
+type exitCode int
+
+func (c exitCode) Error() string { return fmt.Sprintf("exit status %d", int(c)) }
+
+// IO is what a command may touch of its process.
+type IO struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+	Version        string
+	// Executable is this program's path, for the telemetry monitor it
+	// starts; "" means os.Executable.
+	Executable string
+	// NVML returns the NVML library to use; nil means the real one. Tests
+	// give go-nvml's mock servers.
+	NVML func() nvml.Interface
+}
+
+type globals struct {
+	io         IO
+	configPath string
+	json       bool
+}
+
+// Execute runs the command line and returns the exit code, printing at most
+// one error line prefixed "mlci-runner: ".
+func Execute(ctx context.Context, args []string, io IO) int {
+	if io.Getenv == nil {
+		io.Getenv = func(string) string { return "" }
+	}
+	if io.Stdin == nil {
+		io.Stdin = strings.NewReader("")
+	}
+	g := &globals{io: io}
+	root := newRoot(g)
+	root.SetArgs(args)
+	root.SetOut(io.Stdout)
+	root.SetErr(io.Stderr)
+	root.SetIn(io.Stdin)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	var c exitCode
+	if errors.As(err, &c) {
+		return int(c)
+	}
+	code := ExitUsage
+	var ee *exitError
+	switch {
+	case errors.As(err, &ee):
+		code = ee.code
+	case errors.Is(err, context.Canceled):
+		code = 130
+		err = errors.New("interrupted")
+	}
+	fmt.Fprintf(io.Stderr, "mlci-runner: %s\n", oneLine(err.Error()))
+	return code
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(strings.TrimSpace(s), "\n", " ")), " ")
+}
+
+func newRoot(g *globals) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "mlci-runner",
+		Short: "GPU jobs for the official GitHub and GitLab runners: exclusive, checked, cleaned, measured",
+		Long: `mlci-runner plugs into the official GitHub Actions runner (container hooks) and
+GitLab Runner (custom executor). Each job gets the GPUs it asks for, by UUID,
+healthy and exclusive, inside its own container; after the job its processes
+are killed and its GPUs checked clean, and the hardware it ran on is written
+where mlci's run record finds it.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return usageError(fmt.Errorf("%w; see %s --help", err, cmd.CommandPath()))
+	})
+	f := root.PersistentFlags()
+	f.StringVar(&g.configPath, "config", "", "runner config `FILE` (default: $MLCI_RUNNER_CONFIG or "+hostconfig.DefaultPath+")")
+	f.BoolVar(&g.json, "json", false, "print machine-readable JSON on stdout")
+	root.AddCommand(newVersionCmd(g), newGPUsCmd(g), newLeasesCmd(g), newHookCmd(g), newGitLabCmd(g), newMonitorCmd(g), newRegisterCmd(g), newUnregisterCmd(g))
+	root.Args = func(cmd *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return usageError(fmt.Errorf("unknown command %q; run mlci-runner --help", args[0]))
+		}
+		return nil
+	}
+	root.RunE = func(cmd *cobra.Command, args []string) error { return cmd.Help() }
+	return root
+}
+
+func newVersionCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			v := g.io.Version
+			if v == "" {
+				v = "dev"
+			}
+			fmt.Fprintf(g.io.Stdout, "mlci-runner %s\n", v)
+			return nil
+		},
+	}
+}
+
+// config loads the runner config: --config, then MLCI_RUNNER_CONFIG, then
+// the default path (which may be absent).
+func (g *globals) config() (hostconfig.Config, error) {
+	path, named := g.configPath, true
+	if path == "" {
+		path = g.io.Getenv("MLCI_RUNNER_CONFIG")
+	}
+	if path == "" {
+		path, named = hostconfig.DefaultPath, false
+	}
+	c, err := hostconfig.Load(path, named)
+	if err != nil {
+		return c, usageError(err)
+	}
+	if d := g.io.Getenv("MLCI_RUNNER_STATE_DIR"); d != "" {
+		c.StateDir = d
+	}
+	return c, nil
+}
+
+func (g *globals) executable() (string, error) {
+	if g.io.Executable != "" {
+		return g.io.Executable, nil
+	}
+	return os.Executable()
+}
