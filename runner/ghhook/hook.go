@@ -81,7 +81,13 @@ func (h *Hook) Run(ctx context.Context, stdin io.Reader) error {
 		if err != nil {
 			return err
 		}
-		return writeResponse(in.ResponseFile, resp)
+		if err := writeResponse(in.ResponseFile, resp); err != nil {
+			// The runner fails the job without learning the state, so no
+			// cleanup_job would come for it: undo the job here.
+			h.cleanup(context.WithoutCancel(ctx), resp.State)
+			return err
+		}
+		return nil
 	case RunScriptStep:
 		var args ScriptStepArgs
 		if err := decode("args", in.Args, &args); err != nil {
@@ -184,9 +190,16 @@ func (h *Hook) prepare(ctx context.Context, args PrepareJobArgs) (resp PrepareRe
 		}
 	}()
 	labels := map[string]string{labelJob: st.Job}
-	st.Network = "mlci_" + strings.TrimPrefix(st.Job, "github:")
-	if _, err := h.Docker.EnsureNetwork(ctx, st.Network, labels); err != nil {
-		return resp, err
+	network := "bridge"
+	if len(args.Services) > 0 {
+		// A network of its own only when services need names to meet by;
+		// creating and removing one costs more than the rest of a job's
+		// start on a busy engine.
+		st.Network = "mlci_" + strings.TrimPrefix(st.Job, "github:")
+		network = st.Network
+		if _, err := h.Docker.EnsureNetwork(ctx, st.Network, labels); err != nil {
+			return resp, err
+		}
 	}
 	for _, s := range args.Services {
 		id, err := h.startService(ctx, st, s, labels)
@@ -212,6 +225,7 @@ func (h *Hook) prepare(ctx context.Context, args PrepareJobArgs) (resp PrepareRe
 		Cmd:        []string{"-f", "/dev/null"},
 		Env:        merge(c.EnvironmentVariables, alloc.Env),
 		WorkingDir: c.WorkingDirectory,
+		Ports:      c.PortMappings,
 		Mounts:     append(userMounts, dockerjob.Mount{Source: alloc.Dir, Target: jobrun.ContainerDir, ReadOnly: true}),
 		Labels:     labels,
 		Network:    st.Network,
@@ -225,8 +239,11 @@ func (h *Hook) prepare(ctx context.Context, args PrepareJobArgs) (resp PrepareRe
 	if err != nil {
 		return resp, err
 	}
-	if err := h.Host.Leases.SetContainer(st.Job, st.Container); err != nil {
-		return resp, err
+	if len(alloc.GPUs) > 0 {
+		// The lease ends when its container is gone (see jobrun.Host).
+		if err := h.Host.Leases.SetContainer(st.Job, st.Container); err != nil {
+			return resp, err
+		}
 	}
 	if err := h.Docker.Start(ctx, st.Container); err != nil {
 		return resp, err
@@ -246,7 +263,7 @@ func (h *Hook) prepare(ctx context.Context, args PrepareJobArgs) (resp PrepareRe
 	}
 	st.Mounts = c.SystemMountVolumes
 	resp.State = st
-	resp.Context.Container = &ContainerContext{ID: st.Container, Network: st.Network, Ports: ports}
+	resp.Context.Container = &ContainerContext{ID: st.Container, Network: network, Ports: ports}
 	resp.IsAlpine = alpine
 	return resp, nil
 }

@@ -41,12 +41,11 @@ func (g *globals) host(ctx context.Context, withDocker bool) (*jobrun.Host, func
 		}
 	}
 	if withDocker {
-		d, err := dockerjob.New(ctx)
+		d, err := g.docker(ctx)
 		if err != nil {
 			done()
-			return nil, nil, serviceError(err)
+			return nil, nil, err
 		}
-		closers = append(closers, func() { _ = d.Close() })
 		h.ContainerGone = func(ctx context.Context, id string) bool {
 			ok, err := d.Exists(ctx, id)
 			return err == nil && !ok
@@ -56,13 +55,27 @@ func (g *globals) host(ctx context.Context, withDocker bool) (*jobrun.Host, func
 	return h, done, nil
 }
 
-// docker opens the engine for a job command.
+// docker opens the engine for a job command, once per process: every
+// connection costs a ping and an info round trip, which a hook pays on each
+// step.
 func (g *globals) docker(ctx context.Context) (*dockerjob.Client, error) {
+	if g.dockerClient != nil {
+		return g.dockerClient, nil
+	}
 	d, err := dockerjob.New(ctx)
 	if err != nil {
 		return nil, serviceError(err)
 	}
+	g.dockerClient = d
 	return d, nil
+}
+
+// closeDocker closes the engine connection, if one was opened.
+func (g *globals) closeDocker() {
+	if g.dockerClient != nil {
+		_ = g.dockerClient.Close()
+		g.dockerClient = nil
+	}
 }
 
 // monitorStarter starts `mlci-runner monitor --job JOB` detached, with the

@@ -67,14 +67,14 @@ such as h100); it runs in its own container with exactly those GPUs.`,
 			Getenv: g.io.Getenv, Stdout: g.io.Stdout, Stderr: g.io.Stderr,
 			StartMonitor: g.monitorStarter(h),
 		}
-		return e, func() { _ = d.Close(); done() }, nil
+		return e, done, nil
 	}
 	cmd.AddCommand(&cobra.Command{
 		Use:   "config",
 		Short: "config_exec: print the executor's settings as JSON",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e := &glexec.Executor{Version: g.version()}
+			e := &glexec.Executor{Version: g.version(), Getenv: g.io.Getenv, Stdout: g.io.Stdout, Stderr: g.io.Stderr}
 			return g.gitlabErr(e.WriteConfig(g.io.Stdout))
 		},
 	}, &cobra.Command{
@@ -125,5 +125,3 @@ func (g *globals) version() string {
 	}
 	return g.io.Version
 }
-
-

@@ -29,7 +29,6 @@ default), and optionally MLCI_GPU_MEMORY and MLCI_GPU_MODEL.`,
 			if err != nil {
 				return err
 			}
-			defer d.Close()
 			hook := &ghhook.Hook{
 				Host:         h,
 				Docker:       d,

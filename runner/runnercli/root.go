@@ -14,6 +14,7 @@ import (
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
 	"github.com/spf13/cobra"
 
+	"github.com/mlci/mlci/runner/dockerjob"
 	"github.com/mlci/mlci/runner/hostconfig"
 )
 
@@ -57,9 +58,10 @@ type IO struct {
 }
 
 type globals struct {
-	io         IO
-	configPath string
-	json       bool
+	io           IO
+	configPath   string
+	json         bool
+	dockerClient *dockerjob.Client
 }
 
 // Execute runs the command line and returns the exit code, printing at most
@@ -78,6 +80,7 @@ func Execute(ctx context.Context, args []string, io IO) int {
 	root.SetErr(io.Stderr)
 	root.SetIn(io.Stdin)
 	err := root.ExecuteContext(ctx)
+	g.closeDocker()
 	if err == nil {
 		return ExitOK
 	}
