@@ -25,6 +25,7 @@ test-unit:
 
 build:
 	CGO_ENABLED=0 go build -trimpath -o bin/mlci ./cmd/mlci
+	go build -trimpath -o bin/mlci-runner ./cmd/mlci-runner
 
 bench:
 	bench/datahash.sh
@@ -36,3 +37,5 @@ fuzz:
 	go test -run='^$$' -fuzz=FuzzParse$$ -fuzztime=$(FUZZTIME) ./internal/lockfile/
 	go test -run='^$$' -fuzz=FuzzParseManifest -fuzztime=$(FUZZTIME) ./internal/lockfile/
 	go test -run='^$$' -fuzz=FuzzCompile -fuzztime=$(FUZZTIME) ./internal/ignore/
+	go test -run='^$$' -fuzz=FuzzParseOptions -fuzztime=$(FUZZTIME) ./runner/dockerjob/
+	go test -run='^$$' -fuzz=FuzzParseSize -fuzztime=$(FUZZTIME) ./runner/jobrun/
