@@ -219,11 +219,19 @@ func (h *Hook) prepare(ctx context.Context, args PrepareJobArgs) (resp PrepareRe
 	if err := h.Docker.EnsureImage(ctx, c.Image, auth(c.Registry)); err != nil {
 		return resp, err
 	}
+	datasets, datasetEnv, err := h.Host.Datasets(ctx, c.EnvironmentVariables[jobrun.EnvDatasets], c.Image)
+	if err != nil {
+		return resp, err
+	}
+	for _, d := range datasets {
+		userMounts = append(userMounts, dockerjob.Mount{Source: d.Volume, Target: d.Target, ReadOnly: true, Volume: true})
+	}
+	st.Env = merge(alloc.Env, datasetEnv)
 	spec := dockerjob.Spec{
 		Image:      c.Image,
 		Entrypoint: []string{"tail"},
 		Cmd:        []string{"-f", "/dev/null"},
-		Env:        merge(c.EnvironmentVariables, alloc.Env),
+		Env:        merge(c.EnvironmentVariables, st.Env),
 		WorkingDir: c.WorkingDirectory,
 		Ports:      c.PortMappings,
 		Mounts:     append(userMounts, dockerjob.Mount{Source: alloc.Dir, Target: jobrun.ContainerDir, ReadOnly: true}),

@@ -103,7 +103,7 @@ type ContainerContext struct {
 type PrepareResponse struct {
 	State   State `json:"state"`
 	Context struct {
-		Container *ContainerContext `json:"container,omitempty"`
+		Container *ContainerContext  `json:"container,omitempty"`
 		Services  []ContainerContext `json:"services"`
 	} `json:"context"`
 	IsAlpine bool `json:"isAlpine"`
@@ -192,11 +192,16 @@ func forkJob(mounts []Mount) (fork bool, repo string, err error) {
 		if ev.Repository != nil {
 			repo = ev.Repository.FullName
 		}
-		if ev.PullRequest == nil || ev.PullRequest.Head.Repo == nil {
+		if ev.PullRequest == nil {
 			return false, repo, nil
 		}
-		head := ev.PullRequest.Head.Repo
 		public := ev.Repository != nil && !ev.Repository.Private
+		head := ev.PullRequest.Head.Repo
+		if head == nil {
+			// GitHub sends a null head repository once the fork is
+			// deleted; the code is still the pull request's.
+			return public, repo, nil
+		}
 		// head.fork is also true for a branch of a repository that is itself
 		// a fork; what matters is whether the head lives elsewhere.
 		fromFork := head.Fork

@@ -37,6 +37,9 @@ type BuildError struct{ Code int }
 
 func (e *BuildError) Error() string { return fmt.Sprintf("job script exited with code %d", e.Code) }
 
+// cleanupTimeout bounds Cleanup, which does not stop when its context ends.
+const cleanupTimeout = 2 * time.Minute
+
 // Paths inside the job container.
 const (
 	BuildsDir = "/builds"
@@ -172,6 +175,13 @@ func (e *Executor) Prepare(ctx context.Context) (err error) {
 		return err
 	}
 	mounts := []dockerjob.Mount{{Source: alloc.Dir, Target: jobrun.ContainerDir, ReadOnly: true}}
+	datasets, datasetEnv, err := e.Host.Datasets(ctx, e.job(jobrun.EnvDatasets), image)
+	if err != nil {
+		return err
+	}
+	for _, d := range datasets {
+		mounts = append(mounts, dockerjob.Mount{Source: d.Volume, Target: d.Target, ReadOnly: true, Volume: true})
+	}
 	if p := e.job("CI_PROJECT_ID"); p != "" {
 		// One cache volume per project: a shared one would let any project
 		// read another's cache.
@@ -182,7 +192,7 @@ func (e *Executor) Prepare(ctx context.Context) (err error) {
 		Image:      image,
 		Entrypoint: []string{"tail"},
 		Cmd:        []string{"-f", "/dev/null"},
-		Env:        alloc.Env,
+		Env:        merge(alloc.Env, datasetEnv),
 		Mounts:     mounts,
 		Labels:     map[string]string{"mlci.job": job},
 		GPUs:       alloc.GPUs,
@@ -296,7 +306,14 @@ func (e *Executor) Run(ctx context.Context, script, stage string) error {
 // Cleanup removes the job's container and releases its GPUs. It never
 // fails: GitLab ignores its result, and a GPU that could not be cleaned is
 // quarantined rather than handed on.
+//
+// It goes on when ctx ends (GitLab's SIGTERM at cleanup_exec_timeout): a
+// cleanup cut short would leave the container running on GPUs whose lease
+// it released, and quarantine them only because their processes could not
+// be listed. cleanupTimeout, and GitLab's SIGKILL, still bound it.
 func (e *Executor) Cleanup(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
 	job, err := e.jobKey()
 	if err != nil {
 		e.logf("%v", err)
@@ -319,4 +336,14 @@ func safe(s string) string {
 		}
 		return '-'
 	}, s)
+}
+
+func merge(maps ...map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, m := range maps {
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	return out
 }

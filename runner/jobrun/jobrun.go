@@ -57,6 +57,10 @@ type Host struct {
 	ContainerGone func(ctx context.Context, id string) bool
 	// RemoveContainer removes a reclaimed job's container; nil: skip.
 	RemoveContainer func(ctx context.Context, id string) error
+	// DatasetVolume returns the read-only cache volume holding srcDir,
+	// whose content digest is digest, filling it with image's help when new
+	// (dockerjob.Client.DatasetVolume). nil: jobs cannot ask for datasets.
+	DatasetVolume func(ctx context.Context, digest, srcDir, image string) (string, error)
 	// Kill sends SIGKILL to a host process; nil means syscall.Kill.
 	Kill func(pid int) error
 	// Sleep waits between cleanup checks; nil means a timer.

@@ -51,6 +51,7 @@ func (g *globals) host(ctx context.Context, withDocker bool) (*jobrun.Host, func
 			return err == nil && !ok
 		}
 		h.RemoveContainer = d.Remove
+		h.DatasetVolume = d.DatasetVolume
 	}
 	return h, done, nil
 }

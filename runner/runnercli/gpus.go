@@ -239,5 +239,3 @@ func newLeasesCmd(g *globals) *cobra.Command {
 	})
 	return cmd
 }
-
-
