@@ -178,6 +178,8 @@ func (h *Hook) prepare(ctx context.Context, args PrepareJobArgs) (resp PrepareRe
 		return resp, fmt.Errorf("finding the runner's worker process: %w", err)
 	}
 	st := State{Job: newJobKey()}
+	// The runner matches services by index; an empty list, not null.
+	resp.Context.Services = []ContainerContext{}
 	alloc, err := h.Host.Allocate(ctx, st.Job, ask, owner)
 	if err != nil {
 		return resp, err
