@@ -17,7 +17,8 @@ import (
 )
 
 // These tests prove the lock across processes, not goroutines: each child
-// re-runs this test binary with only TestHelperProcess selected.
+// re-runs this test binary, and TestMain sends it to helperMain instead of
+// the tests.
 const (
 	envMode  = "LEASE_HELPER_MODE" // "stress" or "hold"; unset outside a child
 	envDir   = "LEASE_HELPER_DIR"
@@ -36,45 +37,55 @@ func hostInventory() []Candidate {
 }
 
 func child(mode, dir, work, job string, count int) *exec.Cmd {
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "-test.count=1", "-test.timeout=3m")
+	cmd := exec.Command(os.Args[0], "-test.run=^$", "-test.count=1", "-test.timeout=3m")
 	cmd.Env = append(os.Environ(),
 		envMode+"="+mode, envDir+"="+dir, envWork+"="+work, envJob+"="+job, envCount+"="+strconv.Itoa(count))
 	return cmd
 }
 
-func TestHelperProcess(t *testing.T) {
-	mode := os.Getenv(envMode)
-	if mode == "" {
-		t.Skip("a child of TestStressSeparateProcesses or TestKilledOwnerIsReclaimed")
+func TestMain(m *testing.M) {
+	if mode := os.Getenv(envMode); mode != "" {
+		helperMain(mode)
+		os.Exit(0)
 	}
+	os.Exit(m.Run())
+}
+
+// die ends a child with its reason on stderr, which the parent shows.
+func die(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, format+"\n", args...)
+	os.Exit(1)
+}
+
+func helperMain(mode string) {
 	s, err := Open(os.Getenv(envDir))
 	if err != nil {
-		t.Fatal(err)
+		die("%v", err)
 	}
 	count, err := strconv.Atoi(os.Getenv(envCount))
 	if err != nil {
-		t.Fatal(err)
+		die("%v", err)
 	}
 	job, work := os.Getenv(envJob), os.Getenv(envWork)
 	switch mode {
 	case "stress":
-		helperStress(t, s, job, work, count)
+		helperStress(s, job, work, count)
 	case "hold":
 		if _, err := s.Acquire(context.Background(), Request{Job: job, Count: count, Owner: Self(), Candidates: inventory(hostInventory())}); err != nil {
-			t.Fatal(err)
+			die("%v", err)
 		}
-		// Held until the parent's SIGKILL; the -test.timeout ends a child
-		// whose parent died first.
-		time.Sleep(time.Hour)
+		// Held until the parent's SIGKILL; the bound ends a child whose
+		// parent died first (TestMain bypasses -test.timeout).
+		time.Sleep(3 * time.Minute)
 	default:
-		t.Fatalf("unknown %s %q", envMode, mode)
+		die("unknown %s %q", envMode, mode)
 	}
 }
 
-func helperStress(t *testing.T, s *Store, job, work string, count int) {
+func helperStress(s *Store, job, work string, count int) {
 	// Start together, so the Acquires really contend.
 	if err := os.WriteFile(filepath.Join(work, "ready", job), nil, 0o600); err != nil {
-		t.Fatal(err)
+		die("%v", err)
 	}
 	for {
 		if _, err := os.Stat(filepath.Join(work, "go")); err == nil {
@@ -89,32 +100,32 @@ func helperStress(t *testing.T, s *Store, job, work string, count int) {
 		Progress: func(string) { waited = true },
 	})
 	if err != nil {
-		t.Fatal(err)
+		die("%v", err)
 	}
 	if len(l.IDs) != count {
-		t.Fatalf("leased %d GPUs, asked for %d", len(l.IDs), count)
+		die("leased %d GPUs, asked for %d", len(l.IDs), count)
 	}
 	markers := filepath.Join(work, "markers")
 	for _, id := range l.IDs {
 		f, err := os.OpenFile(filepath.Join(markers, id), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 		if err != nil {
 			fmt.Printf("DOUBLE ALLOCATION of %s to %s: %v\n", id, job, err)
-			t.Fatalf("DOUBLE ALLOCATION of %s to %s: %v", id, job, err)
+			die("DOUBLE ALLOCATION of %s to %s: %v", id, job, err)
 		}
 		f.Close()
 	}
 	held, err := os.ReadDir(markers)
 	if err != nil {
-		t.Fatal(err)
+		die("%v", err)
 	}
 	time.Sleep(5 * time.Millisecond)
 	for _, id := range l.IDs {
 		if err := os.Remove(filepath.Join(markers, id)); err != nil {
-			t.Fatal(err)
+			die("%v", err)
 		}
 	}
 	if _, ok, err := s.Release(job); !ok || err != nil {
-		t.Fatalf("Release = %v, %v", ok, err)
+		die("Release = %v, %v", ok, err)
 	}
 	fmt.Printf("RESULT gpus=%d waited=%t held=%d\n", count, waited, len(held))
 }
