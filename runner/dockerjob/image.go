@@ -107,8 +107,28 @@ func (c *Client) PathEnv(ctx context.Context, id string) (string, error) {
 			}
 		}
 	}
-	return "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", nil
+	return defaultPath, nil
 }
+
+// ImagePathEnv returns the PATH an image sets (or the usual default), for
+// a container step whose prependPath goes in front of it.
+func (c *Client) ImagePathEnv(ctx context.Context, ref string) (string, error) {
+	info, err := c.api.ImageInspect(ctx, ref)
+	if err != nil {
+		return "", fmt.Errorf("inspecting image %s: %w", ref, err)
+	}
+	if info.Config != nil {
+		for _, kv := range info.Config.Env {
+			if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+				return v, nil
+			}
+		}
+	}
+	return defaultPath, nil
+}
+
+// defaultPath is Docker's PATH for images that set none.
+const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 // IsDockerSocket reports whether a host path is (or holds) the Docker
 // socket: the GitHub runner mounts it into every job by default, and a job

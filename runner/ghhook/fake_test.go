@@ -179,6 +179,13 @@ func (f *fakeDocker) PathEnv(ctx context.Context, id string) (string, error) {
 	return f.path, nil
 }
 
+func (f *fakeDocker) ImagePathEnv(ctx context.Context, ref string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.record("ImagePathEnv %s", ref)
+	return f.path, nil
+}
+
 func (f *fakeDocker) EnsureNetwork(ctx context.Context, name string, labels map[string]string) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -316,6 +316,9 @@ func TestRecordedJob(t *testing.T) {
 		r.Network != st.Network || r.Labels[labelJob] != st.Job || r.Env["NODE_ENV"] != "development" || r.Env[jobrun.EnvHardwareFile] == "" {
 		t.Errorf("container step spec %+v", r)
 	}
+	if r.Env["PATH"] != "/foo/bar:/usr/local/bin:/usr/bin:/bin" || !slices.Equal(r.Ports, []string{"80:8080"}) {
+		t.Errorf("container step PATH %q ports %v; want prependPath before the image's PATH and the step's port mappings", r.Env["PATH"], r.Ports)
+	}
 	if !strings.Contains(fx.stdout.String(), "container step output") {
 		t.Errorf("stdout %q", fx.stdout)
 	}

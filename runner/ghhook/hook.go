@@ -29,6 +29,7 @@ type Docker interface {
 	IsAlpine(ctx context.Context, id string) (bool, error)
 	Ports(ctx context.Context, id string) (map[string]string, error)
 	PathEnv(ctx context.Context, id string) (string, error)
+	ImagePathEnv(ctx context.Context, ref string) (string, error)
 	EnsureNetwork(ctx context.Context, name string, labels map[string]string) (string, error)
 	RemoveNetwork(ctx context.Context, name string) error
 }
@@ -67,6 +68,11 @@ func (h *Hook) Run(ctx context.Context, stdin io.Reader) error {
 	if err != nil {
 		return err
 	}
+	return h.Do(ctx, in)
+}
+
+// Do performs a command already read with ReadInput.
+func (h *Hook) Do(ctx context.Context, in Input) error {
 	var st State
 	if err := decode("state", in.State, &st); err != nil {
 		return err
@@ -421,6 +427,13 @@ func (h *Hook) runContainer(ctx context.Context, st State, c ContainerInfo) erro
 		return err
 	}
 	env := merge(c.EnvironmentVariables, st.Env)
+	if len(c.PrependPath) > 0 {
+		path, err := h.Docker.ImagePathEnv(ctx, c.Image)
+		if err != nil {
+			return err
+		}
+		env["PATH"] = strings.Join(append(append([]string{}, c.PrependPath...), path), ":")
+	}
 	if st.Job != "" {
 		mounts = append(mounts, dockerjob.Mount{Source: h.Host.JobDir(st.Job), Target: jobrun.ContainerDir, ReadOnly: true})
 	}
@@ -432,6 +445,7 @@ func (h *Hook) runContainer(ctx context.Context, st State, c ContainerInfo) erro
 		Mounts:     mounts,
 		Labels:     map[string]string{labelJob: st.Job},
 		Network:    st.Network,
+		Ports:      c.PortMappings,
 		// A container step is part of the job: it uses the job's GPUs.
 		GPUs:    st.GPUs,
 		Options: opts,

@@ -110,7 +110,7 @@ func (e *Executor) jobKey() (string, error) {
 // containerName is derived from the job key so run and cleanup, separate
 // processes, find the container without shared state.
 func containerName(job string) string {
-	return "mlci-" + strings.NewReplacer(":", "-", ".", "-").Replace(job)
+	return "mlci-" + safe(job)
 }
 
 // WriteConfig prints config_exec's output.

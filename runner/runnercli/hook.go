@@ -20,6 +20,11 @@ default), and optionally MLCI_GPU_MEMORY and MLCI_GPU_MODEL.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			// Malformed input is a usage error whatever state Docker is in.
+			in, err := ghhook.ReadInput(g.io.Stdin)
+			if err != nil {
+				return usageError(err)
+			}
 			h, done, err := g.host(ctx, true)
 			if err != nil {
 				return err
@@ -38,7 +43,7 @@ default), and optionally MLCI_GPU_MEMORY and MLCI_GPU_MODEL.`,
 				Getenv:       g.io.Getenv,
 				StartMonitor: g.monitorStarter(h),
 			}
-			err = hook.Run(ctx, g.io.Stdin)
+			err = hook.Do(ctx, in)
 			var ee *ghhook.ExitError
 			if errors.As(err, &ee) {
 				return exitCode(ee.Code)
