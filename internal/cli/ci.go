@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -182,28 +183,45 @@ func (g *globals) prepareReport(ctx context.Context, bf *baselineFlags, h *hashF
 	}
 	in := g.reportInput(ctx, pl, precision)
 	in.History = g.history(ctx, p, pl, pf.history)
-	in.Run = runInfo(p)
+	in.Run = runInfo(p, g.io.Getenv)
 	return p, pl, in, nil
 }
 
-// runInfo reads the project's run record, if mlci run record wrote one.
-func runInfo(p *project) *report.Run {
-	st, err := runrecord.Read(filepath.Join(p.Root, RunRecordFile))
-	if err != nil {
-		return nil
-	}
-	m, err := st.Materials()
-	if err != nil {
-		return nil
-	}
-	r := &report.Run{Identity: string(st.Predicate.BuildDefinition.InternalParameters.RunIdentity), Hardware: m.Hardware, Image: string(m.Image), Subjects: map[string]string{}}
-	for _, s := range st.Subject {
-		for alg, hex := range s.Digest {
-			r.Subjects[s.Name] = alg + ":" + hex
+// runInfo reads the project's run record, if mlci run record wrote one,
+// and the GPU telemetry mlci-runner keeps beside the hardware file. A job
+// on an mlci-runner host without a run record still shows its hardware.
+func runInfo(p *project, getenv func(string) string) *report.Run {
+	var r *report.Run
+	if st, err := runrecord.Read(filepath.Join(p.Root, RunRecordFile)); err == nil {
+		if m, err := st.Materials(); err == nil {
+			r = &report.Run{Identity: string(st.Predicate.BuildDefinition.InternalParameters.RunIdentity), Hardware: m.Hardware, Image: string(m.Image), Subjects: map[string]string{}}
+			for _, s := range st.Subject {
+				for alg, hex := range s.Digest {
+					r.Subjects[s.Name] = alg + ":" + hex
+				}
+			}
 		}
+	}
+	var use *report.GPUUse
+	if f := getenv(telemetryFileEnv); f != "" {
+		if data, err := os.ReadFile(f); err == nil {
+			if u, ok := report.ParseGPUUse(data); ok {
+				use = &u
+			}
+		}
+	}
+	if r == nil && getenv(runrecord.HardwareFileEnv) != "" {
+		r = &report.Run{Hardware: runrecord.HardwareFromEnv(getenv, os.ReadFile)}
+	}
+	if r != nil {
+		r.GPUUse = use
 	}
 	return r
 }
+
+// telemetryFileEnv names the GPU telemetry summary mlci-runner writes for
+// the job.
+const telemetryFileEnv = "MLCI_TELEMETRY_FILE"
 
 // printPipeline prints each step's section for a terminal or CI log.
 func (g *globals) printPipeline(p *project, pl *pipeline, out *outputFlags, posted *postOutput) error {

@@ -64,6 +64,8 @@ type Run struct {
 	Hardware, Image string
 	// Subjects maps each artifact to its digest.
 	Subjects map[string]string
+	// GPUUse is the job's GPU telemetry from mlci-runner, when it ran there.
+	GPUUse *GPUUse
 }
 
 // Pass is the overall verdict: data and gates.
@@ -240,7 +242,9 @@ func renderRun(b *strings.Builder, r *Run) {
 		return
 	}
 	b.WriteString("\n### Run\n\n| | |\n|---|---|\n")
-	fmt.Fprintf(b, "| identity | `%s` |\n", escape(r.Identity))
+	if r.Identity != "" {
+		fmt.Fprintf(b, "| identity | `%s` |\n", escape(r.Identity))
+	}
 	names := make([]string, 0, len(r.Subjects))
 	for n := range r.Subjects {
 		names = append(names, n)
@@ -256,7 +260,10 @@ func renderRun(b *strings.Builder, r *Run) {
 	if hw == "" {
 		hw = "unknown"
 	}
-	fmt.Fprintf(b, "| hardware | %s |\n", escape(strings.Join(strings.Fields(strings.ReplaceAll(hw, "\n", "; ")), " ")))
+	fmt.Fprintf(b, "| hardware | %s |\n", escape(describeHardware(hw)))
+	if r.GPUUse != nil {
+		fmt.Fprintf(b, "| GPU use | %s |\n", escape(r.GPUUse.String()))
+	}
 }
 
 func footer(b *strings.Builder, in *Input, shortened bool) {
