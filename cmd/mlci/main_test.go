@@ -198,3 +198,19 @@ func BenchmarkPostProcess(b *testing.B) {
 	b.ReportMetric(float64(len(api.Requests())-before)/float64(b.N), "requests/post")
 	b.ReportMetric(float64(maxRSS)/1024, "peak-MiB")
 }
+
+// The action's binary is built without cgo and must stay small: NVML and
+// the Docker client belong to mlci-runner only.
+func TestActionBinaryLinksNoRunnerCode(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		for _, banned := range []string{"github.com/NVIDIA/go-nvml", "github.com/docker/docker", "github.com/mlci/mlci/runner"} {
+			if strings.HasPrefix(dep, banned) {
+				t.Errorf("cmd/mlci depends on %s", dep)
+			}
+		}
+	}
+}
