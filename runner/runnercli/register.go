@@ -50,6 +50,8 @@ type regFlags struct {
 	templateToml  string
 	runUntagged   bool
 	maxTimeoutSec int
+	runnerBin     string
+	waitTimeout   int
 }
 
 func newRegisterCmd(g *globals) *cobra.Command {
@@ -336,6 +338,9 @@ with mlci-runner as the custom executor (see deploy/gitlab/config.toml).`,
 				host, _ := os.Hostname()
 				o.Description = register.DefaultName(host, o.Tags)
 			}
+			if f.ephemeral {
+				return f.gitlabEphemeral(g, ctx, c, o)
+			}
 			r, err := register.RegisterGitLab(ctx, c, o)
 			if err != nil {
 				return registerErr(err)
@@ -344,12 +349,8 @@ with mlci-runner as the custom executor (see deploy/gitlab/config.toml).`,
 				_ = register.UnregisterGitLab(context.WithoutCancel(ctx), c, r.ID)
 				return err
 			}
-			u := f.gitlabURL
-			if u == "" {
-				u = c.BaseURL().Scheme + "://" + c.BaseURL().Host + "/"
-			}
 			fmt.Fprintf(g.io.Stdout, "registered runner %d with tags %s; token in %s\n", r.ID, strings.Join(r.Tags, ","), f.secretFile)
-			fmt.Fprintf(g.io.Stdout, "start it with:\n  %s\n", register.GitLabStartCommand(u, f.secretFile, f.configToml, f.templateToml))
+			fmt.Fprintf(g.io.Stdout, "start it with:\n  %s\n", register.GitLabStartCommand(gitlabURL(&f, c), f.secretFile, f.configToml, f.templateToml))
 			return nil
 		},
 	}
@@ -365,5 +366,84 @@ with mlci-runner as the custom executor (see deploy/gitlab/config.toml).`,
 	cmd.Flags().StringVar(&f.secretFile, "secret-file", "mlci-runner.token", "where to write the runner token (mode 0600)")
 	cmd.Flags().StringVar(&f.configToml, "config-toml", "/etc/gitlab-runner/config.toml", "gitlab-runner's config `FILE`")
 	cmd.Flags().StringVar(&f.templateToml, "template-config", "", "config.toml `TEMPLATE` with [runners.custom] (e.g. deploy/gitlab/config.toml)")
+	cmd.Flags().BoolVar(&f.ephemeral, "ephemeral", false, "register, take one job with gitlab-runner run-single, then remove the runner")
+	cmd.Flags().StringVar(&f.runnerBin, "runner-bin", "gitlab-runner", "gitlab-runner `BINARY` for --ephemeral")
+	cmd.Flags().IntVar(&f.waitTimeout, "wait-timeout", 3600, "with --ephemeral, `SECONDS` to wait for a job before giving up")
 	return cmd
+}
+
+func gitlabURL(f *regFlags, c *gitlab.Client) string {
+	if f.gitlabURL != "" {
+		return f.gitlabURL
+	}
+	return c.BaseURL().Scheme + "://" + c.BaseURL().Host + "/"
+}
+
+// gitlabEphemeral registers a runner, lets gitlab-runner run-single (17.1+
+// reads one runner from a config file) take one job through mlci-runner's
+// custom executor, and removes the runner whatever happens. The token lives
+// only in a 0600 config file removed at the end.
+func (f *regFlags) gitlabEphemeral(g *globals, ctx context.Context, c *gitlab.Client, o register.GitLabOptions) error {
+	exe, err := g.executable()
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "mlci-runner-ephemeral-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	cfgPath := filepath.Join(dir, "config.toml")
+	reg := func(ctx context.Context) (func(context.Context) error, error) {
+		r, err := register.RegisterGitLab(ctx, c, o)
+		if err != nil {
+			return nil, registerErr(err)
+		}
+		unregister := func(ctx context.Context) error { return register.UnregisterGitLab(ctx, c, r.ID) }
+		if err := register.WriteSecret(cfgPath, EphemeralGitLabConfig(o.Description, gitlabURL(f, c), r.Token, exe, g.configPath)); err != nil {
+			return unregister, err
+		}
+		fmt.Fprintf(g.io.Stdout, "registered runner %d with tags %s; waiting for one job\n", r.ID, strings.Join(r.Tags, ","))
+		return unregister, nil
+	}
+	run := func(ctx context.Context) (int, error) {
+		r := register.CommandRunner{
+			Path: f.runnerBin,
+			Args: []string{"run-single", "--config", cfgPath, "--runner", o.Description,
+				"--max-builds", "1", "--wait-timeout", strconv.Itoa(f.waitTimeout)},
+			Stdout: g.io.Stdout,
+			Stderr: g.io.Stderr,
+		}
+		return r.Run(ctx)
+	}
+	code, err := register.Ephemeral(ctx, reg, run)
+	if err != nil {
+		return registerErr(err)
+	}
+	fmt.Fprintf(g.io.Stdout, "runner finished (exit %d) and was removed\n", code)
+	if code != 0 {
+		return exitCode(code)
+	}
+	return nil
+}
+
+// EphemeralGitLabConfig is the config.toml of a one-job runner whose
+// stages are this mlci-runner's gitlab commands.
+func EphemeralGitLabConfig(name, url, token, exe, runnerConfig string) string {
+	q := strconv.Quote
+	args := func(stage string) string {
+		a := []string{q("gitlab"), q(stage)}
+		if runnerConfig != "" {
+			a = append([]string{q("--config"), q(runnerConfig)}, a...)
+		}
+		return "[" + strings.Join(a, ", ") + "]"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "concurrent = 1\n\n[[runners]]\n  name = %s\n  url = %s\n  token = %s\n  executor = \"custom\"\n", q(name), q(url), q(token))
+	b.WriteString("  builds_dir = \"/builds\"\n  cache_dir = \"/cache\"\n  [runners.custom]\n")
+	for _, stage := range []string{"config", "prepare", "run", "cleanup"} {
+		fmt.Fprintf(&b, "    %s_exec = %s\n    %s_args = %s\n", stage, q(exe), stage, args(stage))
+	}
+	b.WriteString("    prepare_exec_timeout = 3600\n    graceful_kill_timeout = 60\n")
+	return b.String()
 }
