@@ -4,13 +4,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
 	"github.com/spf13/cobra"
 
 	"github.com/mlci/mlci/runner/gpu"
+	"github.com/mlci/mlci/runner/jobrun"
 	"github.com/mlci/mlci/runner/lease"
 )
 
@@ -217,6 +220,50 @@ func newLeasesCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
+	var try struct {
+		gpus          int
+		memory, model string
+	}
+	tryCmd := &cobra.Command{
+		Use:   "try --gpus N",
+		Short: "Lease N GPUs as a job would, print what was given, then clean and release them",
+		Long: `Runs the allocation and cleanup path of a job without a container: leases
+the GPUs (health, quarantine, topology and waiting rules included), writes
+and prints the hardware fingerprint, then kills anything on them, checks
+their memory and releases them. A smoke test for a new host or driver.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ask, err := jobrun.ParseAsk(strconv.Itoa(try.gpus), try.memory, try.model)
+			if err != nil {
+				return usageError(err)
+			}
+			h, done, err := g.host(cmd.Context(), false)
+			if err != nil {
+				return err
+			}
+			defer done()
+			job := fmt.Sprintf("try:%d", os.Getpid())
+			a, err := h.Allocate(cmd.Context(), job, ask, lease.Self())
+			if err != nil {
+				return checkFailed(err)
+			}
+			fmt.Fprintf(g.io.Stdout, "leased %s\n", strings.Join(a.GPUs, ","))
+			_, _ = g.io.Stdout.Write(a.Fingerprint.Text())
+			out, err := h.Release(cmd.Context(), job)
+			if err != nil {
+				return checkFailed(err)
+			}
+			if len(out.Quarantined) > 0 {
+				return checkFailed(fmt.Errorf("%d GPU(s) quarantined after the trial; see mlci-runner leases", len(out.Quarantined)))
+			}
+			fmt.Fprintf(g.io.Stdout, "released %s clean\n", strings.Join(out.GPUs, ","))
+			return nil
+		},
+	}
+	tryCmd.Flags().IntVar(&try.gpus, "gpus", 1, "how many GPUs")
+	tryCmd.Flags().StringVar(&try.memory, "memory", "", "minimum memory per GPU, e.g. 80g")
+	tryCmd.Flags().StringVar(&try.model, "model", "", "part of the product name, e.g. h100")
+	cmd.AddCommand(tryCmd)
 	cmd.AddCommand(&cobra.Command{
 		Use:   "release JOB",
 		Short: "Release a job's lease by hand, cleaning its GPUs first",

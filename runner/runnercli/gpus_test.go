@@ -238,3 +238,43 @@ func TestLabels(t *testing.T) {
 		})
 	}
 }
+
+func TestLeasesTry(t *testing.T) {
+	t.Run("healthy host", func(t *testing.T) {
+		h, _ := healthyHost(t)
+		r := h.run("leases", "try", "--gpus", "2")
+		if r.code != runnercli.ExitOK || !strings.Contains(r.stderr, "mlci-runner: leased 2 GPUs: GPU-") {
+			t.Errorf("exit %d, stderr %q; want 0 and the job-log line", r.code, r.stderr)
+		}
+		if !strings.HasPrefix(r.stdout, "leased GPU-") || !strings.Contains(r.stdout, `"digest": "sha256:`) || !strings.Contains(r.stdout, " clean\n") {
+			t.Errorf("stdout = %q", r.stdout)
+		}
+		if l := h.mustRun("leases"); l.stdout != "no leases\n" {
+			t.Errorf("leases after the trial: %q", l.stdout)
+		}
+	})
+	t.Run("more than the host has", func(t *testing.T) {
+		h, srv := healthyHost(t)
+		srv.SetECCErrors(3, 1)
+		r := h.run("leases", "try", "--gpus", "8")
+		if r.code != runnercli.ExitFailed {
+			t.Errorf("exit %d, want %d", r.code, runnercli.ExitFailed)
+		}
+		oneErrorLine(t, r.stderr, "asks for 8 GPUs", "ECC")
+	})
+	t.Run("no driver", func(t *testing.T) {
+		h, _ := healthyHost(t)
+		h.nvml = noDriver
+		r := h.run("leases", "try", "--gpus", "1")
+		if r.code != runnercli.ExitFailed {
+			t.Errorf("exit %d, want %d", r.code, runnercli.ExitFailed)
+		}
+		oneErrorLine(t, r.stderr, "no NVIDIA driver")
+	})
+	t.Run("bad count", func(t *testing.T) {
+		h, _ := healthyHost(t)
+		if r := h.run("leases", "try", "--gpus", "-1"); r.code != runnercli.ExitUsage {
+			t.Errorf("exit %d, want %d", r.code, runnercli.ExitUsage)
+		}
+	})
+}
