@@ -3,13 +3,8 @@
 package dockerjob
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"io"
 	"os"
 	"os/exec"
@@ -19,11 +14,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
-	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/pkg/stdcopy"
+
+	"github.com/mlci/mlci/runner/dockerjob/dockertest"
 )
 
 // labelTest marks everything these tests create, with a value unique to one
@@ -47,11 +42,7 @@ func testCtx(t *testing.T, d time.Duration) context.Context {
 
 func randHex(t *testing.T, n int) string {
 	t.Helper()
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(b)
+	return dockertest.RandomHex(t, n)
 }
 
 func TestEngine(t *testing.T) {
@@ -91,60 +82,7 @@ func (e *engine) buildImage(ctx context.Context, t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, f := range []struct {
-		name string
-		mode int64
-		body []byte
-	}{
-		{"Dockerfile", 0o644, []byte("FROM scratch\nCOPY prog /prog\nENTRYPOINT [\"/prog\"]\n")},
-		{"prog", 0o755, prog},
-	} {
-		if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: f.mode, Size: int64(len(f.body)), Typeflag: tar.TypeReg}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tw.Write(f.body); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	tag := "mlci-dockerjob-test:" + e.run
-	resp, err := e.c.api.ImageBuild(ctx, &buf, build.ImageBuildOptions{
-		Tags: []string{tag}, Remove: true, ForceRemove: true, Labels: map[string]string{labelTest: e.run},
-	})
-	if err != nil {
-		t.Fatalf("build test image: %v", err)
-	}
-	defer resp.Body.Close()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if _, err := e.c.api.ImageRemove(ctx, tag, image.RemoveOptions{Force: true, PruneChildren: true}); err != nil {
-			t.Errorf("remove test image %s: %v", tag, err)
-		}
-	})
-	// The build reports failure inside its JSON stream, not as an error.
-	dec := json.NewDecoder(resp.Body)
-	for {
-		var msg struct {
-			Error       string `json:"error"`
-			ErrorDetail struct {
-				Message string `json:"message"`
-			} `json:"errorDetail"`
-		}
-		if err := dec.Decode(&msg); errors.Is(err, io.EOF) {
-			break
-		} else if err != nil {
-			t.Fatalf("read image build output: %v", err)
-		}
-		if msg.Error != "" {
-			t.Fatalf("build test image: %s", msg.Error)
-		}
-	}
-	return tag
+	return dockertest.BuildImage(t, e.c.api, "FROM scratch\nCOPY prog /prog\nENTRYPOINT [\"/prog\"]\n", map[string][]byte{"prog": prog})
 }
 
 // removeLeftovers removes whatever a failed test left: containers first, as
@@ -152,12 +90,7 @@ func (e *engine) buildImage(ctx context.Context, t *testing.T) string {
 func (e *engine) removeLeftovers(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	f := filters.NewArgs(filters.Arg("label", labelTest+"="+e.run))
-	cs, err := e.c.api.ContainerList(ctx, container.ListOptions{All: true, Filters: f})
-	if err != nil {
-		t.Errorf("list leftover containers: %v", err)
-	}
-	for _, ct := range cs {
+	for _, ct := range dockertest.Leftovers(t, e.c.api, labelTest, e.run).Containers {
 		if err := e.c.Remove(ctx, ct.ID); err != nil {
 			t.Errorf("remove leftover container: %v", err)
 		}

@@ -3,17 +3,11 @@
 package ghhook
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
-	"crypto/rand"
-	"debug/elf"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -21,14 +15,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
-	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
 
 	"github.com/mlci/mlci/runner/dockerjob"
+	"github.com/mlci/mlci/runner/dockerjob/dockertest"
 	"github.com/mlci/mlci/runner/jobrun"
 )
 
@@ -50,22 +42,8 @@ func testCtx(tb testing.TB, d time.Duration) context.Context {
 	return ctx
 }
 
-func randHex(tb testing.TB, n int) string {
-	tb.Helper()
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		tb.Fatal(err)
-	}
-	return hex.EncodeToString(b)
-}
-
 func newEngine(ctx context.Context, tb testing.TB) *engine {
 	tb.Helper()
-	bb, err := exec.LookPath("busybox")
-	if err != nil {
-		tb.Fatalf("busybox is not on PATH: install busybox-static (apt-get install busybox-static; .ci/run installs it); the hook tests build their job image from it")
-	}
-	checkStatic(tb, bb)
 	dj, err := dockerjob.New(ctx)
 	if err != nil {
 		tb.Fatalf("connect to the Docker Engine: %v", err)
@@ -77,108 +55,8 @@ func newEngine(ctx context.Context, tb testing.TB) *engine {
 	}
 	tb.Cleanup(func() { api.Close() })
 	e := &engine{api: api, dj: dj}
-	e.image = e.buildImage(ctx, tb, bb)
+	e.image = dockertest.BusyboxImage(tb, api, busyboxApplets...)
 	return e
-}
-
-// checkStatic fails when busybox needs a dynamic loader: a FROM-scratch
-// image has none.
-func checkStatic(tb testing.TB, path string) {
-	tb.Helper()
-	f, err := elf.Open(path)
-	if err != nil {
-		tb.Fatalf("read %s: %v", path, err)
-	}
-	defer f.Close()
-	for _, p := range f.Progs {
-		if p.Type == elf.PT_INTERP {
-			tb.Fatalf("%s is dynamically linked and cannot run in a FROM-scratch image: install busybox-static (.ci/run installs it)", path)
-		}
-	}
-}
-
-// tarFile is one entry of a tar archive: a file, a directory or a symlink.
-type tarFile struct {
-	name, link string
-	mode       int64
-	body       []byte
-	dir        bool
-}
-
-func writeTar(tb testing.TB, files []tarFile) []byte {
-	tb.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, f := range files {
-		h := &tar.Header{Name: f.name, Mode: f.mode, Size: int64(len(f.body)), Typeflag: tar.TypeReg}
-		switch {
-		case f.dir:
-			h.Typeflag, h.Size = tar.TypeDir, 0
-		case f.link != "":
-			h.Typeflag, h.Linkname, h.Size = tar.TypeSymlink, f.link, 0
-		}
-		if err := tw.WriteHeader(h); err != nil {
-			tb.Fatal(err)
-		}
-		if len(f.body) > 0 {
-			if _, err := tw.Write(f.body); err != nil {
-				tb.Fatal(err)
-			}
-		}
-	}
-	if err := tw.Close(); err != nil {
-		tb.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
-// buildImage builds FROM scratch an image of busybox and its applet links,
-// which ADD unpacks from a tar so the links stay links. No registry needed.
-func (e *engine) buildImage(ctx context.Context, tb testing.TB, busybox string) string {
-	tb.Helper()
-	bin, err := os.ReadFile(busybox)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	root := []tarFile{{name: "bin/", mode: 0o755, dir: true}, {name: "bin/busybox", mode: 0o755, body: bin}}
-	for _, a := range busyboxApplets {
-		root = append(root, tarFile{name: "bin/" + a, mode: 0o777, link: "busybox"})
-	}
-	buildCtx := writeTar(tb, []tarFile{
-		{name: "Dockerfile", mode: 0o644, body: []byte("FROM scratch\nADD rootfs.tar /\nENV PATH=/bin\n")},
-		{name: "rootfs.tar", mode: 0o644, body: writeTar(tb, root)},
-	})
-	tag := "mlci-ghhook-test:" + randHex(tb, 6)
-	resp, err := e.api.ImageBuild(ctx, bytes.NewReader(buildCtx), build.ImageBuildOptions{
-		Tags: []string{tag}, Remove: true, ForceRemove: true, Labels: map[string]string{"mlci.test": "ghhook"},
-	})
-	if err != nil {
-		tb.Fatalf("build test image: %v", err)
-	}
-	defer resp.Body.Close()
-	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if _, err := e.api.ImageRemove(ctx, tag, image.RemoveOptions{Force: true, PruneChildren: true}); err != nil {
-			tb.Errorf("remove test image %s: %v", tag, err)
-		}
-	})
-	// The build reports failure inside its JSON stream, not as an error.
-	dec := json.NewDecoder(resp.Body)
-	for {
-		var msg struct {
-			Error string `json:"error"`
-		}
-		if err := dec.Decode(&msg); errors.Is(err, io.EOF) {
-			break
-		} else if err != nil {
-			tb.Fatalf("read image build output: %v", err)
-		}
-		if msg.Error != "" {
-			tb.Fatalf("build test image: %s", msg.Error)
-		}
-	}
-	return tag
 }
 
 // recDocker is the real client, remembering the jobs it created things
@@ -227,18 +105,10 @@ func (r *recDocker) jobKeys() []string {
 }
 
 // left lists the containers and networks labelled for job.
-func (e *engine) left(ctx context.Context, tb testing.TB, job string) (ctrs []container.Summary, nets []network.Summary) {
+func (e *engine) left(tb testing.TB, job string) ([]container.Summary, []network.Summary) {
 	tb.Helper()
-	f := filters.NewArgs(filters.Arg("label", labelJob+"="+job))
-	ctrs, err := e.api.ContainerList(ctx, container.ListOptions{All: true, Filters: f})
-	if err != nil {
-		tb.Fatalf("list containers: %v", err)
-	}
-	nets, err = e.api.NetworkList(ctx, network.ListOptions{Filters: f})
-	if err != nil {
-		tb.Fatalf("list networks: %v", err)
-	}
-	return ctrs, nets
+	l := dockertest.Leftovers(tb, e.api, labelJob, job)
+	return l.Containers, l.Networks
 }
 
 // removeLeftovers removes what the jobs r saw left, even after a failure.
@@ -246,7 +116,7 @@ func (e *engine) removeLeftovers(tb testing.TB, r *recDocker) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	for _, job := range r.jobKeys() {
-		ctrs, nets := e.left(ctx, tb, job)
+		ctrs, nets := e.left(tb, job)
 		for _, c := range ctrs {
 			if err := e.dj.Remove(ctx, c.ID); err != nil {
 				tb.Errorf("remove leftover container: %v", err)
@@ -416,7 +286,7 @@ if echo x > /mlci/x 2>/dev/null; then echo MLCI_WRITABLE; else echo MLCI_READONL
 	if err := fx.hook.Run(ctx, bytes.NewReader(fx.input(t, "cleanup_job.json", fx.responseFile(t), state))); err != nil {
 		t.Fatalf("cleanup_job: %v", err)
 	}
-	if ctrs, nets := e.left(ctx, t, st.Job); len(ctrs) != 0 || len(nets) != 0 {
+	if ctrs, nets := e.left(t, st.Job); len(ctrs) != 0 || len(nets) != 0 {
 		t.Errorf("after cleanup_job %d containers and %d networks of the job remain", len(ctrs), len(nets))
 	}
 	if _, err := os.Stat(fx.host.JobDir(st.Job)); !os.IsNotExist(err) {
@@ -465,7 +335,7 @@ func (e *engine) testGPUJob(ctx context.Context, t *testing.T) {
 	if len(keys) != 1 {
 		t.Fatalf("jobs %v", keys)
 	}
-	if ctrs, nets := e.left(ctx, t, keys[0]); len(ctrs) != 0 || len(nets) != 0 {
+	if ctrs, nets := e.left(t, keys[0]); len(ctrs) != 0 || len(nets) != 0 {
 		t.Errorf("after the failed prepare %d containers and %d networks of the job remain", len(ctrs), len(nets))
 	}
 	if ls := fx.leases(t); len(ls) != 0 {

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,6 +30,10 @@ type Docker interface {
 	Exec(ctx context.Context, id string, e dockerjob.ExecSpec) (int, error)
 	Stop(ctx context.Context, id string, grace time.Duration) error
 	Remove(ctx context.Context, id string) error
+	// EnsureNetwork creates the bridge network name (labelled) unless it
+	// exists; RemoveNetwork removes it, and one that is gone is removed.
+	EnsureNetwork(ctx context.Context, name string, labels map[string]string) (string, error)
+	RemoveNetwork(ctx context.Context, name string) error
 }
 
 // BuildError is a job script's own failure, reported to GitLab with the
@@ -113,6 +119,18 @@ func containerName(job string) string {
 	return "mlci-" + safe(job)
 }
 
+// networkName is the job's own network, made only when it has services;
+// derived from the job key like the container's name.
+func networkName(job string) string {
+	return containerName(job) + "-net"
+}
+
+// serviceName is the container of the job's i-th service (in the order of
+// CI_JOB_SERVICES), so cleanup and a retried prepare find it without state.
+func serviceName(job string, i int) string {
+	return containerName(job) + "-svc-" + strconv.Itoa(i)
+}
+
 // WriteConfig prints config_exec's output.
 func (e *Executor) WriteConfig(w io.Writer) error {
 	var out ConfigOutput
@@ -144,8 +162,9 @@ func (e *Executor) Prepare(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	if s := e.job("CI_JOB_SERVICES"); s != "" && s != "null" && s != "[]" {
-		e.logf("warning: services are not started by this executor; run them inside the job's script")
+	services, err := e.services()
+	if err != nil {
+		return err
 	}
 	image := e.job("CI_JOB_IMAGE")
 	if image == "" {
@@ -159,7 +178,8 @@ func (e *Executor) Prepare(ctx context.Context) (err error) {
 		return fmt.Errorf("finding gitlab-runner's process: %w", err)
 	}
 	name := containerName(job)
-	if err := e.Docker.Remove(ctx, name); err != nil {
+	// What a previous attempt of this prepare left goes first.
+	if err := e.removeJob(ctx, job, len(services)); err != nil {
 		return err
 	}
 	alloc, err := e.Host.Allocate(ctx, job, ask, owner)
@@ -187,6 +207,18 @@ func (e *Executor) Prepare(ctx context.Context) (err error) {
 		// read another's cache.
 		mounts = append(mounts, dockerjob.Mount{Source: "mlci-cache-" + safe(e.job("CI_SERVER_HOST")) + "-" + safe(p), Target: CacheDir, Volume: true})
 	}
+	var network string
+	if len(services) > 0 {
+		network = networkName(job)
+		if _, err := e.Docker.EnsureNetwork(ctx, network, map[string]string{"mlci.job": job}); err != nil {
+			return err
+		}
+		for i, svc := range services {
+			if err := e.startService(ctx, job, i, svc, network); err != nil {
+				return err
+			}
+		}
+	}
 	id, err := e.Docker.Create(ctx, dockerjob.Spec{
 		Name:       name,
 		Image:      image,
@@ -196,6 +228,7 @@ func (e *Executor) Prepare(ctx context.Context) (err error) {
 		Mounts:     mounts,
 		Labels:     map[string]string{"mlci.job": job},
 		GPUs:       alloc.GPUs,
+		Network:    network,
 	})
 	if err != nil {
 		return err
@@ -214,6 +247,60 @@ func (e *Executor) Prepare(ctx context.Context) (err error) {
 		}
 	}
 	return nil
+}
+
+// startService pulls and starts the job's i-th service on network, under
+// its aliases. Services get no GPU: the lease is the job's, and a service
+// holding a leased GPU would outlive no check of it.
+//
+// A service's environment is only the variables GitLab gives it in
+// CI_JOB_SERVICES (`services: variables:`). The job's CUSTOM_ENV_ variables
+// are not passed, unlike GitLab's Docker executor: they hold the job token
+// and registry password, and a service image is often a third party's. Set
+// what a service needs (POSTGRES_PASSWORD, ...) under its own variables.
+func (e *Executor) startService(ctx context.Context, job string, i int, svc Service, network string) error {
+	if err := e.Docker.EnsureImage(ctx, svc.Name, e.registryAuth(svc.Name)); err != nil {
+		return fmt.Errorf("service %s: %w", svc.Name, err)
+	}
+	aliases := svc.Aliases()
+	e.logf("starting service %s as %s", svc.Name, strings.Join(aliases, ", "))
+	id, err := e.Docker.Create(ctx, dockerjob.Spec{
+		Name:       serviceName(job, i),
+		Image:      svc.Name,
+		Entrypoint: svc.Entrypoint,
+		Cmd:        svc.Command,
+		Env:        svc.Variables,
+		Labels:     map[string]string{"mlci.job": job, "mlci.service": strconv.Itoa(i)},
+		Network:    network,
+		Aliases:    aliases,
+	})
+	if err != nil {
+		return fmt.Errorf("service %s: %w", svc.Name, err)
+	}
+	if err := e.Docker.Start(ctx, id); err != nil {
+		return fmt.Errorf("service %s: %w", svc.Name, err)
+	}
+	return nil
+}
+
+// removeJob removes the job's container, its n services and, when it has
+// services, its network: containers first, as they hold the network.
+func (e *Executor) removeJob(ctx context.Context, job string, n int) error {
+	var errs []error
+	if err := e.Docker.Remove(ctx, containerName(job)); err != nil {
+		errs = append(errs, err)
+	}
+	for i := range n {
+		if err := e.Docker.Remove(ctx, serviceName(job, i)); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if n > 0 {
+		if err := e.Docker.RemoveNetwork(ctx, networkName(job)); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // registryAuth uses the job's own registry token for images from the
@@ -303,7 +390,8 @@ func (e *Executor) Run(ctx context.Context, script, stage string) error {
 	return nil
 }
 
-// Cleanup removes the job's container and releases its GPUs. It never
+// Cleanup removes the job's container, services and network and releases
+// its GPUs. It never
 // fails: GitLab ignores its result, and a GPU that could not be cleaned is
 // quarantined rather than handed on.
 //
@@ -319,14 +407,121 @@ func (e *Executor) Cleanup(ctx context.Context) {
 		e.logf("%v", err)
 		return
 	}
-	if err := e.Docker.Remove(ctx, containerName(job)); err != nil {
-		e.logf("removing the job container: %v", err)
+	// CI_JOB_SERVICES is the same in every stage: a value Prepare refused
+	// started no service.
+	services, err := e.services()
+	if err != nil {
+		e.logf("%v", err)
+	}
+	if err := e.removeJob(ctx, job, len(services)); err != nil {
+		e.logf("removing the job's containers: %v", err)
 	}
 	out, err := e.Host.Release(ctx, job)
 	if err != nil {
 		e.logf("releasing job %s: %v", job, err)
 	}
 	jobrun.LogOutcome(e.Stderr, out)
+}
+
+// Service is one of the job's services, an element of the JSON array GitLab
+// Runner passes in CUSTOM_ENV_CI_JOB_SERVICES.
+type Service struct {
+	// Name is the image.
+	Name string `json:"name"`
+	// Alias is the job's own alias, or several separated by commas or
+	// blanks; "" for none.
+	Alias      string   `json:"alias"`
+	Entrypoint []string `json:"entrypoint"`
+	Command    []string `json:"command"`
+	// Variables are the service's own (`services: variables:`), which
+	// recent GitLab Runners include.
+	Variables serviceVariables `json:"variables"`
+}
+
+// serviceVariables reads the variables as GitLab Runner writes them, an
+// object of names and values, or as the job API's list of {key, value}.
+type serviceVariables map[string]string
+
+func (v *serviceVariables) UnmarshalJSON(b []byte) error {
+	var m map[string]string
+	if err := json.Unmarshal(b, &m); err == nil {
+		*v = m
+		return nil
+	}
+	var list []struct {
+		Key   string `json:"key"`
+		Value string `json:"value"`
+	}
+	if err := json.Unmarshal(b, &list); err != nil {
+		return errors.New("variables: want an object of names and values")
+	}
+	m = make(map[string]string, len(list))
+	for _, kv := range list {
+		m[kv.Key] = kv.Value
+	}
+	*v = m
+	return nil
+}
+
+// Aliases are the names the service answers to on the job's network: its
+// explicit aliases, then GitLab's two defaults derived from the image.
+func (s Service) Aliases() []string {
+	var out []string
+	add := func(a string) {
+		if a != "" && !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	for _, a := range strings.Fields(strings.ReplaceAll(s.Alias, ",", " ")) {
+		add(a)
+	}
+	for _, a := range DefaultAliases(s.Name) {
+		add(a)
+	}
+	return out
+}
+
+// DefaultAliases are the host names GitLab Runner gives a service without
+// asking: the image without tag, digest or registry port, with each "/"
+// replaced by "__" and, in the second, by "-".
+// registry.example.com:5000/group/image:tag gives
+// registry.example.com__group__image and registry.example.com-group-image.
+func DefaultAliases(image string) []string {
+	name, _, _ := strings.Cut(image, "@")
+	slash := strings.LastIndex(name, "/")
+	if colon := strings.LastIndex(name, ":"); colon > slash {
+		name = name[:colon]
+	}
+	if first, rest, ok := strings.Cut(name, "/"); ok {
+		host, _, _ := strings.Cut(first, ":")
+		name = host + "/" + rest
+	}
+	if name == "" {
+		return nil
+	}
+	a, b := strings.ReplaceAll(name, "/", "__"), strings.ReplaceAll(name, "/", "-")
+	if a == b {
+		return []string{a}
+	}
+	return []string{a, b}
+}
+
+// services parses CUSTOM_ENV_CI_JOB_SERVICES; unset, null or [] is none.
+func (e *Executor) services() ([]Service, error) {
+	raw := strings.TrimSpace(e.job("CI_JOB_SERVICES"))
+	if raw == "" || raw == "null" {
+		return nil, nil
+	}
+	var services []Service
+	if err := json.Unmarshal([]byte(raw), &services); err != nil {
+		return nil, fmt.Errorf("CUSTOM_ENV_CI_JOB_SERVICES is not the JSON array of services GitLab Runner passes (%v): check the job's services: list in .gitlab-ci.yml", err)
+	}
+	for i, s := range services {
+		if strings.TrimSpace(s.Name) == "" {
+			return nil, fmt.Errorf("CUSTOM_ENV_CI_JOB_SERVICES: service %d has no name: give each service an image", i)
+		}
+	}
+	return services, nil
 }
 
 func safe(s string) string {

@@ -3,12 +3,8 @@
 package glexec
 
 import (
-	"archive/tar"
 	"bufio"
-	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -20,13 +16,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
-	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
 
 	"github.com/mlci/mlci/runner/dockerjob"
+	"github.com/mlci/mlci/runner/dockerjob/dockertest"
 	"github.com/mlci/mlci/runner/hostconfig"
 	"github.com/mlci/mlci/runner/jobrun"
 	"github.com/mlci/mlci/runner/lease"
@@ -37,7 +31,7 @@ import (
 // host's static busybox, since nothing can be pulled.
 
 // busyboxApplets are linked to busybox in the test image.
-var busyboxApplets = []string{"sh", "tail", "cat", "env", "echo", "ls", "sleep", "mkdir", "printenv", "test"}
+var busyboxApplets = []string{"sh", "tail", "cat", "env", "echo", "ls", "sleep", "mkdir", "printenv", "test", "httpd", "wget", "seq"}
 
 type engine struct {
 	api   *client.Client
@@ -52,15 +46,6 @@ func testCtx(t *testing.T, d time.Duration) context.Context {
 	return ctx
 }
 
-func randHex(t *testing.T, n int) string {
-	t.Helper()
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(b)
-}
-
 func TestEngine(t *testing.T) {
 	ctx := testCtx(t, 80*time.Second)
 	api, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
@@ -71,77 +56,11 @@ func TestEngine(t *testing.T) {
 	if _, err := api.Ping(ctx); err != nil {
 		t.Fatalf("the Docker Engine does not answer: %v", err)
 	}
-	e := &engine{api: api, run: randHex(t, 5)}
-	e.image = e.buildImage(ctx, t)
+	e := &engine{api: api, run: dockertest.RandomHex(t, 5)}
+	e.image = dockertest.BusyboxImage(t, api, busyboxApplets...)
 	t.Run("Executor", e.testExecutor)
 	t.Run("CLI", e.testCLI)
-}
-
-// buildImage builds FROM scratch an image holding the host's busybox and
-// its applet links, tagged uniquely and removed when the test ends.
-func (e *engine) buildImage(ctx context.Context, t *testing.T) string {
-	t.Helper()
-	bb, err := exec.LookPath("busybox")
-	if err != nil {
-		t.Fatalf("these tests need a static busybox on PATH to build their image (no image can be pulled): install busybox-static (apt-get install busybox-static): %v", err)
-	}
-	body, err := os.ReadFile(bb)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	add := func(h *tar.Header, data []byte) {
-		t.Helper()
-		if err := tw.WriteHeader(h); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tw.Write(data); err != nil {
-			t.Fatal(err)
-		}
-	}
-	dockerfile := "FROM scratch\nCOPY rootfs/ /\nENV PATH=/bin\n"
-	add(&tar.Header{Name: "Dockerfile", Mode: 0o644, Size: int64(len(dockerfile)), Typeflag: tar.TypeReg}, []byte(dockerfile))
-	add(&tar.Header{Name: "rootfs/", Mode: 0o755, Typeflag: tar.TypeDir}, nil)
-	add(&tar.Header{Name: "rootfs/bin/", Mode: 0o755, Typeflag: tar.TypeDir}, nil)
-	add(&tar.Header{Name: "rootfs/bin/busybox", Mode: 0o755, Size: int64(len(body)), Typeflag: tar.TypeReg}, body)
-	for _, a := range busyboxApplets {
-		add(&tar.Header{Name: "rootfs/bin/" + a, Mode: 0o777, Linkname: "busybox", Typeflag: tar.TypeSymlink}, nil)
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	tag := "mlci-glexec-test:" + e.run
-	resp, err := e.api.ImageBuild(ctx, &buf, build.ImageBuildOptions{
-		Tags: []string{tag}, Remove: true, ForceRemove: true, Labels: map[string]string{"mlci.test": e.run},
-	})
-	if err != nil {
-		t.Fatalf("build test image: %v", err)
-	}
-	defer resp.Body.Close()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if _, err := e.api.ImageRemove(ctx, tag, image.RemoveOptions{Force: true, PruneChildren: true}); err != nil {
-			t.Errorf("remove test image %s: %v", tag, err)
-		}
-	})
-	// The build reports failure inside its JSON stream.
-	dec := json.NewDecoder(resp.Body)
-	for {
-		var msg struct {
-			Error string `json:"error"`
-		}
-		if err := dec.Decode(&msg); errors.Is(err, io.EOF) {
-			break
-		} else if err != nil {
-			t.Fatalf("read image build output: %v", err)
-		}
-		if msg.Error != "" {
-			t.Fatalf("build test image: %s", msg.Error)
-		}
-	}
-	return tag
+	t.Run("Services", e.testServices)
 }
 
 func (b *syncBuffer) reset() {
@@ -179,25 +98,17 @@ func (j job) env(image string) map[string]string {
 // removeJob removes whatever the job left on the engine, its cache volume
 // included, even when the test failed half way.
 func (e *engine) removeJob(t *testing.T, j job) {
+	dockertest.RemoveLeftovers(t, e.api, "mlci.job", j.key())
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	for _, c := range e.jobContainers(ctx, t, j) {
-		if err := e.api.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true, RemoveVolumes: true}); err != nil {
-			t.Errorf("remove leftover container %s: %v", c.Names, err)
-		}
-	}
 	if err := e.api.VolumeRemove(ctx, j.volume(), true); err != nil && !strings.Contains(err.Error(), "No such volume") && !strings.Contains(err.Error(), "no such volume") {
 		t.Errorf("remove cache volume %s: %v", j.volume(), err)
 	}
 }
 
-func (e *engine) jobContainers(ctx context.Context, t *testing.T, j job) []container.Summary {
+func (e *engine) jobContainers(t *testing.T, j job) []container.Summary {
 	t.Helper()
-	cs, err := e.api.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", "mlci.job="+j.key()))})
-	if err != nil {
-		t.Errorf("list containers of %s: %v", j.key(), err)
-	}
-	return cs
+	return dockertest.Leftovers(t, e.api, "mlci.job", j.key()).Containers
 }
 
 func writeStageScript(t *testing.T, dir, body string) string {
@@ -420,7 +331,7 @@ func (e *engine) testCLI(t *testing.T) {
 	if code, out := c.stage(ctx, t, env, "cleanup"); code != 0 {
 		t.Errorf("cleanup: exit %d\n%s", code, out)
 	}
-	if cs := e.jobContainers(ctx, t, j); len(cs) != 0 {
+	if cs := e.jobContainers(t, j); len(cs) != 0 {
 		t.Errorf("cleanup left %d containers with mlci.job=%s", len(cs), j.key())
 	}
 	if code, out := c.stage(ctx, t, env, "cleanup"); code != 0 {
@@ -436,7 +347,7 @@ func (e *engine) testCLI(t *testing.T) {
 	if code, out := c.stage(ctx, t, menv, "prepare"); code != 2 {
 		t.Errorf("prepare with a missing image: exit %d, want 2\n%s", code, out)
 	}
-	if cs := e.jobContainers(ctx, t, missing); len(cs) != 0 {
+	if cs := e.jobContainers(t, missing); len(cs) != 0 {
 		t.Errorf("failed prepare left %d containers", len(cs))
 	}
 	noID := j.env(e.image)
@@ -507,5 +418,93 @@ func (e *engine) testSIGTERM(ctx context.Context, t *testing.T, c *cli, j job, e
 	}
 	if info.State.Running {
 		t.Errorf("the job container still runs after SIGTERM to the stage")
+	}
+}
+
+// testServices runs a job with a service of the busybox image serving HTTP,
+// which the job's script reaches by its aliases on the job's network.
+func (e *engine) testServices(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t, time.Minute)
+	dj, err := dockerjob.New(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dj.Close() })
+	cfg := hostconfig.Default()
+	cfg.StateDir = t.TempDir()
+	cfg.GPUWait = 0
+	cfg.StopGrace = hostconfig.Duration(2 * time.Second)
+	store, err := lease.Open(cfg.StateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr syncBuffer
+	host := &jobrun.Host{
+		Config: cfg, Leases: store, Log: &stderr,
+		ContainerGone: func(ctx context.Context, id string) bool {
+			ok, err := dj.Exists(ctx, id)
+			return err == nil && !ok
+		},
+		RemoveContainer: dj.Remove,
+	}
+	j := e.newJob(t, "301")
+	env := j.env(e.image)
+	services, err := json.Marshal([]map[string]any{{
+		"name":       e.image,
+		"alias":      "web,www",
+		"entrypoint": []string{"sh", "-c"},
+		"command":    []string{`mkdir -p /www && echo "svc-$GREETING-${SECRET:-unset}" > /www/index.html && exec httpd -f -p 8080 -h /www`},
+		"variables":  map[string]string{"GREETING": "hello"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env["CUSTOM_ENV_CI_JOB_SERVICES"] = string(services)
+	env["CUSTOM_ENV_SECRET"] = "job-secret"
+	ex := &Executor{
+		Host: host, Docker: dj, Config: cfg, Version: "test",
+		Getenv: func(k string) string { return env[k] },
+		Stdout: &stdout, Stderr: &stderr,
+		Owner: func() (lease.Owner, error) { return lease.Self(), nil },
+	}
+	// Twice, as GitLab retries prepare: the second replaces the first.
+	for range 2 {
+		if err := ex.Prepare(ctx); err != nil {
+			t.Fatalf("prepare: %v\n%s", err, stderr.String())
+		}
+	}
+	if cs := e.jobContainers(t, j); len(cs) != 2 {
+		t.Errorf("%d containers with mlci.job=%s after prepare, want the job's and its service", len(cs), j.key())
+	}
+	// The service may still be starting: the script waits for it.
+	script := `set -e
+get() {
+  for i in $(seq 1 100); do
+    if out=$(wget -qO- "http://$1:8080/" 2>/dev/null); then echo "$1=$out"; return 0; fi
+    sleep 0.1
+  done
+  echo "$1 unreachable"; return 1
+}
+get web
+get www
+get mlci-dockertest
+`
+	stdout.reset()
+	if err := ex.Run(ctx, writeStageScript(t, t.TempDir(), script), "build_script"); err != nil {
+		t.Fatalf("build_script: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+	}
+	for _, want := range []string{"web=svc-hello-unset", "www=svc-hello-unset", "mlci-dockertest=svc-hello-unset"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("stdout lacks %q:\n%s", want, stdout.String())
+		}
+	}
+
+	ex.Cleanup(ctx)
+	if l := dockertest.Leftovers(t, e.api, "mlci.job", j.key()); !l.Empty() {
+		t.Errorf("after cleanup %d containers, %d networks and %d volumes with mlci.job=%s remain", len(l.Containers), len(l.Networks), len(l.Volumes), j.key())
+	}
+	if _, err := os.Stat(host.JobDir(j.key())); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("job folder left after cleanup: %v", err)
 	}
 }
