@@ -26,6 +26,7 @@ type Client struct {
 	// every job container asks for one, so Create fails early and clearly.
 	initMissing bool
 	initBinary  string
+	checkInit   bool // initCheck has yet to run
 }
 
 // New connects to the engine named by the environment (DOCKER_HOST and
@@ -42,17 +43,28 @@ func New(ctx context.Context) (*Client, error) {
 		return nil, engineError{fmt.Errorf("cannot reach the Docker Engine (DOCKER_HOST=%s): %w: start dockerd or set DOCKER_HOST", host, err)}
 	}
 	api.NegotiateAPIVersionPing(ping)
-	info, err := api.Info(ctx)
-	if err != nil {
-		api.Close()
-		return nil, engineError{fmt.Errorf("cannot reach the Docker Engine (DOCKER_HOST=%s): reading engine info: %w: start dockerd or set DOCKER_HOST", host, err)}
-	}
 	c := FromAPI(api)
+	c.checkInit = true
+	return c, nil
+}
+
+// initCheck asks the engine, once and only before the first Create, whether
+// it can run its init binary: Info is the engine's slowest read, and the
+// hook calls that only exec or clean up never need it.
+func (c *Client) initCheck(ctx context.Context) error {
+	if !c.checkInit {
+		return nil
+	}
+	c.checkInit = false
+	info, err := c.api.Info(ctx)
+	if err != nil {
+		return engineError{fmt.Errorf("cannot read the Docker Engine's info: %w: check dockerd", err)}
+	}
 	// dockerd reports InitCommit "N/A" when it cannot run its init binary;
 	// other engines leave InitBinary empty and are given the benefit of the doubt.
 	c.initMissing = info.InitBinary != "" && info.InitCommit.ID == "N/A"
 	c.initBinary = info.InitBinary
-	return c, nil
+	return nil
 }
 
 // FromAPI wraps an existing API client, for callers that configure their own
@@ -70,6 +82,9 @@ func (c *Client) Close() error {
 // Create composes spec (see Compose) and creates the container without
 // starting it. It returns the container id.
 func (c *Client) Create(ctx context.Context, spec Spec) (string, error) {
+	if err := c.initCheck(ctx); err != nil {
+		return "", err
+	}
 	if c.initMissing {
 		return "", fmt.Errorf("the Docker Engine cannot run its init binary %q, which every job container uses to reap zombie processes: install tini as docker-init or set \"init-path\" in daemon.json", c.initBinary)
 	}
