@@ -1,6 +1,7 @@
 package runnercli
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,6 +29,21 @@ func (g *globals) openGPUs() (*gpu.Host, error) {
 	return gpu.Open(lib)
 }
 
+// inventory reads the host's GPUs once; a missing driver is a failed
+// check, not a crash.
+func (g *globals) inventory(ctx context.Context) (gpu.Inventory, error) {
+	h, err := g.openGPUs()
+	if err != nil {
+		return gpu.Inventory{}, checkFailed(err)
+	}
+	defer h.Close()
+	inv, err := h.Inventory(ctx)
+	if err != nil {
+		return gpu.Inventory{}, checkFailed(err)
+	}
+	return inv, nil
+}
+
 func printJSON(g *globals, v any) error {
 	enc := json.NewEncoder(g.io.Stdout)
 	enc.SetIndent("", "  ")
@@ -44,14 +60,9 @@ running processes, with a health verdict and its reasons. Exits 1 when a GPU
 is unhealthy, so it can serve as a health check.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			h, err := g.openGPUs()
+			inv, err := g.inventory(cmd.Context())
 			if err != nil {
-				return checkFailed(err)
-			}
-			defer h.Close()
-			inv, err := h.Inventory(cmd.Context())
-			if err != nil {
-				return checkFailed(err)
+				return err
 			}
 			if g.json {
 				if err := printJSON(g, inv); err != nil {
@@ -84,14 +95,9 @@ func newFingerprintCmd(g *globals) *cobra.Command {
 		Short: "Print (or write) the hardware fingerprint that run records cite",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			h, err := g.openGPUs()
+			inv, err := g.inventory(cmd.Context())
 			if err != nil {
-				return checkFailed(err)
-			}
-			defer h.Close()
-			inv, err := h.Inventory(cmd.Context())
-			if err != nil {
-				return checkFailed(err)
+				return err
 			}
 			fp := gpu.NewFingerprint(inv, uuids)
 			if out != "" {
@@ -112,14 +118,9 @@ func newLabelsCmd(g *globals) *cobra.Command {
 		Short: "Print the runner labels this host's hardware gives",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			h, err := g.openGPUs()
+			inv, err := g.inventory(cmd.Context())
 			if err != nil {
-				return checkFailed(err)
-			}
-			defer h.Close()
-			inv, err := h.Inventory(cmd.Context())
-			if err != nil {
-				return checkFailed(err)
+				return err
 			}
 			fmt.Fprintln(g.io.Stdout, strings.Join(gpu.Labels(inv), ","))
 			return nil

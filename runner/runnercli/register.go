@@ -182,13 +182,7 @@ func (f *regFlags) gitlab(g *globals) (*gitlab.Client, error) {
 // hardwareLabels are the labels the host's GPUs give; a host without a
 // driver gets none (it can still run jobs that ask for no GPU).
 func (g *globals) hardwareLabels(ctx context.Context) []string {
-	h, err := g.openGPUs()
-	if err != nil {
-		fmt.Fprintf(g.io.Stderr, "mlci-runner: no GPU labels: %v\n", err)
-		return nil
-	}
-	defer h.Close()
-	inv, err := h.Inventory(ctx)
+	inv, err := g.inventory(ctx)
 	if err != nil {
 		fmt.Fprintf(g.io.Stderr, "mlci-runner: no GPU labels: %v\n", err)
 		return nil
