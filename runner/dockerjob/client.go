@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sync"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -26,7 +27,9 @@ type Client struct {
 	// every job container asks for one, so Create fails early and clearly.
 	initMissing bool
 	initBinary  string
-	checkInit   bool // initCheck has yet to run
+	checkInit   bool // New asked for initCheck
+	initOnce    sync.Once
+	initErr     error
 }
 
 // New connects to the engine named by the environment (DOCKER_HOST and
@@ -55,16 +58,19 @@ func (c *Client) initCheck(ctx context.Context) error {
 	if !c.checkInit {
 		return nil
 	}
-	c.checkInit = false
-	info, err := c.api.Info(ctx)
-	if err != nil {
-		return engineError{fmt.Errorf("cannot read the Docker Engine's info: %w: check dockerd", err)}
-	}
-	// dockerd reports InitCommit "N/A" when it cannot run its init binary;
-	// other engines leave InitBinary empty and are given the benefit of the doubt.
-	c.initMissing = info.InitBinary != "" && info.InitCommit.ID == "N/A"
-	c.initBinary = info.InitBinary
-	return nil
+	// Jobs may create containers from several goroutines at once.
+	c.initOnce.Do(func() {
+		info, err := c.api.Info(ctx)
+		if err != nil {
+			c.initErr = engineError{fmt.Errorf("cannot read the Docker Engine's info: %w: check dockerd", err)}
+			return
+		}
+		// dockerd reports InitCommit "N/A" when it cannot run its init binary;
+		// other engines leave InitBinary empty and are given the benefit of the doubt.
+		c.initMissing = info.InitBinary != "" && info.InitCommit.ID == "N/A"
+		c.initBinary = info.InitBinary
+	})
+	return c.initErr
 }
 
 // FromAPI wraps an existing API client, for callers that configure their own
