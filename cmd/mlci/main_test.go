@@ -84,7 +84,7 @@ func TestInterruptLeavesLockWhole(t *testing.T) {
 	dir := t.TempDir()
 	ds := filepath.Join(dir, "data")
 	// Enough data that the lock is still hashing when the signal arrives.
-	payload := bytes.Repeat([]byte("x"), 1<<20)
+	payload := bytes.Repeat([]byte("x"), 3<<20)
 	for i := range 64 {
 		sub := filepath.Join(ds, strconv.Itoa(i%8))
 		if err := os.MkdirAll(sub, 0o755); err != nil {
@@ -125,7 +125,16 @@ func TestInterruptLeavesLockWhole(t *testing.T) {
 		cmd.Process.Signal(os.Interrupt)
 		err := cmd.Wait()
 		if err == nil {
-			continue // finished before the signal; try sooner
+			// Finished before the signal, so the lock now holds this
+			// change: compare with that, change the data again and try
+			// sooner.
+			if before, err = os.ReadFile(filepath.Join(dir, "mlci.lock")); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(ds, "0", "0"), []byte("changed after "+delay.String()), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
 		}
 		if code := err.(*exec.ExitError).ExitCode(); code != 130 {
 			t.Fatalf("exit %d, want 130; stderr %q", code, stderr.String())
