@@ -17,6 +17,7 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/network"
 	"github.com/google/go-cmp/cmp"
 )
@@ -431,5 +432,42 @@ func (e *engine) testRunCancelled(t *testing.T) {
 	}
 	if cs := e.containers(ctx, t, map[string]string{"mlci.case": "cancelled"}); len(cs) != 0 {
 		t.Errorf("cancelled Run left %d containers", len(cs))
+	}
+}
+
+// A Dockerfile action is built with its folder as the context and then
+// runs like any image; a broken Dockerfile is one clear error.
+func (e *engine) testBuildImage(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t, time.Minute)
+	dir := t.TempDir()
+	write := func(name, data string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("Dockerfile", "FROM "+e.image+"\nCOPY msg.txt /msg.txt\n")
+	write("msg.txt", "built from the action's folder\n")
+	var log bytes.Buffer
+	tag, err := e.c.BuildImage(ctx, filepath.Join(dir, "Dockerfile"), &log)
+	if err != nil {
+		t.Fatalf("BuildImage: %v\n%s", err, log.String())
+	}
+	t.Cleanup(func() {
+		_, _ = e.c.api.ImageRemove(context.WithoutCancel(ctx), tag, image.RemoveOptions{Force: true, PruneChildren: true})
+	})
+	if !strings.Contains(log.String(), "COPY msg.txt") {
+		t.Errorf("build log does not reach the job log:\n%s", log.String())
+	}
+	s := e.spec("cat", "/msg.txt")
+	s.Image = tag
+	var stdout bytes.Buffer
+	code, err := e.c.Run(ctx, s, &stdout, io.Discard)
+	if err != nil || code != 0 || stdout.String() != "built from the action's folder\n" {
+		t.Errorf("run of the built image: code %d, err %v, stdout %q", code, err, stdout.String())
+	}
+	write("Dockerfile", "FROM "+e.image+"\nCOPY missing.txt /\n")
+	if _, err := e.c.BuildImage(ctx, filepath.Join(dir, "Dockerfile"), io.Discard); err == nil || !strings.Contains(err.Error(), "missing.txt") {
+		t.Errorf("broken Dockerfile: err = %v; want one naming missing.txt", err)
 	}
 }

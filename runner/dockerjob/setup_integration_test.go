@@ -66,6 +66,7 @@ func TestEngine(t *testing.T) {
 	t.Run("Network", e.testNetwork)
 	t.Run("ImageExists", e.testImageExists)
 	t.Run("RunCancelled", e.testRunCancelled)
+	t.Run("BuildImage", e.testBuildImage)
 }
 
 // buildImage compiles testdata/prog statically and builds it FROM scratch,

@@ -179,6 +179,13 @@ func (f *fakeDocker) PathEnv(ctx context.Context, id string) (string, error) {
 	return f.path, nil
 }
 
+func (f *fakeDocker) BuildImage(ctx context.Context, dockerfile string, log io.Writer) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.record("BuildImage %s", dockerfile)
+	return "built-" + filepath.Base(filepath.Dir(dockerfile)) + ":latest", nil
+}
+
 func (f *fakeDocker) ImagePathEnv(ctx context.Context, ref string) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -574,13 +574,16 @@ func TestRunContainerStepDockerfile(t *testing.T) {
 	fx := newHostFixture(t, 0, d)
 	in := edit(t, fx.input(t, "run_container_step.json", "", nil), func(m map[string]any) {
 		a := m["args"].(map[string]any)
-		a["image"], a["dockerfile"] = "", "Dockerfile"
+		a["image"], a["dockerfile"] = "", "/runner/_work/_actions/acme/lint/v1/Dockerfile"
 	})
-	if err := fx.hook.Run(t.Context(), bytes.NewReader(in)); err == nil || !strings.Contains(err.Error(), "docker://") {
-		t.Errorf("err = %v", err)
+	if err := fx.hook.Run(t.Context(), bytes.NewReader(in)); err != nil {
+		t.Fatal(err)
 	}
-	if len(d.runs) != 0 {
-		t.Errorf("ran %+v", d.runs)
+	if len(d.runs) != 1 || d.runs[0].Image != "built-v1:latest" {
+		t.Fatalf("runs %+v; want one run of the image built from the Dockerfile", d.runs)
+	}
+	if !slices.Contains(d.calls, "BuildImage /runner/_work/_actions/acme/lint/v1/Dockerfile") || slices.ContainsFunc(d.calls, func(c string) bool { return strings.HasPrefix(c, "EnsureImage") }) {
+		t.Errorf("calls %v; want a build and no pull", d.calls)
 	}
 }
 

@@ -30,6 +30,7 @@ type Docker interface {
 	Ports(ctx context.Context, id string) (map[string]string, error)
 	PathEnv(ctx context.Context, id string) (string, error)
 	ImagePathEnv(ctx context.Context, ref string) (string, error)
+	BuildImage(ctx context.Context, dockerfile string, log io.Writer) (string, error)
 	EnsureNetwork(ctx context.Context, name string, labels map[string]string) (string, error)
 	RemoveNetwork(ctx context.Context, name string) error
 }
@@ -405,9 +406,7 @@ func (h *Hook) runScript(ctx context.Context, st State, args ScriptStepArgs) err
 }
 
 func (h *Hook) runContainer(ctx context.Context, st State, c ContainerInfo) error {
-	if c.Dockerfile != "" && c.Image == "" {
-		return fmt.Errorf("container step with a Dockerfile (%s): mlci-runner runs only prebuilt images; publish the action's image and use docker://IMAGE", c.Dockerfile)
-	}
+
 	if err := dockerjob.CheckEnv(c.EnvironmentVariables); err != nil {
 		return err
 	}
@@ -423,7 +422,15 @@ func (h *Hook) runContainer(ctx context.Context, st State, c ContainerInfo) erro
 	if err != nil {
 		return err
 	}
-	if err := h.Docker.EnsureImage(ctx, c.Image, auth(c.Registry)); err != nil {
+	if c.Image == "" && c.Dockerfile != "" {
+		// A Dockerfile action: built here, its folder as the context, as
+		// the runner's docker path does.
+		tag, err := h.Docker.BuildImage(ctx, c.Dockerfile, h.Stderr)
+		if err != nil {
+			return err
+		}
+		c.Image = tag
+	} else if err := h.Docker.EnsureImage(ctx, c.Image, auth(c.Registry)); err != nil {
 		return err
 	}
 	env := merge(c.EnvironmentVariables, st.Env)
