@@ -117,7 +117,8 @@ func Compose(spec Spec) (*container.Config, *container.HostConfig, *network.Netw
 		Labels:     labels,
 		// Stop sends exactly this, whatever STOPSIGNAL the image sets, so
 		// the grace period means the same thing for every job.
-		StopSignal: "SIGTERM",
+		StopSignal:  "SIGTERM",
+		Healthcheck: opts.Health,
 	}
 	switch {
 	case len(spec.Entrypoint) > 0:

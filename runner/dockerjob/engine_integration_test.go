@@ -471,3 +471,54 @@ func (e *engine) testBuildImage(t *testing.T) {
 		t.Errorf("broken Dockerfile: err = %v; want one naming missing.txt", err)
 	}
 }
+
+// Service containers are waited for until their health check passes; a
+// failing check or an exited container is an error naming why.
+func (e *engine) testWaitHealthy(t *testing.T) {
+	t.Parallel()
+	check := func(args ...string) *container.HealthConfig {
+		return &container.HealthConfig{Test: append([]string{"CMD", "/prog"}, args...), Interval: 100 * time.Millisecond, Timeout: 5 * time.Second, Retries: 1}
+	}
+	tests := []struct {
+		name    string
+		cmd     []string
+		health  *container.HealthConfig
+		wantErr string
+	}{
+		{name: "healthy", cmd: []string{"sleep", "60"}, health: check("exit", "0")},
+		{name: "no health check", cmd: []string{"sleep", "60"}},
+		{name: "unhealthy", cmd: []string{"sleep", "60"}, health: check("exit", "1"), wantErr: "unhealthy"},
+		{name: "exited", cmd: []string{"exit", "4"}, wantErr: "exited (code 4)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := testCtx(t, time.Minute)
+			s := e.spec(tt.cmd...)
+			s.Options.Health = tt.health
+			id, err := e.c.Create(ctx, s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = e.c.Remove(context.WithoutCancel(ctx), id) })
+			if err := e.c.Start(ctx, id); err != nil {
+				t.Fatal(err)
+			}
+			if tt.name == "exited" {
+				// Let it exit first, so the wait sees a stopped container.
+				waitC, errC := e.c.api.ContainerWait(ctx, id, container.WaitConditionNotRunning)
+				select {
+				case <-waitC:
+				case err := <-errC:
+					t.Fatal(err)
+				}
+			}
+			err = e.c.WaitHealthy(ctx, id, 30*time.Second)
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Errorf("WaitHealthy: %v", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Errorf("WaitHealthy = %v; want an error containing %q", err, tt.wantErr)
+			}
+		})
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/docker/docker/api/types/container"
 )
@@ -29,11 +30,14 @@ type Options struct {
 	Labels     map[string]string
 	// Tmpfs maps a container path to tmpfs mount options ("size=64m").
 	Tmpfs map[string]string
+	// Health is the container's health check (--health-cmd and friends,
+	// common on GitHub service containers); nil keeps the image's.
+	Health *container.HealthConfig
 }
 
 // supportedFlags is quoted in the "not supported" error so users see what
 // they can use instead.
-const supportedFlags = "--env/-e, --volume/-v, --mount, --workdir/-w, --user/-u, --shm-size, --memory/-m, --cpus, --ulimit, --label/-l, --hostname/-h, --tmpfs, --entrypoint"
+const supportedFlags = "--env/-e, --volume/-v, --mount, --workdir/-w, --user/-u, --shm-size, --memory/-m, --cpus, --ulimit, --label/-l, --hostname/-h, --tmpfs, --entrypoint, --health-cmd, --health-interval, --health-timeout, --health-retries, --health-start-period, --no-healthcheck"
 
 // ParseOptions parses a container options string the way a shell would split
 // it for `docker create`: words separated by blanks, single quotes literal,
@@ -61,6 +65,16 @@ func ParseOptions(s string) (Options, error) {
 			return Options{}, errors.New(refusal)
 		}
 		switch flag {
+		case "--no-healthcheck":
+			if hasValue {
+				if b, err := strconv.ParseBool(value); err != nil {
+					return Options{}, fmt.Errorf("%s=%s: want true or false", flag, value)
+				} else if !b {
+					continue
+				}
+			}
+			o.health().Test = []string{"NONE"}
+			continue
 		case "--rm", "--init":
 			// mlci-runner always removes job containers and always runs
 			// an init, so these are accepted and have nothing to do.
@@ -71,7 +85,8 @@ func ParseOptions(s string) (Options, error) {
 			}
 			continue
 		case "--env", "--volume", "--mount", "--workdir", "--user", "--shm-size", "--memory",
-			"--cpus", "--ulimit", "--label", "--hostname", "--tmpfs", "--entrypoint":
+			"--cpus", "--ulimit", "--label", "--hostname", "--tmpfs", "--entrypoint",
+			"--health-cmd", "--health-interval", "--health-timeout", "--health-retries", "--health-start-period":
 		default:
 			return Options{}, fmt.Errorf("option %s is not supported by mlci-runner: use %s", flag, supportedFlags)
 		}
@@ -232,6 +247,28 @@ func (o *Options) set(flag, value string) error {
 			o.Labels = map[string]string{}
 		}
 		o.Labels[k] = v
+	case "--health-cmd":
+		// As docker run: the command runs through the image's shell.
+		o.health().Test = []string{"CMD-SHELL", value}
+	case "--health-interval", "--health-timeout", "--health-start-period":
+		d, err := time.ParseDuration(value)
+		if err != nil || d < 0 {
+			return fmt.Errorf("%s %q is not a duration: write e.g. %s 10s", flag, value, flag)
+		}
+		switch flag {
+		case "--health-interval":
+			o.health().Interval = d
+		case "--health-timeout":
+			o.health().Timeout = d
+		default:
+			o.health().StartPeriod = d
+		}
+	case "--health-retries":
+		n, err := strconv.Atoi(value)
+		if err != nil || n < 0 {
+			return fmt.Errorf("--health-retries %q is not a whole number", value)
+		}
+		o.health().Retries = n
 	case "--tmpfs":
 		target, opts, _ := strings.Cut(value, ":")
 		if err := checkTmpfs(target); err != nil {
@@ -243,6 +280,13 @@ func (o *Options) set(flag, value string) error {
 		o.Tmpfs[path.Clean(target)] = opts
 	}
 	return nil
+}
+
+func (o *Options) health() *container.HealthConfig {
+	if o.Health == nil {
+		o.Health = &container.HealthConfig{}
+	}
+	return o.Health
 }
 
 // parseVolume reads -v SRC:DST[:ro|rw] or -v DST (an anonymous volume).

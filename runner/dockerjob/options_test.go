@@ -4,6 +4,7 @@ import (
 	"path"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/google/go-cmp/cmp"
@@ -49,6 +50,12 @@ func TestParseOptionsAccepted(t *testing.T) {
 		{"ignored flags", `--rm --init --rm=false`, Options{}},
 		{"last value wins", `-w /a -w /b`, Options{WorkingDir: "/b"}},
 		{"namespace not host", `-e A=host`, Options{Env: map[string]string{"A": "host"}}},
+		// The form GitHub's docs give for a postgres service.
+		{"health check", `--health-cmd pg_isready --health-interval 10s --health-timeout 5s --health-retries 5 --health-start-period=2s`,
+			Options{Health: &container.HealthConfig{Test: []string{"CMD-SHELL", "pg_isready"}, Interval: 10 * time.Second, Timeout: 5 * time.Second, Retries: 5, StartPeriod: 2 * time.Second}}},
+		{"health command with arguments", `--health-cmd "redis-cli ping"`, Options{Health: &container.HealthConfig{Test: []string{"CMD-SHELL", "redis-cli ping"}}}},
+		{"no health check", `--no-healthcheck`, Options{Health: &container.HealthConfig{Test: []string{"NONE"}}}},
+		{"no health check false", `--no-healthcheck=false`, Options{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -122,6 +129,8 @@ func TestParseOptionsRefused(t *testing.T) {
 		{"bad cpus", "--cpus -1", []string{"positive number"}},
 		{"bad ulimit", "--ulimit nofile=2:1", []string{"above hard"}},
 		{"unknown ulimit", "--ulimit gpus=1", []string{"unknown limit"}},
+		{"bad health interval", "--health-interval soon", []string{"--health-interval", "not a duration"}},
+		{"bad health retries", "--health-retries -2", []string{"--health-retries", "whole number"}},
 		{"mlci label", "-l mlci.runner=0", []string{"labels under mlci."}},
 		{"duplicate mount target", "-v /a:/x -v /b:/x", []string{"two mounts"}},
 		{"tmpfs on proc", "--tmpfs /proc", []string{"/proc"}},

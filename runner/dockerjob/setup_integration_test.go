@@ -67,6 +67,7 @@ func TestEngine(t *testing.T) {
 	t.Run("ImageExists", e.testImageExists)
 	t.Run("RunCancelled", e.testRunCancelled)
 	t.Run("BuildImage", e.testBuildImage)
+	t.Run("WaitHealthy", e.testWaitHealthy)
 }
 
 // buildImage compiles testdata/prog statically and builds it FROM scratch,

@@ -27,6 +27,7 @@ type fakeDocker struct {
 	mu sync.Mutex
 
 	calls      []string
+	healthErr  error // what WaitHealthy answers
 	images     []string
 	auths      []dockerjob.Auth
 	specs      []dockerjob.Spec // every Create, in order
@@ -94,6 +95,13 @@ func (f *fakeDocker) Create(ctx context.Context, spec dockerjob.Spec) (string, e
 	id := fmt.Sprintf("ctr%02d", f.nextID)
 	f.containers[id] = spec
 	return id, nil
+}
+
+func (f *fakeDocker) WaitHealthy(ctx context.Context, id string, timeout time.Duration) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.record("WaitHealthy %s", id)
+	return f.healthErr
 }
 
 func (f *fakeDocker) Start(ctx context.Context, id string) error {

@@ -643,6 +643,7 @@ func TestPrepareFailureUndoes(t *testing.T) {
 			}
 		}},
 		{"service start fails", func(d *fakeDocker) { d.startErr = func(string) error { return boom } }},
+		{"service never healthy", func(d *fakeDocker) { d.healthErr = boom }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			d := newFakeDocker()

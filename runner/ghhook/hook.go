@@ -10,6 +10,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/mlci/mlci/runner/dockerjob"
 	"github.com/mlci/mlci/runner/hostconfig"
@@ -23,6 +24,7 @@ type Docker interface {
 	EnsureImage(ctx context.Context, ref string, auth dockerjob.Auth) error
 	Create(ctx context.Context, spec dockerjob.Spec) (string, error)
 	Start(ctx context.Context, id string) error
+	WaitHealthy(ctx context.Context, id string, timeout time.Duration) error
 	Exec(ctx context.Context, id string, e dockerjob.ExecSpec) (int, error)
 	Run(ctx context.Context, spec dockerjob.Spec, stdout, stderr io.Writer) (int, error)
 	Remove(ctx context.Context, id string) error
@@ -320,6 +322,12 @@ func (h *Hook) startService(ctx context.Context, st State, s ContainerInfo, labe
 		return "", fmt.Errorf("service %s: %w", s.ContextName, err)
 	}
 	if err := h.Docker.Start(ctx, id); err != nil {
+		_ = h.Docker.Remove(ctx, id)
+		return "", fmt.Errorf("service %s: %w", s.ContextName, err)
+	}
+	// As the runner does: steps start once services with a health check
+	// (options: --health-cmd ...) report healthy.
+	if err := h.Docker.WaitHealthy(ctx, id, time.Duration(h.Config.ServiceWait)); err != nil {
 		_ = h.Docker.Remove(ctx, id)
 		return "", fmt.Errorf("service %s: %w", s.ContextName, err)
 	}

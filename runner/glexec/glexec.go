@@ -27,6 +27,7 @@ type Docker interface {
 	EnsureImage(ctx context.Context, ref string, auth dockerjob.Auth) error
 	Create(ctx context.Context, spec dockerjob.Spec) (string, error)
 	Start(ctx context.Context, id string) error
+	WaitHealthy(ctx context.Context, id string, timeout time.Duration) error
 	Exec(ctx context.Context, id string, e dockerjob.ExecSpec) (int, error)
 	Stop(ctx context.Context, id string, grace time.Duration) error
 	Remove(ctx context.Context, id string) error
@@ -278,6 +279,9 @@ func (e *Executor) startService(ctx context.Context, job string, i int, svc Serv
 		return fmt.Errorf("service %s: %w", svc.Name, err)
 	}
 	if err := e.Docker.Start(ctx, id); err != nil {
+		return fmt.Errorf("service %s: %w", svc.Name, err)
+	}
+	if err := e.Docker.WaitHealthy(ctx, id, time.Duration(e.Config.ServiceWait)); err != nil {
 		return fmt.Errorf("service %s: %w", svc.Name, err)
 	}
 	return nil

@@ -131,6 +131,13 @@ func (d *fakeDocker) Create(ctx context.Context, spec dockerjob.Spec) (string, e
 	return id, nil
 }
 
+func (d *fakeDocker) WaitHealthy(ctx context.Context, id string, timeout time.Duration) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.record("WaitHealthy " + id)
+	return nil
+}
+
 func (d *fakeDocker) Start(ctx context.Context, id string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()

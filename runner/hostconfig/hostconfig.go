@@ -31,6 +31,9 @@ type Config struct {
 	GPUWait Duration `yaml:"gpu_wait"`
 	// StopGrace is how long a job container gets between SIGTERM and SIGKILL.
 	StopGrace Duration `yaml:"stop_grace"`
+	// ServiceWait bounds how long a job's service containers may take to
+	// report healthy (their health check) before the job fails.
+	ServiceWait Duration `yaml:"service_wait"`
 	// TelemetryInterval is the GPU sampling period during a job.
 	TelemetryInterval Duration `yaml:"telemetry_interval"`
 	// CleanMemoryMiB is how much GPU memory may stay in use on a GPU after
@@ -73,6 +76,7 @@ func Default() Config {
 		StateDir:          "/var/lib/mlci-runner",
 		GPUWait:           Duration(30 * time.Minute),
 		StopGrace:         Duration(10 * time.Second),
+		ServiceWait:       Duration(5 * time.Minute),
 		TelemetryInterval: Duration(time.Second),
 		CleanMemoryMiB:    1024,
 	}

@@ -101,7 +101,7 @@ func TestGitHubShim(t *testing.T) {
 	}
 	var prepared struct {
 		State    json.RawMessage `json:"state"`
-		IsAlpine *bool          `json:"isAlpine"`
+		IsAlpine *bool           `json:"isAlpine"`
 		Context  struct {
 			Container struct {
 				ID string `json:"id"`
