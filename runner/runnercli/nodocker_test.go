@@ -73,3 +73,17 @@ func TestHookWithoutEngine(t *testing.T) {
 		t.Errorf("error line repeats the prefix: %q", line)
 	}
 }
+
+// check says the engine is down, and fails: no job could run.
+func TestCheckWithoutEngine(t *testing.T) {
+	withoutEngine(t)
+	h, _ := healthyHost(t)
+	r := h.run("check")
+	if r.code != runnercli.ExitFailed {
+		t.Errorf("exit %d, want %d", r.code, runnercli.ExitFailed)
+	}
+	if !strings.Contains(r.stdout, "fail  docker") || !strings.Contains(r.stdout, "ok    gpus        driver") {
+		t.Errorf("stdout:\n%s", r.stdout)
+	}
+	oneErrorLine(t, r.stderr, "1 check(s) failed")
+}
