@@ -17,6 +17,7 @@ step() { echo; echo "### $*"; "$@"; echo "exit $?"; }
 {
   nvidia-smi -L 2>&1 || echo "nvidia-smi not available"
   step "$bin" version
+  step "$bin" check
   step "$bin" gpus
   step "$bin" gpus --json
   step "$bin" gpus labels
