@@ -4,6 +4,7 @@ import (
 	"errors"
 	"hash"
 	"io/fs"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 
@@ -23,21 +24,20 @@ func keyOf(st *unix.Stat_t) statecache.Key {
 	}
 }
 
-// statFile returns the key of a regular file; follow says whether a
-// symlink at path may lead to it.
-func statFile(path string, follow bool) (statecache.Key, error) {
-	var st unix.Stat_t
-	var err error
-	if follow {
-		err = retry(func() error { return unix.Stat(path, &st) })
-	} else {
-		err = retry(func() error { return unix.Lstat(path, &st) })
+// statFile returns the key of a regular file; j.follow says whether a
+// symlink at its path may lead to it.
+func statFile(j job) (statecache.Key, error) {
+	dirfd, name := j.at()
+	flags := unix.AT_SYMLINK_NOFOLLOW
+	if j.follow {
+		flags = 0
 	}
-	if err != nil {
-		return statecache.Key{}, &fs.PathError{Op: "stat", Path: path, Err: err}
+	var st unix.Stat_t
+	if err := retry(func() error { return unix.Fstatat(dirfd, name, &st, flags) }); err != nil {
+		return statecache.Key{}, &fs.PathError{Op: "stat", Path: j.full, Err: err}
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return statecache.Key{}, &fs.PathError{Op: "stat", Path: path, Err: errReplaced}
+		return statecache.Key{}, &fs.PathError{Op: "stat", Path: j.full, Err: errReplaced}
 	}
 	return keyOf(&st), nil
 }
@@ -47,16 +47,18 @@ func statFile(path string, follow bool) (statecache.Key, error) {
 // key from a stat before opening and the file must still match it, which
 // proves it did not change in between; otherwise the caller judges the key's
 // timestamps, which saves a system call per file on the common path.
-func readFile(path string, follow bool, want statecache.Key, known bool, h hash.Hash, buf []byte, afterRead func(string)) (statecache.Key, error) {
+func readFile(j job, want statecache.Key, known bool, h hash.Hash, buf []byte, afterRead func(string)) (statecache.Key, error) {
+	path := j.full
 	// O_NONBLOCK: a path that became a FIFO since the walk must not hang us.
 	flags := unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NONBLOCK
-	if !follow {
+	if !j.follow {
 		flags |= unix.O_NOFOLLOW
 	}
+	dirfd, name := j.at()
 	var fd int
-	err := retry(func() (err error) { fd, err = unix.Open(path, flags, 0); return err })
+	err := retry(func() (err error) { fd, err = unix.Openat(dirfd, name, flags, 0); return err })
 	if err != nil {
-		if errors.Is(err, unix.ELOOP) && !follow {
+		if errors.Is(err, unix.ELOOP) && !j.follow {
 			err = errReplaced
 		}
 		return want, &fs.PathError{Op: "open", Path: path, Err: err}
@@ -103,4 +105,47 @@ func retry(f func() error) error {
 			return err
 		}
 	}
+}
+
+// openDir is a directory the walker listed, kept open for the *at calls of
+// its files' jobs until the last of them is done.
+type openDir struct {
+	fd   int
+	refs atomic.Int32
+}
+
+// openDirectory opens path for lookups by name; nil (jobs then use full
+// paths) when it cannot, which costs speed, not correctness.
+func openDirectory(path string) *openDir {
+	var fd int
+	err := retry(func() (err error) {
+		fd, err = unix.Open(path, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		return err
+	})
+	if err != nil {
+		return nil
+	}
+	d := &openDir{fd: fd}
+	d.refs.Store(1)
+	return d
+}
+
+func (d *openDir) hold() {
+	if d != nil {
+		d.refs.Add(1)
+	}
+}
+
+func (d *openDir) release() {
+	if d != nil && d.refs.Add(-1) == 0 {
+		unix.Close(d.fd)
+	}
+}
+
+// at returns the directory and name to resolve a job's file by.
+func (j job) at() (int, string) {
+	if j.dir == nil {
+		return unix.AT_FDCWD, j.full
+	}
+	return j.dir.fd, j.name
 }

@@ -18,9 +18,10 @@ func keyOfInfo(fi fs.FileInfo) statecache.Key {
 	return statecache.Key{Size: fi.Size(), Mtime: fi.ModTime().UnixNano()}
 }
 
-func statFile(path string, follow bool) (statecache.Key, error) {
+func statFile(j job) (statecache.Key, error) {
+	path := j.full
 	stat := os.Lstat
-	if follow {
+	if j.follow {
 		stat = os.Stat
 	}
 	fi, err := stat(path)
@@ -33,7 +34,8 @@ func statFile(path string, follow bool) (statecache.Key, error) {
 	return keyOfInfo(fi), nil
 }
 
-func readFile(path string, follow bool, want statecache.Key, known bool, h hash.Hash, buf []byte, afterRead func(string)) (statecache.Key, error) {
+func readFile(j job, want statecache.Key, known bool, h hash.Hash, buf []byte, afterRead func(string)) (statecache.Key, error) {
+	path := j.full
 	f, err := os.Open(path)
 	if err != nil {
 		return want, err
@@ -59,3 +61,10 @@ func readFile(path string, follow bool, want statecache.Key, known bool, h hash.
 	}
 	return got, nil
 }
+
+// openDir exists on Linux only; elsewhere jobs use full paths.
+type openDir struct{}
+
+func openDirectory(string) *openDir { return nil }
+func (d *openDir) hold()            {}
+func (d *openDir) release()         {}

@@ -26,6 +26,9 @@ func walk(ctx context.Context, root string, opts *Options, emit func([]job)) err
 	}
 	w := walker{ctx: ctx, opts: opts, emit: emit}
 	if err := w.dir(root, "", []fs.FileInfo{fi}, false); err != nil {
+		for _, j := range w.pending {
+			j.dir.release() // never handed to a worker
+		}
 		return err
 	}
 	w.flush()
@@ -68,6 +71,10 @@ func (w *walker) dir(full, rel string, ancestors []fs.FileInfo, followed bool) e
 	if err != nil {
 		return err
 	}
+	// Held while listing; each file job takes a hold that its worker
+	// releases, and the last release closes it.
+	d := openDirectory(full)
+	defer d.release()
 	// full is clean: a plain concatenation saves a Clean per file.
 	prefix := full
 	if !strings.HasSuffix(prefix, string(filepath.Separator)) {
@@ -118,7 +125,8 @@ func (w *walker) dir(full, rel string, ancestors []fs.FileInfo, followed bool) e
 				return err
 			}
 		case mode.IsRegular():
-			w.add(job{rel: childRel, full: childFull, typ: File, follow: viaLink})
+			d.hold()
+			w.add(job{rel: childRel, full: childFull, typ: File, follow: viaLink, dir: d, name: name})
 		case mode&fs.ModeSymlink != 0:
 			w.add(job{rel: childRel, full: childFull, typ: Symlink})
 		default:
