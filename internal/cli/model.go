@@ -343,10 +343,14 @@ func (g *globals) registryState(ctx context.Context, p *project, rf *registryFla
 	if err != nil {
 		return nil, err
 	}
-	if remote != "" {
+	if remote != "" && !g.tagsFetched[repo.Root] {
 		if err := registry.RefetchTags(ctx, repo.Root); err != nil {
 			return nil, serviceError(err)
 		}
+		if g.tagsFetched == nil {
+			g.tagsFetched = map[string]bool{}
+		}
+		g.tagsFetched[repo.Root] = true
 	}
 	events, err := registry.Events(ctx, repo.Root)
 	if err != nil {

@@ -57,6 +57,11 @@ type globals struct {
 	json    bool
 	quiet   bool
 	workDir string // dir resolved to an absolute path
+	// tagsFetched records repositories whose registry tags this process
+	// already refetched: `mlci ci` on a merge reads the registry for each
+	// model and again to promote, and one fetch serves them all (a race
+	// with another promotion is caught by the atomic push, which refetches).
+	tagsFetched map[string]bool
 }
 
 // Execute runs the command line and returns the process exit code. It
