@@ -39,3 +39,5 @@ fuzz:
 	go test -run='^$$' -fuzz=FuzzCompile -fuzztime=$(FUZZTIME) ./internal/ignore/
 	go test -run='^$$' -fuzz=FuzzParseOptions -fuzztime=$(FUZZTIME) ./runner/dockerjob/
 	go test -run='^$$' -fuzz=FuzzParseSize -fuzztime=$(FUZZTIME) ./runner/jobrun/
+	go test -run='^$$' -fuzz=FuzzParse$$ -fuzztime=$(FUZZTIME) ./runner/hostconfig/
+	go test -run='^$$' -fuzz=FuzzReadInput -fuzztime=$(FUZZTIME) ./runner/ghhook/

@@ -73,3 +73,23 @@ func TestLoad(t *testing.T) {
 		t.Errorf("Load = %+v, %v", c, err)
 	}
 }
+
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{"", "state_dir: /srv\n", "gpu_wait: 10m\ndatasets:\n  a: /x\n", "allow_fork_repos: [a/b]\n", "state_dir: [\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := Parse("config.yaml", []byte(s))
+		if err != nil {
+			return
+		}
+		if !filepath.IsAbs(c.StateDir) || c.TelemetryInterval <= 0 {
+			t.Fatalf("accepted %q as %+v", s, c)
+		}
+		for n, p := range c.Datasets {
+			if !validName(n) || !filepath.IsAbs(p) {
+				t.Fatalf("accepted dataset %q -> %q", n, p)
+			}
+		}
+	})
+}
