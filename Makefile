@@ -41,3 +41,4 @@ fuzz:
 	go test -run='^$$' -fuzz=FuzzParseSize -fuzztime=$(FUZZTIME) ./runner/jobrun/
 	go test -run='^$$' -fuzz=FuzzParse$$ -fuzztime=$(FUZZTIME) ./runner/hostconfig/
 	go test -run='^$$' -fuzz=FuzzReadInput -fuzztime=$(FUZZTIME) ./runner/ghhook/
+	go test -run='^$$' -fuzz=FuzzServices -fuzztime=$(FUZZTIME) ./runner/glexec/

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/distribution/reference"
+
 	"github.com/mlci/mlci/runner/dockerjob"
 	"github.com/mlci/mlci/runner/hostconfig"
 	"github.com/mlci/mlci/runner/jobrun"
@@ -521,9 +523,16 @@ func (e *Executor) services() ([]Service, error) {
 		return nil, fmt.Errorf("CUSTOM_ENV_CI_JOB_SERVICES is not the JSON array of services GitLab Runner passes (%v): check the job's services: list in .gitlab-ci.yml", err)
 	}
 	for i, s := range services {
-		if strings.TrimSpace(s.Name) == "" {
+		name := strings.TrimSpace(s.Name)
+		switch {
+		case name == "":
 			return nil, fmt.Errorf("CUSTOM_ENV_CI_JOB_SERVICES: service %d has no name: give each service an image", i)
+		default:
+			if _, err := reference.ParseNormalizedNamed(name); err != nil {
+				return nil, fmt.Errorf("CUSTOM_ENV_CI_JOB_SERVICES: service %d image %q is not an image reference (%v): check the job's services: list", i, name, err)
+			}
 		}
+		services[i].Name = name
 	}
 	return services, nil
 }
