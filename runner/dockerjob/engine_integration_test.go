@@ -20,6 +20,8 @@ import (
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/network"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/mlci/mlci/runner/dockerjob/dockertest"
 )
 
 func (e *engine) testRun(t *testing.T) {
@@ -520,5 +522,37 @@ func (e *engine) testWaitHealthy(t *testing.T) {
 				t.Errorf("WaitHealthy = %v; want an error containing %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// A service's exposed port is waited for until it opens; one that never
+// opens is an error after the timeout.
+func (e *engine) testWaitPorts(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t, 2*time.Minute)
+	img := dockertest.BusyboxImage(t, e.c.api, "sh", "sleep", "httpd")
+	nw := "mlci-ports-" + e.run
+	if _, err := e.c.EnsureNetwork(ctx, nw, map[string]string{labelTest: e.run}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.c.RemoveNetwork(context.WithoutCancel(ctx), nw) })
+	start := func(port string, cmd ...string) string {
+		id, err := e.c.Create(ctx, Spec{Image: img, Cmd: cmd, Network: nw, Ports: []string{port}, Labels: map[string]string{labelTest: e.run}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = e.c.Remove(context.WithoutCancel(ctx), id) })
+		if err := e.c.Start(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	late := start("8080", "sh", "-c", "sleep 1; exec httpd -f -p 8080")
+	if err := e.c.WaitPorts(ctx, late, nw, time.Minute); err != nil {
+		t.Errorf("a port opened after a second: %v", err)
+	}
+	never := start("9090", "sleep", "60")
+	if err := e.c.WaitPorts(ctx, never, nw, 2*time.Second); err == nil || !strings.Contains(err.Error(), "port 9090 not open") {
+		t.Errorf("a port never opened: err = %v", err)
 	}
 }

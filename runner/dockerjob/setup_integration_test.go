@@ -68,6 +68,7 @@ func TestEngine(t *testing.T) {
 	t.Run("RunCancelled", e.testRunCancelled)
 	t.Run("BuildImage", e.testBuildImage)
 	t.Run("WaitHealthy", e.testWaitHealthy)
+	t.Run("WaitPorts", e.testWaitPorts)
 }
 
 // buildImage compiles testdata/prog statically and builds it FROM scratch,

@@ -30,6 +30,7 @@ type Docker interface {
 	Create(ctx context.Context, spec dockerjob.Spec) (string, error)
 	Start(ctx context.Context, id string) error
 	WaitHealthy(ctx context.Context, id string, timeout time.Duration) error
+	WaitPorts(ctx context.Context, id, network string, timeout time.Duration) error
 	Exec(ctx context.Context, id string, e dockerjob.ExecSpec) (int, error)
 	Stop(ctx context.Context, id string, grace time.Duration) error
 	Remove(ctx context.Context, id string) error
@@ -286,8 +287,19 @@ func (e *Executor) startService(ctx context.Context, job string, i int, svc Serv
 	if err := e.Docker.WaitHealthy(ctx, id, time.Duration(e.Config.ServiceWait)); err != nil {
 		return fmt.Errorf("service %s: %w", svc.Name, err)
 	}
+	// As GitLab's docker executor: wait for the exposed ports, and only
+	// warn when they stay closed; some services open them late on purpose.
+	if err := e.Docker.WaitPorts(ctx, id, network, servicePortWait); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		e.logf("warning: service %s is probably not ready: %v; the job goes on", svc.Name, err)
+	}
 	return nil
 }
+
+// servicePortWait is GitLab Runner's default wait_for_services_timeout.
+const servicePortWait = 30 * time.Second
 
 // removeJob removes the job's container, its n services and, when it has
 // services, its network: containers first, as they hold the network.

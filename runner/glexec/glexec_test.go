@@ -28,11 +28,12 @@ import (
 
 // fakeDocker is an in-memory Docker Engine that records every call.
 type fakeDocker struct {
-	mu     sync.Mutex
-	calls  []string
-	byName map[string]string // container name -> id
-	specs  map[string]dockerjob.Spec
-	nextID int
+	mu       sync.Mutex
+	calls    []string
+	portsErr error             // what WaitPorts answers
+	byName   map[string]string // container name -> id
+	specs    map[string]dockerjob.Spec
+	nextID   int
 
 	created []dockerjob.Spec
 	started []string
@@ -129,6 +130,13 @@ func (d *fakeDocker) Create(ctx context.Context, spec dockerjob.Spec) (string, e
 	d.byName[spec.Name] = id
 	d.specs[id] = spec
 	return id, nil
+}
+
+func (d *fakeDocker) WaitPorts(ctx context.Context, id, network string, timeout time.Duration) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.record("WaitPorts " + id + " " + network)
+	return d.portsErr
 }
 
 func (d *fakeDocker) WaitHealthy(ctx context.Context, id string, timeout time.Duration) error {
@@ -1184,4 +1192,23 @@ func TestServiceVariablesList(t *testing.T) {
 	if d := cmp.Diff(map[string]string{"A": "1", "B": "2"}, map[string]string(s[0].Variables)); d != "" {
 		t.Errorf("variables (-want +got):\n%s", d)
 	}
+}
+
+// Like GitLab: a service whose ports stay closed is a warning, not a failed
+// job; one that fails its health check fails the job.
+func TestServiceReadiness(t *testing.T) {
+	t.Run("ports closed", func(t *testing.T) {
+		f := newFixture(t, 8)
+		f.env["CUSTOM_ENV_CI_JOB_SERVICES"] = `[{"name":"postgres:16"}]`
+		f.docker.portsErr = errors.New("port 5432 not open after 30s")
+		if err := f.exec.Prepare(t.Context()); err != nil {
+			t.Fatalf("Prepare: %v", err)
+		}
+		if !strings.Contains(f.stderr.String(), "warning: service postgres:16 is probably not ready: port 5432 not open") {
+			t.Errorf("stderr %q", f.stderr)
+		}
+		if !slices.ContainsFunc(f.docker.calls, func(c string) bool { return strings.HasPrefix(c, "WaitPorts ") && strings.HasSuffix(c, " "+testNetwork) }) {
+			t.Errorf("ports not waited for on the job network: %v", f.docker.calls)
+		}
+	})
 }

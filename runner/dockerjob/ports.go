@@ -1,0 +1,58 @@
+package dockerjob
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sort"
+	"strings"
+	"time"
+)
+
+// WaitPorts waits until every TCP port a container exposes accepts
+// connections on its address in network, as GitLab Runner does for a
+// job's services (postgres has no health check; its port is the sign it is
+// up). It dials from this host, which reaches containers on a local bridge
+// network. A container that exposes no port is ready at once.
+func (c *Client) WaitPorts(ctx context.Context, id, network string, timeout time.Duration) error {
+	info, err := c.api.ContainerInspect(ctx, id)
+	if err != nil {
+		return fmt.Errorf("inspecting container %s: %w", shortID(id), err)
+	}
+	if info.Config == nil || info.NetworkSettings == nil || len(info.Config.ExposedPorts) == 0 {
+		return nil
+	}
+	ep := info.NetworkSettings.Networks[network]
+	if ep == nil || ep.IPAddress == "" {
+		return fmt.Errorf("container %s has no address on network %s", shortID(id), network)
+	}
+	var ports []string
+	for p := range info.Config.ExposedPorts {
+		if p.Proto() == "tcp" {
+			ports = append(ports, p.Port())
+		}
+	}
+	sort.Strings(ports)
+	deadline := time.Now().Add(timeout)
+	var dialer net.Dialer
+	for _, port := range ports {
+		addr := net.JoinHostPort(ep.IPAddress, port)
+		for {
+			dctx, cancel := context.WithTimeout(ctx, time.Second)
+			conn, err := dialer.DialContext(dctx, "tcp", addr)
+			cancel()
+			if err == nil {
+				conn.Close()
+				break
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("container %s: port %s not open after %s (ports %s)", shortID(id), port, timeout, strings.Join(ports, ", "))
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	return nil
+}
