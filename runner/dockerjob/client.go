@@ -154,6 +154,14 @@ func (c *Client) Exists(ctx context.Context, id string) (bool, error) {
 	}
 }
 
+// Gone reports whether the engine says a container no longer exists. An
+// engine that cannot answer does not make a container gone: a lease must
+// not be reclaimed from a job that may still run.
+func (c *Client) Gone(ctx context.Context, id string) bool {
+	ok, err := c.Exists(ctx, id)
+	return err == nil && !ok
+}
+
 // IsAlpine reports whether the container's image is Alpine (musl), which the
 // GitHub runner needs to pick its node build.
 func (c *Client) IsAlpine(ctx context.Context, id string) (bool, error) {

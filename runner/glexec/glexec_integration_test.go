@@ -124,6 +124,23 @@ func writeStageScript(t *testing.T, dir, body string) string {
 	return p
 }
 
+// newRealHost is a GPU-less host on the real engine, its state in a temp
+// folder, logging to stderr.
+func newRealHost(t *testing.T, dj *dockerjob.Client) (hostconfig.Config, *jobrun.Host, *syncBuffer, *syncBuffer) {
+	t.Helper()
+	cfg := hostconfig.Default()
+	cfg.StateDir = t.TempDir()
+	cfg.GPUWait = 0
+	cfg.StopGrace = hostconfig.Duration(2 * time.Second)
+	store, err := lease.Open(cfg.StateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	host := &jobrun.Host{Config: cfg, Leases: store, Log: stderr, ContainerGone: dj.Gone, RemoveContainer: dj.Remove}
+	return cfg, host, stdout, stderr
+}
+
 // testExecutor runs a job's stages through the Executor in this process,
 // as the stage processes would, on a host without GPUs.
 func (e *engine) testExecutor(t *testing.T) {
@@ -134,29 +151,13 @@ func (e *engine) testExecutor(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { dj.Close() })
-	cfg := hostconfig.Default()
-	cfg.StateDir = t.TempDir()
-	cfg.GPUWait = 0
-	cfg.StopGrace = hostconfig.Duration(2 * time.Second)
-	store, err := lease.Open(cfg.StateDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stdout, stderr syncBuffer
-	host := &jobrun.Host{
-		Config: cfg, Leases: store, Log: &stderr,
-		ContainerGone: func(ctx context.Context, id string) bool {
-			ok, err := dj.Exists(ctx, id)
-			return err == nil && !ok
-		},
-		RemoveContainer: dj.Remove,
-	}
+	cfg, host, stdout, stderr := newRealHost(t, dj)
 	j := e.newJob(t, "101")
 	env := j.env(e.image)
 	ex := &Executor{
 		Host: host, Docker: dj, Config: cfg, Version: "test",
 		Getenv: func(k string) string { return env[k] },
-		Stdout: &stdout, Stderr: &stderr,
+		Stdout: stdout, Stderr: stderr,
 		Owner: func() (lease.Owner, error) { return lease.Self(), nil },
 	}
 	if err := ex.Prepare(ctx); err != nil {
@@ -431,23 +432,7 @@ func (e *engine) testServices(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { dj.Close() })
-	cfg := hostconfig.Default()
-	cfg.StateDir = t.TempDir()
-	cfg.GPUWait = 0
-	cfg.StopGrace = hostconfig.Duration(2 * time.Second)
-	store, err := lease.Open(cfg.StateDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stdout, stderr syncBuffer
-	host := &jobrun.Host{
-		Config: cfg, Leases: store, Log: &stderr,
-		ContainerGone: func(ctx context.Context, id string) bool {
-			ok, err := dj.Exists(ctx, id)
-			return err == nil && !ok
-		},
-		RemoveContainer: dj.Remove,
-	}
+	cfg, host, stdout, stderr := newRealHost(t, dj)
 	j := e.newJob(t, "301")
 	env := j.env(e.image)
 	services, err := json.Marshal([]map[string]any{{
@@ -465,7 +450,7 @@ func (e *engine) testServices(t *testing.T) {
 	ex := &Executor{
 		Host: host, Docker: dj, Config: cfg, Version: "test",
 		Getenv: func(k string) string { return env[k] },
-		Stdout: &stdout, Stderr: &stderr,
+		Stdout: stdout, Stderr: stderr,
 		Owner: func() (lease.Owner, error) { return lease.Self(), nil },
 	}
 	// Twice, as GitLab retries prepare: the second replaces the first.

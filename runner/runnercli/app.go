@@ -46,10 +46,7 @@ func (g *globals) host(ctx context.Context, withDocker bool) (*jobrun.Host, func
 			done()
 			return nil, nil, err
 		}
-		h.ContainerGone = func(ctx context.Context, id string) bool {
-			ok, err := d.Exists(ctx, id)
-			return err == nil && !ok
-		}
+		h.ContainerGone = d.Gone
 		h.RemoveContainer = d.Remove
 		h.DatasetVolume = d.DatasetVolume
 	}
