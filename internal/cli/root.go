@@ -11,31 +11,23 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
-	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/mlci/mlci/internal/exitcode"
 )
 
-// Exit codes, as DESIGN.md fixes them.
+// Exit codes, as DESIGN.md fixes them (see package exitcode).
 const (
-	ExitOK      = 0
-	ExitFailed  = 1 // a check failed
-	ExitUsage   = 2 // bad flag or malformed input
-	ExitService = 3 // the forge or another service failed after retries
+	ExitOK      = exitcode.OK
+	ExitFailed  = exitcode.Failed  // a check failed
+	ExitUsage   = exitcode.Usage   // bad flag or malformed input
+	ExitService = exitcode.Service // the forge or another service failed after retries
 )
 
-// exitError carries an exit code with the one line to print.
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e *exitError) Error() string { return e.err.Error() }
-func (e *exitError) Unwrap() error { return e.err }
-
-func usageError(err error) error   { return &exitError{ExitUsage, err} }
-func checkFailed(err error) error  { return &exitError{ExitFailed, err} }
-func serviceError(err error) error { return &exitError{ExitService, err} }
+func usageError(err error) error   { return exitcode.With(ExitUsage, err) }
+func checkFailed(err error) error  { return exitcode.With(ExitFailed, err) }
+func serviceError(err error) error { return exitcode.With(ExitService, err) }
 
 // IO is what a command may touch of its process.
 type IO struct {
@@ -79,23 +71,12 @@ func Execute(ctx context.Context, args []string, io IO) int {
 	if err == nil {
 		return ExitOK
 	}
-	code := ExitUsage
-	var ee *exitError
-	switch {
-	case errors.As(err, &ee):
-		code = ee.code
-	case errors.Is(err, context.Canceled):
-		// 128+SIGINT, as shells report an interrupted command.
-		code = 130
+	code := exitcode.Of(err, ExitUsage)
+	if code == exitcode.Interrupted {
 		err = errors.New("interrupted; no lock or cache was half-written (writes are atomic)")
 	}
-	fmt.Fprintf(io.Stderr, "mlci: %s\n", oneLine(err.Error()))
+	fmt.Fprintf(io.Stderr, "mlci: %s\n", exitcode.OneLine(err.Error()))
 	return code
-}
-
-func oneLine(s string) string {
-	s = strings.TrimSpace(s)
-	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
 }
 
 func newRoot(g *globals) *cobra.Command {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os/exec"
 
+	"github.com/mlci/mlci/internal/exitcode"
 	"github.com/mlci/mlci/runner/dockerjob"
 	"github.com/mlci/mlci/runner/gpu"
 	"github.com/mlci/mlci/runner/jobrun"
@@ -100,7 +101,7 @@ func jobErr(err error) error {
 	if err == nil {
 		return nil
 	}
-	var ee *exitError
+	var ee *exitcode.Error
 	if errors.As(err, &ee) {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mlci/mlci/internal/atomicfile"
+	"github.com/mlci/mlci/internal/exitcode"
 	"github.com/mlci/mlci/runner/glexec"
 )
 
@@ -37,7 +38,7 @@ func (g *globals) gitlabErr(err error) error {
 		}
 		return exitCode(g.exitCodeEnv("BUILD_FAILURE_EXIT_CODE", 1))
 	}
-	fmt.Fprintf(g.io.Stderr, "mlci-runner: %s\n", oneLine(err.Error()))
+	fmt.Fprintf(g.io.Stderr, "mlci-runner: %s\n", exitcode.OneLine(err.Error()))
 	return exitCode(g.exitCodeEnv("SYSTEM_FAILURE_EXIT_CODE", 2))
 }
 
@@ -108,7 +109,7 @@ such as h100); it runs in its own container with exactly those GPUs.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			e, done, err := executor(cmd)
 			if err != nil {
-				fmt.Fprintf(g.io.Stderr, "mlci-runner: cleanup: %s\n", oneLine(err.Error()))
+				fmt.Fprintf(g.io.Stderr, "mlci-runner: cleanup: %s\n", exitcode.OneLine(err.Error()))
 				return nil
 			}
 			defer done()

@@ -14,29 +14,22 @@ import (
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
 	"github.com/spf13/cobra"
 
+	"github.com/mlci/mlci/internal/exitcode"
 	"github.com/mlci/mlci/runner/dockerjob"
 	"github.com/mlci/mlci/runner/hostconfig"
 )
 
-// Exit codes, as DESIGN.md fixes them.
+// Exit codes, as DESIGN.md fixes them (see package exitcode).
 const (
-	ExitOK      = 0
-	ExitFailed  = 1 // a check failed: unhealthy GPU, job refused by policy
-	ExitUsage   = 2 // bad flag or malformed input
-	ExitService = 3 // the forge or Docker failed after retries
+	ExitOK      = exitcode.OK
+	ExitFailed  = exitcode.Failed  // a check failed: unhealthy GPU, job refused by policy
+	ExitUsage   = exitcode.Usage   // bad flag or malformed input
+	ExitService = exitcode.Service // the forge or Docker failed after retries
 )
 
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e *exitError) Error() string { return e.err.Error() }
-func (e *exitError) Unwrap() error { return e.err }
-
-func usageError(err error) error   { return &exitError{ExitUsage, err} }
-func checkFailed(err error) error  { return &exitError{ExitFailed, err} }
-func serviceError(err error) error { return &exitError{ExitService, err} }
+func usageError(err error) error   { return exitcode.With(ExitUsage, err) }
+func checkFailed(err error) error  { return exitcode.With(ExitFailed, err) }
+func serviceError(err error) error { return exitcode.With(ExitService, err) }
 
 // exitCode is an exit status passed through as is (a step's own code).
 type exitCode int
@@ -88,21 +81,12 @@ func Execute(ctx context.Context, args []string, io IO) int {
 	if errors.As(err, &c) {
 		return int(c)
 	}
-	code := ExitUsage
-	var ee *exitError
-	switch {
-	case errors.As(err, &ee):
-		code = ee.code
-	case errors.Is(err, context.Canceled):
-		code = 130
+	code := exitcode.Of(err, ExitUsage)
+	if code == exitcode.Interrupted {
 		err = errors.New("interrupted")
 	}
-	fmt.Fprintf(io.Stderr, "mlci-runner: %s\n", oneLine(err.Error()))
+	fmt.Fprintf(io.Stderr, "mlci-runner: %s\n", exitcode.OneLine(err.Error()))
 	return code
-}
-
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(strings.ReplaceAll(strings.TrimSpace(s), "\n", " ")), " ")
 }
 
 func newRoot(g *globals) *cobra.Command {
