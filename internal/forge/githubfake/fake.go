@@ -8,12 +8,13 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"path"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mlci/mlci/internal/forge/fakefault"
 )
 
 // BasePath is where the API is mounted.
@@ -85,26 +86,18 @@ type repo struct {
 	deployments    []*Deployment
 }
 
-type fault struct {
-	method, pattern string
-	status          int
-	headers         map[string]string
-	times           int
-}
-
 // Server is the fake API. Its methods are safe for concurrent use.
 type Server struct {
 	t   testing.TB
 	srv *httptest.Server
 
-	mu       sync.Mutex
-	tokens   map[string]token
-	userIDs  map[string]int64
-	repos    map[string]*repo
-	nextID   map[string]int64 // per kind of object: ids increase from 1
-	faults   []*fault
-	delay    time.Duration
-	requests []string
+	mu      sync.Mutex
+	tokens  map[string]token
+	userIDs map[string]int64
+	repos   map[string]*repo
+	nextID  map[string]int64 // per kind of object: ids increase from 1
+	faults  fakefault.List   // faults and the request log
+	delay   time.Duration
 }
 
 // New starts a server that t closes when it ends.
@@ -227,13 +220,11 @@ func (s *Server) CheckRuns(owner, name, sha string) []CheckRun {
 // status, headers and a GitHub-style error body, before auth or any state
 // change. times below 1 counts as 1.
 func (s *Server) FailNext(method, pathPattern string, status int, headers map[string]string, times int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	pathPattern = "/" + strings.TrimPrefix(strings.TrimPrefix(pathPattern, strings.TrimSuffix(BasePath, "/")), "/")
-	if _, err := path.Match(pathPattern, "/"); err != nil {
-		s.t.Fatalf("githubfake: FailNext pattern %q: %v", pathPattern, err)
+	f := fakefault.Fault{Method: method, Path: pathPattern, Status: status, Header: headers, Times: times}
+	if err := s.faults.Add(f); err != nil {
+		s.t.Fatalf("githubfake: FailNext: %v", err)
 	}
-	s.faults = append(s.faults, &fault{method: strings.ToUpper(method), pattern: pathPattern, status: status, headers: headers, times: max(times, 1)})
 }
 
 // Delay makes every later request wait d (or until it is canceled).
@@ -245,11 +236,7 @@ func (s *Server) Delay(d time.Duration) {
 
 // Requests lists every request received as "METHOD /path", the path without
 // /api/v3 and without the query, oldest first.
-func (s *Server) Requests() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.requests)
-}
+func (s *Server) Requests() []string { return s.faults.Requests() }
 
 // middleware records, delays, injects faults and authenticates, in that order.
 func (s *Server) middleware(next http.Handler) http.Handler {
@@ -258,19 +245,18 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		if !strings.HasPrefix(r.URL.Path, BasePath) {
 			p = r.URL.Path
 		}
+		f := s.faults.Take(r.Method, p)
 		s.mu.Lock()
-		s.requests = append(s.requests, r.Method+" "+p)
 		d := s.delay
-		f := s.takeFault(r.Method, p)
 		s.mu.Unlock()
 		if d > 0 && !wait(r.Context(), d) {
 			return
 		}
 		if f != nil {
-			for k, v := range f.headers {
+			for k, v := range f.Header {
 				w.Header().Set(k, v)
 			}
-			writeError(w, f.status, http.StatusText(f.status))
+			writeError(w, f.Status, http.StatusText(f.Status))
 			return
 		}
 		if strings.HasPrefix(r.URL.Path, BasePath) {
@@ -288,22 +274,6 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 type tokenKey struct{}
 
 func tokenOf(r *http.Request) token { return r.Context().Value(tokenKey{}).(token) }
-
-func (s *Server) takeFault(method, p string) *fault {
-	for i, f := range s.faults {
-		if f.method != "" && f.method != method {
-			continue
-		}
-		if ok, _ := path.Match(f.pattern, p); !ok {
-			continue
-		}
-		if f.times--; f.times <= 0 {
-			s.faults = slices.Delete(s.faults, i, i+1)
-		}
-		return f
-	}
-	return nil
-}
 
 // auth accepts "Bearer TOKEN" and "token TOKEN", as GitHub does.
 func (s *Server) auth(r *http.Request) (token, bool) {

@@ -8,13 +8,14 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"path"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mlci/mlci/internal/forge/fakefault"
 )
 
 // BasePath is where the API is mounted, as on gitlab.com.
@@ -76,13 +77,6 @@ type project struct {
 	environments []*environment
 }
 
-type fault struct {
-	method, pattern string
-	status          int
-	headers         map[string]string
-	times           int
-}
-
 // Server is the fake; its state is safe for concurrent requests.
 type Server struct {
 	t   testing.TB
@@ -92,10 +86,9 @@ type Server struct {
 	users    map[string]Author
 	tokens   map[string]token
 	projects []*project
-	lastID   int // notes, statuses and users share one counter; ids only grow
-	faults   []*fault
+	lastID   int            // notes, statuses and users share one counter; ids only grow
+	faults   fakefault.List // faults and the request log
 	delay    time.Duration
-	requests []string
 }
 
 // New starts a fake closed when the test ends.
@@ -177,14 +170,11 @@ func (s *Server) Statuses(project, sha string) []Status {
 // GitLab-style error body, before auth or any state change. times below 1
 // counts as 1.
 func (s *Server) FailNext(method, pathPattern string, status int, headers map[string]string, times int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	pathPattern = "/" + strings.TrimPrefix(strings.TrimPrefix(pathPattern, BasePath), "/")
-	if _, err := path.Match(pathPattern, "/"); err != nil {
-		s.t.Fatalf("gitlabfake: FailNext pattern %q: %v", pathPattern, err)
+	f := fakefault.Fault{Method: method, Path: pathPattern, Status: status, Header: headers, Times: times}
+	if err := s.faults.Add(f); err != nil {
+		s.t.Fatalf("gitlabfake: FailNext: %v", err)
 	}
-	s.faults = append(s.faults, &fault{method: strings.ToUpper(method), pattern: pathPattern,
-		status: status, headers: headers, times: max(times, 1)})
 }
 
 // Delay makes every later request wait d (or until it is canceled).
@@ -196,11 +186,7 @@ func (s *Server) Delay(d time.Duration) {
 
 // Requests lists every request received as "METHOD /path", the path escaped,
 // without /api/v4 and without the query, oldest first.
-func (s *Server) Requests() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.requests)
-}
+func (s *Server) Requests() []string { return s.faults.Requests() }
 
 // The helpers below expect the caller to hold mu.
 
@@ -256,22 +242,6 @@ func (s *Server) addNote(projectID int, m *mergeRequest, author Author, body str
 		NoteableType: "MergeRequest", NoteableIID: m.iid, ProjectID: projectID}
 	m.notes = append(m.notes, n)
 	return n
-}
-
-func (s *Server) takeFault(method, p string) *fault {
-	for i, f := range s.faults {
-		if f.method != "" && f.method != method {
-			continue
-		}
-		if ok, _ := path.Match(f.pattern, p); !ok {
-			continue
-		}
-		if f.times--; f.times <= 0 {
-			s.faults = slices.Delete(s.faults, i, i+1)
-		}
-		return f
-	}
-	return nil
 }
 
 // auth reads the token the way GitLab does: PRIVATE-TOKEN, then JOB-TOKEN,

@@ -39,19 +39,18 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.EscapedPath()
 	inAPI := strings.HasPrefix(p, BasePath+"/")
 	p = "/" + strings.TrimPrefix(strings.TrimPrefix(p, BasePath), "/")
+	f := s.faults.Take(r.Method, p)
 	s.mu.Lock()
-	s.requests = append(s.requests, r.Method+" "+p)
 	d := s.delay
-	f := s.takeFault(r.Method, p)
 	s.mu.Unlock()
 	if d > 0 && !wait(r.Context(), d) {
 		return
 	}
 	if f != nil {
-		for k, v := range f.headers {
+		for k, v := range f.Header {
 			w.Header().Set(k, v)
 		}
-		write(w, errReply(f.status, fmt.Sprintf("%d %s", f.status, http.StatusText(f.status))))
+		write(w, errReply(f.Status, fmt.Sprintf("%d %s", f.Status, http.StatusText(f.Status))))
 		return
 	}
 	if !inAPI {

@@ -7,63 +7,44 @@ package registerfake
 import (
 	"encoding/json"
 	"net/http"
-	"path"
-	"slices"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/mlci/mlci/internal/forge/fakefault"
 )
 
-// Fault is an answer given instead of the real one, before authentication.
-type Fault struct {
-	Method  string            // "" matches any
-	Path    string            // path.Match pattern under the base path, e.g. /orgs/*/actions/runners; "" matches any
-	Status  int               // HTTP status to answer
-	Header  map[string]string // extra headers (Retry-After, X-RateLimit-Remaining…)
-	Message string            // body message; "{token}" becomes the request's token, to test scrubbing
-	Times   int               // how many requests it answers; below 1 means 1
+// Fault is an answer given instead of the real one, before authentication;
+// its Message may hold "{token}", which becomes the request's token, to test
+// that clients scrub it.
+type Fault = fakefault.Fault
+
+// guard answers a request with a queued fault, or 401/403 by its token,
+// before the API sees it.
+type guard struct {
+	base            string
+	faults          *fakefault.List
+	token           func(*http.Request) string
+	allowed         func(tok string) (known, allowed bool)
+	unknown, denied string // messages of the 401 and the 403
 }
 
-// faults is the shared fault list and request log of both fakes.
-type faults struct {
-	mu       sync.Mutex
-	list     []*Fault
-	requests []string
-}
-
-func (f *faults) add(ft Fault) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	ft.Method = strings.ToUpper(ft.Method)
-	ft.Times = max(ft.Times, 1)
-	f.list = append(f.list, &ft)
-}
-
-// take logs the request and returns the fault that answers it, if any.
-func (f *faults) take(method, p string) *Fault {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.requests = append(f.requests, method+" "+p)
-	for i, ft := range f.list {
-		if ft.Method != "" && ft.Method != method {
-			continue
+func (g guard) wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := "/" + strings.TrimPrefix(r.URL.Path, g.base)
+		tok := g.token(r)
+		if f := g.faults.Take(r.Method, p); f != nil {
+			writeFault(w, f, tok)
+			return
 		}
-		if ok, _ := path.Match(ft.Path, p); ft.Path != "" && !ok {
-			continue
+		switch known, ok := g.allowed(tok); {
+		case !known:
+			writeJSON(w, http.StatusUnauthorized, map[string]string{"message": g.unknown})
+		case !ok:
+			writeJSON(w, http.StatusForbidden, map[string]string{"message": g.denied})
+		default:
+			next.ServeHTTP(w, r)
 		}
-		if ft.Times--; ft.Times <= 0 {
-			f.list = slices.Delete(f.list, i, i+1)
-		}
-		c := *ft
-		return &c
-	}
-	return nil
-}
-
-func (f *faults) log() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.requests)
+	})
 }
 
 // mount serves api under base and fails the test for anything outside it.

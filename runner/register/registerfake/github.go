@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/mlci/mlci/internal/forge/fakefault"
 )
 
 // GitHubBasePath is where the fake GitHub API is mounted, as on GHES.
@@ -34,8 +36,9 @@ type GitHubRunner struct {
 // GitHub is a fake of the self-hosted runner endpoints. Its methods are
 // safe for concurrent use.
 type GitHub struct {
-	srv *httptest.Server
-	faults
+	t      testing.TB
+	srv    *httptest.Server
+	faults fakefault.List
 
 	mu     sync.Mutex
 	tokens map[string]bool            // token -> may administer runners
@@ -47,7 +50,7 @@ type GitHub struct {
 // NewGitHub starts a fake that t closes when it ends.
 func NewGitHub(t testing.TB) *GitHub {
 	t.Helper()
-	g := &GitHub{tokens: map[string]bool{}, scopes: map[string][]*GitHubRunner{}}
+	g := &GitHub{t: t, tokens: map[string]bool{}, scopes: map[string][]*GitHubRunner{}}
 	api := http.NewServeMux()
 	for _, scope := range []string{"/repos/{owner}/{repo}", "/orgs/{org}"} {
 		api.HandleFunc("POST "+scope+"/actions/runners/generate-jitconfig", g.generate)
@@ -112,34 +115,34 @@ func (g *GitHub) JITRequests() []JITRequest {
 }
 
 // Fail injects a fault.
-func (g *GitHub) Fail(f Fault) { g.add(f) }
+func (g *GitHub) Fail(f Fault) {
+	if err := g.faults.Add(f); err != nil {
+		g.t.Fatalf("registerfake: %v", err)
+	}
+}
 
 // Requests lists "METHOD /path" (without /api/v3 and the query), oldest first.
-func (g *GitHub) Requests() []string { return g.log() }
+func (g *GitHub) Requests() []string { return g.faults.Requests() }
 
 // JITConfig is the encoded config the fake hands out for runner id.
 func JITConfig(id int64) string { return fmt.Sprintf("ZmFrZS1qaXQtY29uZmlnLWZvci1ydW5uZXI=%d", id) }
 
 func (g *GitHub) middleware(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := "/" + strings.TrimPrefix(r.URL.Path, GitHubBasePath)
-		_, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-		if f := g.take(r.Method, p); f != nil {
-			writeFault(w, f, tok)
-			return
-		}
-		g.mu.Lock()
-		admin, ok := g.tokens[tok]
-		g.mu.Unlock()
-		switch {
-		case !ok:
-			writeJSON(w, http.StatusUnauthorized, map[string]string{"message": "Bad credentials"})
-		case !admin:
-			writeJSON(w, http.StatusForbidden, map[string]string{"message": "Resource not accessible by personal access token"})
-		default:
-			next.ServeHTTP(w, r)
-		}
-	})
+	return guard{
+		base:    GitHubBasePath,
+		faults:  &g.faults,
+		token:   func(r *http.Request) string { _, tok, _ := strings.Cut(r.Header.Get("Authorization"), " "); return tok },
+		allowed: g.allowed,
+		unknown: "Bad credentials",
+		denied:  "Resource not accessible by personal access token",
+	}.wrap(next)
+}
+
+func (g *GitHub) allowed(tok string) (known, admin bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	admin, known = g.tokens[tok]
+	return known, admin
 }
 
 // scope finds the scope of r; the caller holds mu.

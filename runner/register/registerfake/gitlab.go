@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mlci/mlci/internal/forge/fakefault"
 )
 
 // GitLabBasePath is where the fake GitLab API is mounted.
@@ -35,8 +37,9 @@ type CreateRunnerRequest struct {
 // GitLab is a fake of the runner endpoints. Its methods are safe for
 // concurrent use.
 type GitLab struct {
-	srv *httptest.Server
-	faults
+	t      testing.TB
+	srv    *httptest.Server
+	faults fakefault.List
 
 	mu       sync.Mutex
 	tokens   map[string]bool // token -> may create runners (create_runner scope)
@@ -50,7 +53,7 @@ type GitLab struct {
 // NewGitLab starts a fake that t closes when it ends.
 func NewGitLab(t testing.TB) *GitLab {
 	t.Helper()
-	g := &GitLab{tokens: map[string]bool{}, projects: map[int]bool{}, groups: map[int]bool{}, runners: map[int]CreateRunnerRequest{}}
+	g := &GitLab{t: t, tokens: map[string]bool{}, projects: map[int]bool{}, groups: map[int]bool{}, runners: map[int]CreateRunnerRequest{}}
 	api := http.NewServeMux()
 	api.HandleFunc("POST /user/runners", g.create)
 	api.HandleFunc("DELETE /runners/{id}", g.remove)
@@ -95,34 +98,34 @@ func (g *GitLab) CreateRequests() []CreateRunnerRequest {
 }
 
 // Fail injects a fault.
-func (g *GitLab) Fail(f Fault) { g.add(f) }
+func (g *GitLab) Fail(f Fault) {
+	if err := g.faults.Add(f); err != nil {
+		g.t.Fatalf("registerfake: %v", err)
+	}
+}
 
 // Requests lists "METHOD /path" (without /api/v4 and the query), oldest first.
-func (g *GitLab) Requests() []string { return g.log() }
+func (g *GitLab) Requests() []string { return g.faults.Requests() }
 
 // RunnerToken is the token the fake hands out for runner id.
 func RunnerToken(id int) string { return fmt.Sprintf("glrt-fakeRunnerToken%08d", id) }
 
 func (g *GitLab) middleware(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := "/" + strings.TrimPrefix(r.URL.Path, GitLabBasePath)
-		tok := r.Header.Get("PRIVATE-TOKEN")
-		if f := g.take(r.Method, p); f != nil {
-			writeFault(w, f, tok)
-			return
-		}
-		g.mu.Lock()
-		canCreate, ok := g.tokens[tok]
-		g.mu.Unlock()
-		switch {
-		case !ok:
-			writeJSON(w, http.StatusUnauthorized, map[string]string{"message": "401 Unauthorized"})
-		case !canCreate:
-			writeJSON(w, http.StatusForbidden, map[string]string{"message": "403 Forbidden"})
-		default:
-			next.ServeHTTP(w, r)
-		}
-	})
+	return guard{
+		base:    GitLabBasePath,
+		faults:  &g.faults,
+		token:   func(r *http.Request) string { return r.Header.Get("PRIVATE-TOKEN") },
+		allowed: g.allowed,
+		unknown: "401 Unauthorized",
+		denied:  "403 Forbidden",
+	}.wrap(next)
+}
+
+func (g *GitLab) allowed(tok string) (known, canCreate bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	canCreate, known = g.tokens[tok]
+	return known, canCreate
 }
 
 func (g *GitLab) create(w http.ResponseWriter, r *http.Request) {
