@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlci/mlci/internal/syncbuf"
 	"github.com/mlci/mlci/runner/dockerjob"
 	"github.com/mlci/mlci/runner/gpu"
 	"github.com/mlci/mlci/runner/gpu/gputest"
@@ -236,31 +237,13 @@ func (f *fakeDocker) callCount(prefix string) int {
 	return n
 }
 
-// syncBuffer is a bytes.Buffer safe for the goroutines that copy output.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // fixture is a Hook on a host with a lease store in a temp dir and, when
 // gpus > 0, that many mocked GPUs.
 type fixture struct {
 	hook   *Hook
 	host   *jobrun.Host
-	stdout *syncBuffer
-	stderr *syncBuffer
+	stdout *syncbuf.Buffer
+	stderr *syncbuf.Buffer
 	work   string // the runner's _work folder
 	ext    string // the runner's externals folder
 	env    map[string]string
@@ -285,7 +268,7 @@ func newHostFixture(t testing.TB, gpus int, d Docker) *fixture {
 		host.GPUs = g
 	}
 	host.Sleep = func(ctx context.Context, d time.Duration) error { return ctx.Err() }
-	fx := &fixture{host: host, stdout: &syncBuffer{}, stderr: &syncBuffer{}, env: map[string]string{}}
+	fx := &fixture{host: host, stdout: &syncbuf.Buffer{}, stderr: &syncbuf.Buffer{}, env: map[string]string{}}
 	host.Log = fx.stderr
 	fx.hook = &Hook{
 		Host:   host,

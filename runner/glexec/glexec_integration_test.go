@@ -19,6 +19,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/client"
 
+	"github.com/mlci/mlci/internal/syncbuf"
 	"github.com/mlci/mlci/runner/dockerjob"
 	"github.com/mlci/mlci/runner/dockerjob/dockertest"
 	"github.com/mlci/mlci/runner/hostconfig"
@@ -61,12 +62,6 @@ func TestEngine(t *testing.T) {
 	t.Run("Executor", e.testExecutor)
 	t.Run("CLI", e.testCLI)
 	t.Run("Services", e.testServices)
-}
-
-func (b *syncBuffer) reset() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf.Reset()
 }
 
 // job is one GitLab job's identity: a server host unique to this run, so
@@ -126,7 +121,7 @@ func writeStageScript(t *testing.T, dir, body string) string {
 
 // newRealHost is a GPU-less host on the real engine, its state in a temp
 // folder, logging to stderr.
-func newRealHost(t *testing.T, dj *dockerjob.Client) (hostconfig.Config, *jobrun.Host, *syncBuffer, *syncBuffer) {
+func newRealHost(t *testing.T, dj *dockerjob.Client) (hostconfig.Config, *jobrun.Host, *syncbuf.Buffer, *syncbuf.Buffer) {
 	t.Helper()
 	cfg := hostconfig.Default()
 	cfg.StateDir = t.TempDir()
@@ -136,7 +131,7 @@ func newRealHost(t *testing.T, dj *dockerjob.Client) (hostconfig.Config, *jobrun
 	if err != nil {
 		t.Fatal(err)
 	}
-	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	stdout, stderr := &syncbuf.Buffer{}, &syncbuf.Buffer{}
 	host := &jobrun.Host{Config: cfg, Leases: store, Log: stderr, ContainerGone: dj.Gone, RemoveContainer: dj.Remove}
 	return cfg, host, stdout, stderr
 }
@@ -200,7 +195,7 @@ echo build-ok
 		{"after_script", "echo after-ok; cat /cache/c\n", []string{"after-ok", "cache"}},
 	}
 	for _, s := range stages {
-		stdout.reset()
+		stdout.Reset()
 		if err := ex.Run(ctx, writeStageScript(t, dir, s.script), s.stage); err != nil {
 			t.Fatalf("stage %s: %v\nstdout:\n%s\nstderr:\n%s", s.stage, err, stdout.String(), stderr.String())
 		}
@@ -372,7 +367,7 @@ func (e *engine) testSIGTERM(ctx context.Context, t *testing.T, c *cli, j job, e
 	t.Helper()
 	script := writeStageScript(t, c.dir, "echo started\nsleep 300\necho not-stopped\n")
 	cmd := c.cmd(ctx, env, "run", script, "build_script")
-	var stderr syncBuffer
+	var stderr syncbuf.Buffer
 	cmd.Stderr = &stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -475,7 +470,7 @@ get web
 get www
 get mlci-dockertest
 `
-	stdout.reset()
+	stdout.Reset()
 	if err := ex.Run(ctx, writeStageScript(t, t.TempDir(), script), "build_script"); err != nil {
 		t.Fatalf("build_script: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/mlci/mlci/internal/syncbuf"
 	"github.com/mlci/mlci/runner/dockerjob"
 	"github.com/mlci/mlci/runner/gpu"
 	"github.com/mlci/mlci/runner/gpu/gputest"
@@ -254,31 +255,13 @@ func (d *fakeDocker) networkCount() int {
 	return len(d.networks)
 }
 
-// syncBuffer is a bytes.Buffer safe for the executor and host to share.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 type fixture struct {
 	exec     *Executor
 	docker   *fakeDocker
 	host     *jobrun.Host
 	env      map[string]string
-	stdout   *syncBuffer
-	stderr   *syncBuffer
+	stdout   *syncbuf.Buffer
+	stderr   *syncbuf.Buffer
 	monitors []string
 }
 
@@ -304,8 +287,8 @@ func newFixture(t *testing.T, gpus int) *fixture {
 	}
 	f := &fixture{
 		docker: newFakeDocker(),
-		stdout: &syncBuffer{},
-		stderr: &syncBuffer{},
+		stdout: &syncbuf.Buffer{},
+		stderr: &syncbuf.Buffer{},
 		env: map[string]string{
 			"CUSTOM_ENV_CI_JOB_ID":       "1234",
 			"CUSTOM_ENV_CI_SERVER_HOST":  "gitlab.example.com",

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlci/mlci/internal/syncbuf"
 	"github.com/mlci/mlci/runner/gpu"
 	"github.com/mlci/mlci/runner/gpu/gputest"
 	"github.com/mlci/mlci/runner/hostconfig"
@@ -21,7 +22,7 @@ import (
 type fixture struct {
 	host   *Host
 	srv    *gputest.Server
-	log    *strings.Builder
+	log    *syncbuf.Buffer
 	mu     sync.Mutex
 	killed []int
 }
@@ -38,7 +39,7 @@ func newFixture(t *testing.T, n int, stubborn ...int) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{log: &strings.Builder{}}
+	f := &fixture{log: &syncbuf.Buffer{}}
 	if n > 0 {
 		f.srv = gputest.NewServer(t, n)
 		h, err := gpu.Open(f.srv)
@@ -50,7 +51,7 @@ func newFixture(t *testing.T, n int, stubborn ...int) *fixture {
 	} else {
 		f.host = &Host{Config: cfg, Leases: store}
 	}
-	f.host.Log = &lockedWriter{w: f.log, mu: &f.mu}
+	f.host.Log = f.log
 	f.host.Kill = func(pid int) error {
 		f.mu.Lock()
 		f.killed = append(f.killed, pid)
@@ -63,17 +64,6 @@ func newFixture(t *testing.T, n int, stubborn ...int) *fixture {
 	}
 	f.host.Sleep = func(ctx context.Context, d time.Duration) error { return ctx.Err() }
 	return f
-}
-
-type lockedWriter struct {
-	w  *strings.Builder
-	mu *sync.Mutex
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
 
 func readFingerprint(t *testing.T, path string) gpu.Fingerprint {
