@@ -4,12 +4,9 @@
 package main
 
 import (
-	"context"
-	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
+	"github.com/mlci/mlci/internal/exitcode"
 	"github.com/mlci/mlci/runner/runnercli"
 )
 
@@ -17,18 +14,7 @@ import (
 var version string
 
 func main() {
-	ctx, cancel := context.WithCancel(context.Background())
-	signals := make(chan os.Signal, 2)
-	// GitLab Runner sends SIGTERM on cancel or timeout and SIGKILL after
-	// its grace period; the first signal stops gracefully.
-	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		<-signals
-		cancel()
-		<-signals
-		fmt.Fprintln(os.Stderr, "mlci-runner: interrupted twice; exiting now")
-		os.Exit(130)
-	}()
+	ctx, stop := exitcode.OnInterrupt("mlci-runner")
 	code := runnercli.Execute(ctx, os.Args[1:], runnercli.IO{
 		Stdin:   os.Stdin,
 		Stdout:  os.Stdout,
@@ -36,6 +22,6 @@ func main() {
 		Getenv:  os.Getenv,
 		Version: version,
 	})
-	cancel()
+	stop()
 	os.Exit(code)
 }

@@ -2,32 +2,19 @@
 package main
 
 import (
-	"context"
-	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"golang.org/x/term"
 
 	"github.com/mlci/mlci/internal/cli"
+	"github.com/mlci/mlci/internal/exitcode"
 )
 
 // version is set with -ldflags "-X main.version=v1.2.3" by release builds.
 var version string
 
 func main() {
-	ctx, cancel := context.WithCancel(context.Background())
-	signals := make(chan os.Signal, 2)
-	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		// The first signal cancels gracefully; the second forces an exit.
-		<-signals
-		cancel()
-		<-signals
-		fmt.Fprintln(os.Stderr, "mlci: interrupted twice; exiting now")
-		os.Exit(130)
-	}()
+	ctx, stop := exitcode.OnInterrupt("mlci")
 	stderrFd := int(os.Stderr.Fd())
 	width := 0
 	if term.IsTerminal(stderrFd) {
@@ -41,6 +28,6 @@ func main() {
 		Width:          width,
 		Version:        version,
 	})
-	cancel()
+	stop()
 	os.Exit(code)
 }

@@ -1,12 +1,17 @@
 // Package exitcode is the exit-status contract both mlci binaries keep
 // (DESIGN.md): 0 ok, 1 a check failed, 2 usage or input, 3 a service failed
-// after retries, 130 interrupted, and one line saying why.
+// after retries, 130 interrupted (first signal cancels, second exits), and
+// one line saying why.
 package exitcode
 
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 )
 
 // The codes.
@@ -49,4 +54,30 @@ func Of(err error, def int) int {
 // prints exactly one.
 func OneLine(s string) string {
 	return strings.Join(strings.Fields(strings.ReplaceAll(strings.TrimSpace(s), "\n", " ")), " ")
+}
+
+// OnInterrupt returns a context that the first SIGINT or SIGTERM cancels, so
+// a command stops gracefully (GitLab Runner sends SIGTERM on cancel or
+// timeout); a second signal exits at once with Interrupted, saying so as
+// name. Call stop when done.
+func OnInterrupt(name string) (ctx context.Context, stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		if _, ok := <-signals; !ok {
+			return
+		}
+		cancel()
+		if _, ok := <-signals; !ok {
+			return
+		}
+		fmt.Fprintf(os.Stderr, "%s: interrupted twice; exiting now\n", name)
+		os.Exit(Interrupted)
+	}()
+	return ctx, func() {
+		signal.Stop(signals)
+		close(signals)
+		cancel()
+	}
 }
