@@ -210,23 +210,19 @@ func (f *Forge) comment(ctx context.Context, res *forge.Result, mode, marker, bo
 
 // openPRs lists the open pull requests whose commits include sha.
 func (f *Forge) openPRs(ctx context.Context, sha string) ([]int, error) {
-	opts := &gh.ListOptions{PerPage: perPage}
-	var out []int
-	for {
-		page, resp, err := f.client.PullRequests.ListPullRequestsWithCommit(ctx, f.owner, f.repo, sha, opts)
-		if err != nil {
-			return nil, f.wrap("list pull requests for commit "+sha, err)
-		}
-		for _, pr := range page {
-			if pr.GetState() == "open" {
-				out = append(out, pr.GetNumber())
-			}
-		}
-		if resp.NextPage == 0 {
-			return out, nil
-		}
-		opts.Page = resp.NextPage
+	prs, err := allPages(func(page int) ([]*gh.PullRequest, *gh.Response, error) {
+		return f.client.PullRequests.ListPullRequestsWithCommit(ctx, f.owner, f.repo, sha, &gh.ListOptions{PerPage: perPage, Page: page})
+	})
+	if err != nil {
+		return nil, f.wrap("list pull requests for commit "+sha, err)
 	}
+	var out []int
+	for _, pr := range prs {
+		if pr.GetState() == "open" {
+			out = append(out, pr.GetNumber())
+		}
+	}
+	return out, nil
 }
 
 func (f *Forge) setStatus(ctx context.Context, sha string, r forge.Report) error {

@@ -40,21 +40,11 @@ type issueThread struct {
 func (t issueThread) String() string { return fmt.Sprintf("%s/%s#%d", t.owner, t.repo, t.number) }
 
 func (t issueThread) list(ctx context.Context) ([]comment, error) {
-	opts := &gh.IssueListCommentsOptions{ListOptions: gh.ListOptions{PerPage: perPage}}
-	var out []comment
-	for {
-		page, resp, err := t.c.Issues.ListComments(ctx, t.owner, t.repo, t.number, opts)
-		if err != nil {
-			return nil, err
-		}
-		for _, c := range page {
-			out = append(out, issueComment(c))
-		}
-		if resp.NextPage == 0 {
-			return out, nil
-		}
-		opts.Page = resp.NextPage
-	}
+	return allPages(func(page int) ([]comment, *gh.Response, error) {
+		opts := &gh.IssueListCommentsOptions{ListOptions: gh.ListOptions{PerPage: perPage, Page: page}}
+		cs, resp, err := t.c.Issues.ListComments(ctx, t.owner, t.repo, t.number, opts)
+		return convert(cs, issueComment), resp, err
+	})
 }
 
 func (t issueThread) create(ctx context.Context, body string) (comment, error) {
@@ -76,6 +66,31 @@ func issueComment(c *gh.IssueComment) comment {
 	return comment{id: c.GetID(), login: c.GetUser().GetLogin(), body: c.GetBody(), url: c.GetHTMLURL()}
 }
 
+// allPages calls list for the first page (0: the API's default) and then
+// each next page the API names, and returns every item.
+func allPages[T any](list func(page int) ([]T, *gh.Response, error)) ([]T, error) {
+	var out []T
+	for page := 0; ; {
+		items, resp, err := list(page)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, items...)
+		if resp.NextPage == 0 {
+			return out, nil
+		}
+		page = resp.NextPage
+	}
+}
+
+func convert[A, B any](in []A, f func(A) B) []B {
+	out := make([]B, len(in))
+	for i, a := range in {
+		out[i] = f(a)
+	}
+	return out
+}
+
 // commitThread holds the report on a push that no pull request contains.
 type commitThread struct {
 	c           *gh.Client
@@ -88,21 +103,10 @@ func (t commitThread) String() string {
 }
 
 func (t commitThread) list(ctx context.Context) ([]comment, error) {
-	opts := &gh.ListOptions{PerPage: perPage}
-	var out []comment
-	for {
-		page, resp, err := t.c.Repositories.ListCommitComments(ctx, t.owner, t.repo, t.sha, opts)
-		if err != nil {
-			return nil, err
-		}
-		for _, c := range page {
-			out = append(out, commitComment(c))
-		}
-		if resp.NextPage == 0 {
-			return out, nil
-		}
-		opts.Page = resp.NextPage
-	}
+	return allPages(func(page int) ([]comment, *gh.Response, error) {
+		cs, resp, err := t.c.Repositories.ListCommitComments(ctx, t.owner, t.repo, t.sha, &gh.ListOptions{PerPage: perPage, Page: page})
+		return convert(cs, commitComment), resp, err
+	})
 }
 
 func (t commitThread) create(ctx context.Context, body string) (comment, error) {
