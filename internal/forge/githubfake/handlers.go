@@ -110,23 +110,29 @@ func (s *Server) issues(c *call) {
 // issueComment is GET, PATCH and DELETE /repos/o/r/issues/comments/{id}.
 func (s *Server) issueComment(c *call, idText string) {
 	id, _ := strconv.ParseInt(idText, 10, 64)
-	for n, list := range c.rp.issueComments {
+	oneComment(s, c, c.rp.issueComments, id, "IssueComment", s.issueCommentJSON)
+}
+
+// oneComment serves GET, PATCH and DELETE of the comment id kept in lists
+// (issue or commit comments, keyed by thread), rendered by render.
+func oneComment[K comparable](s *Server, c *call, lists map[K][]*Comment, id int64, resource string, render func(*call, K, *Comment) commentJSON) {
+	for k, list := range lists {
 		i := slices.IndexFunc(list, func(cm *Comment) bool { return cm.ID == id })
 		if i < 0 {
 			continue
 		}
 		switch c.r.Method {
 		case http.MethodGet:
-			writeJSON(c.w, http.StatusOK, s.issueCommentJSON(c, n, list[i]))
+			writeJSON(c.w, http.StatusOK, render(c, k, list[i]))
 		case http.MethodPatch:
-			body, ok := s.commentBody(c, "IssueComment")
+			body, ok := s.commentBody(c, resource)
 			if !ok {
 				return
 			}
 			list[i].Body, list[i].UpdatedAt = body, time.Now().UTC().Truncate(time.Second)
-			writeJSON(c.w, http.StatusOK, s.issueCommentJSON(c, n, list[i]))
+			writeJSON(c.w, http.StatusOK, render(c, k, list[i]))
 		case http.MethodDelete:
-			c.rp.issueComments[n] = slices.Delete(list, i, i+1)
+			lists[k] = slices.Delete(list, i, i+1)
 			c.w.WriteHeader(http.StatusNoContent)
 		default:
 			writeError(c.w, http.StatusMethodNotAllowed, "Method Not Allowed")
@@ -209,30 +215,7 @@ func (s *Server) createCommitComment(c *call) {
 // commitComment is GET, PATCH and DELETE /repos/o/r/comments/{id}.
 func (s *Server) commitComment(c *call) {
 	id, _ := strconv.ParseInt(c.r.PathValue("id"), 10, 64)
-	for sha, list := range c.rp.commitComments {
-		i := slices.IndexFunc(list, func(cm *Comment) bool { return cm.ID == id })
-		if i < 0 {
-			continue
-		}
-		switch c.r.Method {
-		case http.MethodGet:
-			writeJSON(c.w, http.StatusOK, s.commitCommentJSON(c, sha, list[i]))
-		case http.MethodPatch:
-			body, ok := s.commentBody(c, "CommitComment")
-			if !ok {
-				return
-			}
-			list[i].Body, list[i].UpdatedAt = body, time.Now().UTC().Truncate(time.Second)
-			writeJSON(c.w, http.StatusOK, s.commitCommentJSON(c, sha, list[i]))
-		case http.MethodDelete:
-			c.rp.commitComments[sha] = slices.Delete(list, i, i+1)
-			c.w.WriteHeader(http.StatusNoContent)
-		default:
-			writeError(c.w, http.StatusMethodNotAllowed, "Method Not Allowed")
-		}
-		return
-	}
-	writeError(c.w, http.StatusNotFound, "Not Found")
+	oneComment(s, c, c.rp.commitComments, id, "CommitComment", s.commitCommentJSON)
 }
 
 func (s *Server) createStatus(c *call) {
