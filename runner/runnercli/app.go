@@ -12,10 +12,12 @@ import (
 	"github.com/mlci/mlci/runner/jobrun"
 )
 
-// host assembles the job manager: config, leases, NVML when present, and
-// the Docker Engine when withDocker (for removing containers of reclaimed
-// jobs). done releases what it opened.
-func (g *globals) host(ctx context.Context, withDocker bool) (*jobrun.Host, func(), error) {
+// host assembles the job manager: config, leases, NVML when withGPUs and
+// present, and the Docker Engine when withDocker (for removing containers
+// of reclaimed jobs). done releases what it opened. Steps that only run a
+// command in the job's container leave NVML closed: initialising it on a
+// host with many GPUs costs more than the step's own work.
+func (g *globals) host(ctx context.Context, withDocker, withGPUs bool) (*jobrun.Host, func(), error) {
 	cfg, err := g.config()
 	if err != nil {
 		return nil, nil, err
@@ -26,15 +28,17 @@ func (g *globals) host(ctx context.Context, withDocker bool) (*jobrun.Host, func
 	}
 	h := &jobrun.Host{Config: cfg, Leases: store, Log: g.io.Stderr}
 	var closers []func()
-	gh, err := g.openGPUs()
-	switch {
-	case err == nil:
-		h.GPUs = gh
-		closers = append(closers, func() { _ = gh.Close() })
-	case errors.Is(err, gpu.ErrNoDriver):
-		// Jobs that ask for no GPU still run; Allocate refuses the others.
-	default:
-		return nil, nil, checkFailed(err)
+	if withGPUs {
+		gh, err := g.openGPUs()
+		switch {
+		case err == nil:
+			h.GPUs = gh
+			closers = append(closers, func() { _ = gh.Close() })
+		case errors.Is(err, gpu.ErrNoDriver):
+			// Jobs that ask for no GPU still run; Allocate refuses the others.
+		default:
+			return nil, nil, checkFailed(err)
+		}
 	}
 	done := func() {
 		for _, c := range closers {

@@ -52,9 +52,10 @@ such as h100); it runs in its own container with exactly those GPUs.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
-	executor := func(cmd *cobra.Command) (*glexec.Executor, func(), error) {
+	// gpus: prepare and cleanup need NVML; a run stage only execs.
+	executor := func(cmd *cobra.Command, gpus bool) (*glexec.Executor, func(), error) {
 		ctx := cmd.Context()
-		h, done, err := g.host(ctx, true)
+		h, done, err := g.host(ctx, true, gpus)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -83,7 +84,7 @@ such as h100); it runs in its own container with exactly those GPUs.`,
 		Short: "prepare_exec: check policy, lease GPUs, start the job container",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, done, err := executor(cmd)
+			e, done, err := executor(cmd, true)
 			if err != nil {
 				return g.gitlabErr(err)
 			}
@@ -95,7 +96,7 @@ such as h100); it runs in its own container with exactly those GPUs.`,
 		Short: "run_exec: run one stage's script in the job container",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, done, err := executor(cmd)
+			e, done, err := executor(cmd, false)
 			if err != nil {
 				return g.gitlabErr(err)
 			}
@@ -107,7 +108,7 @@ such as h100); it runs in its own container with exactly those GPUs.`,
 		Short: "cleanup_exec: remove the container, clean and release the GPUs (never fails)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, done, err := executor(cmd)
+			e, done, err := executor(cmd, true)
 			if err != nil {
 				fmt.Fprintf(g.io.Stderr, "mlci-runner: cleanup: %s\n", exitcode.OneLine(err.Error()))
 				return nil

@@ -238,7 +238,7 @@ their memory and releases them. A smoke test for a new host or driver.`,
 			if err != nil {
 				return usageError(err)
 			}
-			h, done, err := g.host(cmd.Context(), false)
+			h, done, err := g.host(cmd.Context(), false, true)
 			if err != nil {
 				return err
 			}
@@ -270,7 +270,7 @@ their memory and releases them. A smoke test for a new host or driver.`,
 		Short: "Release a job's lease by hand, cleaning its GPUs first",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			h, done, err := g.host(cmd.Context(), false)
+			h, done, err := g.host(cmd.Context(), false, true)
 			if err != nil {
 				return err
 			}

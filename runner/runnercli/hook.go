@@ -25,7 +25,10 @@ default), and optionally MLCI_GPU_MEMORY and MLCI_GPU_MODEL.`,
 			if err != nil {
 				return usageError(err)
 			}
-			h, done, err := g.host(ctx, true)
+			// Only prepare (allocation) and cleanup (cleaning the GPUs)
+			// need NVML; a step runs in the job's container.
+			gpus := in.Command == ghhook.PrepareJob || in.Command == ghhook.CleanupJob
+			h, done, err := g.host(ctx, true, gpus)
 			if err != nil {
 				return err
 			}

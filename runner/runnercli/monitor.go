@@ -17,7 +17,7 @@ func newMonitorCmd(g *globals) *cobra.Command {
 			if job == "" {
 				return usageError(errors.New("--job is required"))
 			}
-			h, done, err := g.host(cmd.Context(), false)
+			h, done, err := g.host(cmd.Context(), false, true)
 			if err != nil {
 				return err
 			}
