@@ -122,7 +122,14 @@ func (h *Host) Allocate(ctx context.Context, job string, ask Ask, owner lease.Ow
 			Model:      ask.Model,
 			Owner:      owner,
 			Wait:       time.Duration(h.Config.GPUWait),
-			Candidates: h.candidates,
+			Candidates: func(ctx context.Context) ([]lease.Candidate, error) {
+				// The last look at the GPUs also makes the fingerprint.
+				var err error
+				if inv, err = h.GPUs.Inventory(ctx); err != nil {
+					return nil, err
+				}
+				return candidates(inv), nil
+			},
 			Ended:      h.ended,
 			Progress:   func(msg string) { h.logf("waiting for GPUs: %s", msg) },
 		})
@@ -130,10 +137,12 @@ func (h *Host) Allocate(ctx context.Context, job string, ask Ask, owner lease.Ow
 			return Allocation{}, err
 		}
 		a.GPUs = l.IDs
-		inv, err = h.GPUs.Inventory(ctx)
-		if err != nil {
-			h.release(ctx, job)
-			return Allocation{}, err
+		if len(inv.GPUs) == 0 {
+			// The job already held its lease: Acquire did not look.
+			if inv, err = h.GPUs.Inventory(ctx); err != nil {
+				h.release(ctx, job)
+				return Allocation{}, err
+			}
 		}
 		a.Fingerprint = gpu.NewFingerprint(inv, a.GPUs)
 	} else {
@@ -173,11 +182,7 @@ func (h *Host) Allocate(ctx context.Context, job string, ask Ask, owner lease.Ow
 // candidates turns the live inventory into what the allocator chooses from.
 // A GPU in MIG mode is offered only as its MIG devices: CUDA sees those, not
 // the whole GPU.
-func (h *Host) candidates(ctx context.Context) ([]lease.Candidate, error) {
-	inv, err := h.GPUs.Inventory(ctx)
-	if err != nil {
-		return nil, err
-	}
+func candidates(inv gpu.Inventory) []lease.Candidate {
 	var out []lease.Candidate
 	for _, d := range inv.GPUs {
 		reason := strings.Join(d.Health.Reasons, "; ")
@@ -203,7 +208,7 @@ func (h *Host) candidates(ctx context.Context) ([]lease.Candidate, error) {
 		}
 		out = append(out, c)
 	}
-	return out, nil
+	return out
 }
 
 func (h *Host) ended(ctx context.Context, l lease.Lease) bool {
