@@ -18,6 +18,23 @@ import (
 // that clients scrub it.
 type Fault = fakefault.Fault
 
+// common is what both fakes have: the test, the faults and the request log.
+type common struct {
+	t      testing.TB
+	faults fakefault.List
+}
+
+// Fail injects a fault.
+func (c *common) Fail(f Fault) {
+	if err := c.faults.Add(f); err != nil {
+		c.t.Fatalf("registerfake: %v", err)
+	}
+}
+
+// Requests lists "METHOD /path" (without the API base path and the query),
+// oldest first.
+func (c *common) Requests() []string { return c.faults.Requests() }
+
 // guard answers a request with a queued fault, or 401/403 by its token,
 // before the API sees it.
 type guard struct {

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-
-	"github.com/mlci/mlci/internal/forge/fakefault"
 )
 
 // GitHubBasePath is where the fake GitHub API is mounted, as on GHES.
@@ -36,9 +34,8 @@ type GitHubRunner struct {
 // GitHub is a fake of the self-hosted runner endpoints. Its methods are
 // safe for concurrent use.
 type GitHub struct {
-	t      testing.TB
-	srv    *httptest.Server
-	faults fakefault.List
+	srv *httptest.Server
+	common
 
 	mu     sync.Mutex
 	tokens map[string]bool            // token -> may administer runners
@@ -50,7 +47,7 @@ type GitHub struct {
 // NewGitHub starts a fake that t closes when it ends.
 func NewGitHub(t testing.TB) *GitHub {
 	t.Helper()
-	g := &GitHub{t: t, tokens: map[string]bool{}, scopes: map[string][]*GitHubRunner{}}
+	g := &GitHub{common: common{t: t}, tokens: map[string]bool{}, scopes: map[string][]*GitHubRunner{}}
 	api := http.NewServeMux()
 	for _, scope := range []string{"/repos/{owner}/{repo}", "/orgs/{org}"} {
 		api.HandleFunc("POST "+scope+"/actions/runners/generate-jitconfig", g.generate)
@@ -113,16 +110,6 @@ func (g *GitHub) JITRequests() []JITRequest {
 	defer g.mu.Unlock()
 	return slices.Clone(g.jits)
 }
-
-// Fail injects a fault.
-func (g *GitHub) Fail(f Fault) {
-	if err := g.faults.Add(f); err != nil {
-		g.t.Fatalf("registerfake: %v", err)
-	}
-}
-
-// Requests lists "METHOD /path" (without /api/v3 and the query), oldest first.
-func (g *GitHub) Requests() []string { return g.faults.Requests() }
 
 // JITConfig is the encoded config the fake hands out for runner id.
 func JITConfig(id int64) string { return fmt.Sprintf("ZmFrZS1qaXQtY29uZmlnLWZvci1ydW5uZXI=%d", id) }

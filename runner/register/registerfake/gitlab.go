@@ -11,8 +11,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/mlci/mlci/internal/forge/fakefault"
 )
 
 // GitLabBasePath is where the fake GitLab API is mounted.
@@ -37,9 +35,8 @@ type CreateRunnerRequest struct {
 // GitLab is a fake of the runner endpoints. Its methods are safe for
 // concurrent use.
 type GitLab struct {
-	t      testing.TB
-	srv    *httptest.Server
-	faults fakefault.List
+	srv *httptest.Server
+	common
 
 	mu       sync.Mutex
 	tokens   map[string]bool // token -> may create runners (create_runner scope)
@@ -53,7 +50,7 @@ type GitLab struct {
 // NewGitLab starts a fake that t closes when it ends.
 func NewGitLab(t testing.TB) *GitLab {
 	t.Helper()
-	g := &GitLab{t: t, tokens: map[string]bool{}, projects: map[int]bool{}, groups: map[int]bool{}, runners: map[int]CreateRunnerRequest{}}
+	g := &GitLab{common: common{t: t}, tokens: map[string]bool{}, projects: map[int]bool{}, groups: map[int]bool{}, runners: map[int]CreateRunnerRequest{}}
 	api := http.NewServeMux()
 	api.HandleFunc("POST /user/runners", g.create)
 	api.HandleFunc("DELETE /runners/{id}", g.remove)
@@ -96,16 +93,6 @@ func (g *GitLab) CreateRequests() []CreateRunnerRequest {
 	defer g.mu.Unlock()
 	return slices.Clone(g.creates)
 }
-
-// Fail injects a fault.
-func (g *GitLab) Fail(f Fault) {
-	if err := g.faults.Add(f); err != nil {
-		g.t.Fatalf("registerfake: %v", err)
-	}
-}
-
-// Requests lists "METHOD /path" (without /api/v4 and the query), oldest first.
-func (g *GitLab) Requests() []string { return g.faults.Requests() }
 
 // RunnerToken is the token the fake hands out for runner id.
 func RunnerToken(id int) string { return fmt.Sprintf("glrt-fakeRunnerToken%08d", id) }
