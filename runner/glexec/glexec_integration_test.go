@@ -121,8 +121,13 @@ func writeStageScript(t *testing.T, dir, body string) string {
 
 // newRealHost is a GPU-less host on the real engine, its state in a temp
 // folder, logging to stderr.
-func newRealHost(t *testing.T, dj *dockerjob.Client) (hostconfig.Config, *jobrun.Host, *syncbuf.Buffer, *syncbuf.Buffer) {
+func newRealHost(ctx context.Context, t *testing.T) (*dockerjob.Client, hostconfig.Config, *jobrun.Host, *syncbuf.Buffer, *syncbuf.Buffer) {
 	t.Helper()
+	dj, err := dockerjob.New(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dj.Close() })
 	cfg := hostconfig.Default()
 	cfg.StateDir = t.TempDir()
 	cfg.GPUWait = 0
@@ -133,7 +138,7 @@ func newRealHost(t *testing.T, dj *dockerjob.Client) (hostconfig.Config, *jobrun
 	}
 	stdout, stderr := &syncbuf.Buffer{}, &syncbuf.Buffer{}
 	host := &jobrun.Host{Config: cfg, Leases: store, Log: stderr, ContainerGone: dj.Gone, RemoveContainer: dj.Remove}
-	return cfg, host, stdout, stderr
+	return dj, cfg, host, stdout, stderr
 }
 
 // testExecutor runs a job's stages through the Executor in this process,
@@ -141,12 +146,7 @@ func newRealHost(t *testing.T, dj *dockerjob.Client) (hostconfig.Config, *jobrun
 func (e *engine) testExecutor(t *testing.T) {
 	t.Parallel()
 	ctx := testCtx(t, time.Minute)
-	dj, err := dockerjob.New(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { dj.Close() })
-	cfg, host, stdout, stderr := newRealHost(t, dj)
+	dj, cfg, host, stdout, stderr := newRealHost(ctx, t)
 	j := e.newJob(t, "101")
 	env := j.env(e.image)
 	ex := &Executor{
@@ -422,12 +422,7 @@ func (e *engine) testSIGTERM(ctx context.Context, t *testing.T, c *cli, j job, e
 func (e *engine) testServices(t *testing.T) {
 	t.Parallel()
 	ctx := testCtx(t, time.Minute)
-	dj, err := dockerjob.New(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { dj.Close() })
-	cfg, host, stdout, stderr := newRealHost(t, dj)
+	dj, cfg, host, stdout, stderr := newRealHost(ctx, t)
 	j := e.newJob(t, "301")
 	env := j.env(e.image)
 	services, err := json.Marshal([]map[string]any{{
