@@ -149,6 +149,23 @@ func TestPostComments(t *testing.T) {
 			},
 		},
 		{
+			// A concurrent recreate can delete the comment a poster settles on
+			// between its list and its edit; faults stage it: the first delete
+			// "finds it gone" but leaves it, and its edit answers 404 once.
+			name: "settle lists again when the kept comment vanishes",
+			seed: func(s *githubfake.Server) {
+				s.AddComment("o", "r", prNumber, "octocat", sticky("old"))
+				s.FailNext("DELETE", "/repos/o/r/issues/comments/*", 404, nil, 1)
+				s.FailNext("PATCH", "/repos/o/r/issues/comments/*", 404, nil, 1)
+			},
+			posts: []forge.Report{{Body: "new", Mode: forge.ModeRecreate}},
+			check: func(t *testing.T, s *githubfake.Server, res []forge.Result, reqs [][]string) {
+				if cs := s.Comments("o", "r", prNumber); len(cs) != 1 || cs[0].Body != sticky("new") {
+					t.Fatalf("comments = %+v; want the one kept, holding the new report", cs)
+				}
+			},
+		},
+		{
 			name:  "push comments on the open pull requests for the commit",
 			event: push(headSHA),
 			seed: func(s *githubfake.Server) {

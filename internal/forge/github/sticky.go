@@ -183,29 +183,41 @@ func (f *Forge) createAndSettle(ctx context.Context, th thread, marker, body str
 	if err != nil {
 		return posted{}, f.wrap("create comment on "+th.String(), err)
 	}
-	found, err := f.find(ctx, th, marker)
-	if err != nil {
-		return posted{}, err
-	}
-	switch len(found) {
-	case 0: // a list that lags the create
-		return posted{url: created.url}, nil
-	case 1: // ours, or a racing recreate's that replaced ours
-		return posted{url: found[0].url}, nil
-	}
-	keep := found[0]
-	f.log.InfoContext(ctx, "another job posted the same report; keeping the oldest comment",
-		"thread", th.String(), "kept", keep.id, "removing", len(found)-1)
-	if keep.id != created.id && !sameBody(keep.body, body) {
-		if keep, err = th.edit(ctx, keep.id, body); err != nil {
-			return posted{}, f.wrap(fmt.Sprintf("edit comment %d on %s", found[0].id, th), err)
+	for attempt := 1; ; attempt++ {
+		found, err := f.find(ctx, th, marker)
+		if err != nil {
+			return posted{}, err
 		}
+		switch len(found) {
+		case 0: // a list that lags the create
+			return posted{url: created.url}, nil
+		case 1: // ours, or a racing recreate's that replaced ours
+			return posted{url: found[0].url}, nil
+		}
+		keep := found[0]
+		f.log.InfoContext(ctx, "another job posted the same report; keeping the oldest comment",
+			"thread", th.String(), "kept", keep.id, "removing", len(found)-1)
+		if keep.id != created.id && !sameBody(keep.body, body) {
+			edited, err := th.edit(ctx, keep.id, body)
+			if status(err) == http.StatusNotFound && attempt < settleAttempts {
+				// A concurrent recreate deleted it between list and edit.
+				continue
+			}
+			if err != nil {
+				return posted{}, f.wrap(fmt.Sprintf("edit comment %d on %s", keep.id, th), err)
+			}
+			keep = edited
+		}
+		if err := f.removeAll(ctx, th, found[1:]); err != nil {
+			return posted{}, err
+		}
+		return posted{url: keep.url}, nil
 	}
-	if err := f.removeAll(ctx, th, found[1:]); err != nil {
-		return posted{}, err
-	}
-	return posted{url: keep.url}, nil
 }
+
+// settleAttempts bounds how often createAndSettle re-lists after the
+// comment it chose vanished under a concurrent recreate.
+const settleAttempts = 3
 
 // find lists th and returns our comments holding marker, oldest first.
 func (f *Forge) find(ctx context.Context, th thread, marker string) ([]comment, error) {

@@ -384,3 +384,21 @@ func BenchmarkPostUpdate(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(s.Requests())-before)/float64(i), "requests/post")
 }
+
+// A concurrent recreate can delete the note a poster settles on between its
+// list and its update: the poster lists again instead of failing. Faults
+// stage it: the first delete "finds the note gone" but leaves it, so the
+// settle keeps that older note, whose update then answers 404 once.
+func TestSettleAfterNoteVanishes(t *testing.T) {
+	s := setup(t)
+	s.AddNote(project, mrIID, bot, "old\n\n"+marker)
+	s.FailNext("DELETE", "/projects/*/merge_requests/*/notes/*", 404, nil, 1)
+	s.FailNext("PUT", "/projects/*/merge_requests/*/notes/*", 404, nil, 1)
+	if _, err := newForge(t, config(s)).Post(t.Context(), report("new", forge.ModeRecreate)); err != nil {
+		t.Fatalf("Post: %v", err)
+	}
+	notes := s.Notes(project, mrIID)
+	if len(notes) != 1 || !strings.HasPrefix(notes[0].Body, "new") {
+		t.Errorf("notes = %+v; want the one kept, holding the new report", notes)
+	}
+}

@@ -49,26 +49,38 @@ func (f *Forge) sticky(ctx context.Context, mode, marker, body string) (*gl.Note
 	return n, false, err
 }
 
+// settleAttempts bounds how often settle re-lists after the note it chose
+// vanished under a concurrent recreate.
+const settleAttempts = 3
+
 // settle resolves the race where two jobs (a retried job, or two pipelines
 // of one merge request) both found no note and both created one: every
 // poster re-lists and keeps the oldest, so all converge on the same note.
+// A concurrent recreate may delete the note kept between the list and the
+// update; then the list is read again.
 func (f *Forge) settle(ctx context.Context, marker, body string, created *gl.Note) (*gl.Note, error) {
-	mine, err := f.stickies(ctx, marker)
-	if err != nil {
-		return nil, err
+	for attempt := 1; ; attempt++ {
+		mine, err := f.stickies(ctx, marker)
+		if err != nil {
+			return nil, err
+		}
+		if len(mine) == 0 {
+			// A concurrent recreate deleted ours and is posting its own.
+			return created, nil
+		}
+		keep := mine[0]
+		if err := f.deleteAll(ctx, mine[1:]); err != nil {
+			return nil, err
+		}
+		if keep.ID == created.ID || sameBody(keep.Body, body) {
+			return keep, nil
+		}
+		n, err := f.update(ctx, keep.ID, body)
+		if status(err) == http.StatusNotFound && attempt < settleAttempts {
+			continue
+		}
+		return n, err
 	}
-	if len(mine) == 0 {
-		// A concurrent recreate deleted ours and is posting its own.
-		return created, nil
-	}
-	keep := mine[0]
-	if err := f.deleteAll(ctx, mine[1:]); err != nil {
-		return nil, err
-	}
-	if keep.ID == created.ID || sameBody(keep.Body, body) {
-		return keep, nil
-	}
-	return f.update(ctx, keep.ID, body)
 }
 
 // stickies lists, oldest first, the non-system notes by the token's user
