@@ -49,38 +49,51 @@ func (f *Forge) sticky(ctx context.Context, mode, marker, body string) (*gl.Note
 	return n, false, err
 }
 
-// settleAttempts bounds how often settle re-lists after the note it chose
-// vanished under a concurrent recreate.
-const settleAttempts = 3
+// settleAttempts bounds how often settle lists again while concurrent
+// posters keep changing the notes.
+const settleAttempts = 4
 
-// settle resolves the race where two jobs (a retried job, or two pipelines
-// of one merge request) both found no note and both created one: every
-// poster re-lists and keeps the oldest, so all converge on the same note.
-// A concurrent recreate may delete the note kept between the list and the
-// update; then the list is read again.
+// settle resolves the race where several jobs (a retried job, or pipelines
+// of one merge request) post at once: each lists again after its create and
+// keeps the oldest note, so all converge on the same one. Because another
+// poster's delete may land after that list, a poster that saw contention
+// looks once more, and posts again if everything it saw is gone.
 func (f *Forge) settle(ctx context.Context, marker, body string, created *gl.Note) (*gl.Note, error) {
-	for attempt := 1; ; attempt++ {
+	keep := created
+	for range settleAttempts {
 		mine, err := f.stickies(ctx, marker)
 		if err != nil {
 			return nil, err
 		}
-		if len(mine) == 0 {
-			// A concurrent recreate deleted ours and is posting its own.
-			return created, nil
+		switch {
+		case len(mine) == 0:
+			// Deleted under us by a concurrent recreate.
+			if created, err = f.create(ctx, body); err != nil {
+				return nil, err
+			}
+			keep = created
+			continue
+		case len(mine) == 1 && (mine[0].ID == created.ID || sameBody(mine[0].Body, body)):
+			return mine[0], nil
 		}
-		keep := mine[0]
+		// Update the kept note before deleting the others (ours among
+		// them): if it vanishes meanwhile, ours is still there.
+		keep = mine[0]
+		if keep.ID != created.ID && !sameBody(keep.Body, body) {
+			n, err := f.update(ctx, keep.ID, body)
+			switch {
+			case status(err) == http.StatusNotFound:
+				continue
+			case err != nil:
+				return nil, err
+			}
+			keep = n
+		}
 		if err := f.deleteAll(ctx, mine[1:]); err != nil {
 			return nil, err
 		}
-		if keep.ID == created.ID || sameBody(keep.Body, body) {
-			return keep, nil
-		}
-		n, err := f.update(ctx, keep.ID, body)
-		if status(err) == http.StatusNotFound && attempt < settleAttempts {
-			continue
-		}
-		return n, err
 	}
+	return keep, nil
 }
 
 // stickies lists, oldest first, the non-system notes by the token's user
