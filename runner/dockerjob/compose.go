@@ -48,9 +48,19 @@ type Spec struct {
 	Env        map[string]string
 	WorkingDir string
 	User       string
-	Mounts     []Mount
-	Labels     map[string]string
-	Network    string
+	// Mounts are mlci-runner's own (the job folder, dataset volumes,
+	// caches): taken as they are.
+	Mounts []Mount
+	// UserMounts come from the job or the runner's request for it
+	// (container.volumes, the runner's workspace mounts): like
+	// Options.Mounts they must lie under HostRoots and may not name
+	// mlci-runner's volumes.
+	UserMounts []Mount
+	// HostRoots are the host folders the job's bind mounts may come from;
+	// none means no host path at all.
+	HostRoots []HostRoot
+	Labels    map[string]string
+	Network   string
 	// GPUs holds GPU or MIG UUIDs from the job's lease; empty means no GPU.
 	GPUs []string
 	// Options holds the user's parsed container.options / createOptions.
@@ -102,7 +112,15 @@ func Compose(spec Spec) (*container.Config, *container.HostConfig, *network.Netw
 	maps.Copy(labels, spec.Labels)
 	labels[LabelRunner] = "1"
 
-	mounts, err := composeMounts(slices.Concat(spec.Mounts, opts.Mounts), opts.Tmpfs)
+	user := slices.Concat(spec.UserMounts, opts.Mounts)
+	for i, m := range user {
+		checked, err := checkUserMount(m, spec.HostRoots)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		user[i] = checked
+	}
+	mounts, err := composeMounts(slices.Concat(spec.Mounts, user), opts.Tmpfs)
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -13,6 +13,7 @@ import (
 
 func TestCompose(t *testing.T) {
 	yes := true
+	data := t.TempDir()
 	base := func(env []string, labels map[string]string) (*container.Config, *container.HostConfig) {
 		return &container.Config{
 				Image:      "img",
@@ -96,8 +97,9 @@ func TestCompose(t *testing.T) {
 		{
 			name: "spec wins over options, mounts concatenated",
 			spec: Spec{Image: "img", WorkingDir: "/job", User: "root", Entrypoint: []string{"tail", "-f"},
-				Mounts:  []Mount{{Source: "/host/work", Target: "/work/"}},
-				Options: Options{WorkingDir: "/w", User: "1000", Entrypoint: "/bin/sh", Mounts: []Mount{{Source: "/data", Target: "/data", ReadOnly: true}}},
+				Mounts:    []Mount{{Source: "/host/work", Target: "/work/"}},
+				Options:   Options{WorkingDir: "/w", User: "1000", Entrypoint: "/bin/sh", Mounts: []Mount{{Source: data, Target: "/data", ReadOnly: true}}},
+				HostRoots: []HostRoot{{Path: data}},
 			},
 			wantEnv: []string{"NVIDIA_VISIBLE_DEVICES=void"},
 			wantCfg: func(c *container.Config) {
@@ -107,7 +109,7 @@ func TestCompose(t *testing.T) {
 			wantHost: func(h *container.HostConfig) {
 				h.Mounts = []mount.Mount{
 					{Type: mount.TypeBind, Source: "/host/work", Target: "/work"},
-					{Type: mount.TypeBind, Source: "/data", Target: "/data", ReadOnly: true},
+					{Type: mount.TypeBind, Source: data, Target: "/data", ReadOnly: true},
 				}
 			},
 		},
@@ -181,7 +183,7 @@ func TestComposeRefuses(t *testing.T) {
 		{"option env selects GPUs", Spec{Image: "i", Options: Options{Env: map[string]string{"NVIDIA_DRIVER_CAPABILITIES": "all"}}}, "container options"},
 		{"docker socket in spec mounts", Spec{Image: "i", Mounts: []Mount{{Source: "/var/run/docker.sock", Target: "/var/run/docker.sock"}}}, "Docker socket"},
 		{"host dev", Spec{Image: "i", Mounts: []Mount{{Source: "/dev", Target: "/hostdev"}}}, "/dev"},
-		{"duplicate target", Spec{Image: "i", Mounts: []Mount{{Source: "/a", Target: "/x"}}, Options: Options{Mounts: []Mount{{Source: "/b", Target: "/x/"}}}}, "two mounts"},
+		{"duplicate target", Spec{Image: "i", Mounts: []Mount{{Source: "/a", Target: "/x"}}, Options: Options{Mounts: []Mount{{Source: "vol", Target: "/x/", Volume: true}}}}, "two mounts"},
 		{"relative bind", Spec{Image: "i", Mounts: []Mount{{Source: "data", Target: "/x"}}}, "absolute host path"},
 		{"relative target", Spec{Image: "i", Mounts: []Mount{{Source: "/data", Target: "x"}}}, "absolute path"},
 	}

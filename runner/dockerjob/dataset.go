@@ -20,6 +20,14 @@ import (
 // was interrupted while being filled and is filled again.
 const CompleteMarker = ".mlci-complete"
 
+// LabelSealed marks a dataset volume made since jobs may not mount
+// mlci-runner's volumes themselves: only mlci-runner has written to it, so
+// its content is the host folder's at the digest in LabelDigest.
+const (
+	LabelSealed = "mlci.sealed"
+	sealVersion = "1"
+)
+
 // helperMountPoint is where the helper container sees the volume. It is not
 // a path any image ships, so the engine copies no image content into the
 // new volume.
@@ -117,13 +125,21 @@ func (c *Client) ensureDatasetVolume(ctx context.Context, name, digest string) e
 		if got := v.Labels[LabelDigest]; got != digest {
 			return fmt.Errorf("dataset %s: volume %s belongs to %q: remove the volume (docker volume rm %s)", digest, name, got, name)
 		}
-		return nil
+		if v.Labels[LabelSealed] == sealVersion {
+			return nil
+		}
+		// Made before jobs were kept off mlci-runner's volumes: a job may
+		// have mounted it writable and changed the bytes its digest names.
+		// It is filled again from the host folder.
+		if err := c.api.VolumeRemove(ctx, name, false); err != nil {
+			return fmt.Errorf("dataset %s: volume %s predates sealed dataset volumes and may have been changed by a job, and it cannot be replaced while in use (%w): remove it once idle (docker volume rm %s)", digest, name, err, name)
+		}
 	case !cerrdefs.IsNotFound(err):
 		return fmt.Errorf("dataset %s: inspect volume %s: %w", digest, name, err)
 	}
 	_, err = c.api.VolumeCreate(ctx, volume.CreateOptions{
 		Name:   name,
-		Labels: map[string]string{LabelRunner: "1", LabelDigest: digest},
+		Labels: map[string]string{LabelRunner: "1", LabelDigest: digest, LabelSealed: sealVersion},
 	})
 	if err != nil {
 		return fmt.Errorf("dataset %s: create volume %s: %w", digest, name, err)

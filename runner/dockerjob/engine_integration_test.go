@@ -19,6 +19,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/volume"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mlci/mlci/runner/dockerjob/dockertest"
@@ -191,6 +192,7 @@ func (e *engine) testMounts(t *testing.T) {
 		s.User = strconv.Itoa(os.Getuid())
 		s.Mounts = []Mount{{Source: ro, Target: "/ro", ReadOnly: true}}
 		s.Options = Options{Mounts: []Mount{{Source: rw, Target: "/rw"}}}
+		s.HostRoots = []HostRoot{{Path: rw}}
 		var out, errOut bytes.Buffer
 		code, err := e.c.Run(ctx, s, &out, &errOut)
 		if err != nil {
@@ -314,8 +316,8 @@ func (e *engine) testDatasetVolume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v.Labels[LabelDigest] != digest {
-		t.Errorf("volume labels = %v, want %s=%s", v.Labels, LabelDigest, digest)
+	if v.Labels[LabelDigest] != digest || v.Labels[LabelSealed] == "" {
+		t.Errorf("volume labels = %v, want %s=%s and %s", v.Labels, LabelDigest, digest, LabelSealed)
 	}
 	// A second call must reuse the complete volume: a file added to the
 	// source now would appear only if it copied again.
@@ -353,6 +355,51 @@ func (e *engine) testDatasetVolume(t *testing.T) {
 	}
 	if cs := e.containers(ctx, t, map[string]string{LabelDigest: digest}); len(cs) != 0 {
 		t.Errorf("DatasetVolume left %d helper containers", len(cs))
+	}
+}
+
+// testUnsealedDatasetVolume: a dataset volume made before jobs were kept
+// off mlci-runner's volumes may hold bytes a job wrote; it is filled again
+// from the host folder rather than trusted.
+func (e *engine) testUnsealedDatasetVolume(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t, 2*time.Minute)
+	digest := "sha256:" + randHex(t, 32)
+	name, err := DatasetVolumeName(digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := e.c.api.VolumeRemove(ctx, name, true); err != nil && !cerrdefs.IsNotFound(err) {
+			t.Errorf("remove dataset volume: %v", err)
+		}
+	})
+	// What an older mlci-runner made, then a job poisoned while the
+	// complete marker stayed.
+	if _, err := e.c.api.VolumeCreate(ctx, volume.CreateOptions{Name: name, Labels: map[string]string{LabelRunner: "1", LabelDigest: digest}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range [][]string{{"/data/a.txt", "poisoned"}, {"/data/" + CompleteMarker, digest + "\n"}} {
+		poison := e.spec("write", w[0], w[1])
+		poison.Mounts = []Mount{{Source: name, Target: "/data", Volume: true}}
+		if code, err := e.c.Run(ctx, poison, io.Discard, io.Discard); err != nil || code != 0 {
+			t.Fatalf("poisoning the volume: %d %v", code, err)
+		}
+	}
+	src := t.TempDir()
+	if err := os.WriteFile(filepath.Join(src, "a.txt"), []byte("alpha"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.c.DatasetVolume(ctx, digest, src, e.image); err != nil {
+		t.Fatal(err)
+	}
+	read := e.spec("cat", "/data/a.txt")
+	read.Mounts = []Mount{{Source: name, Target: "/data", Volume: true, ReadOnly: true}}
+	var out bytes.Buffer
+	if code, err := e.c.Run(ctx, read, &out, io.Discard); err != nil || code != 0 || out.String() != "alpha" {
+		t.Errorf("dataset volume holds %q (%d %v), want the host folder's \"alpha\"", out.String(), code, err)
 	}
 }
 

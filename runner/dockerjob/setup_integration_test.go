@@ -63,6 +63,7 @@ func TestEngine(t *testing.T) {
 	t.Run("GPURequest", e.testGPURequest)
 	t.Run("NoGPU", e.testNoGPU)
 	t.Run("DatasetVolume", e.testDatasetVolume)
+	t.Run("UnsealedDatasetVolume", e.testUnsealedDatasetVolume)
 	t.Run("Network", e.testNetwork)
 	t.Run("ImageExists", e.testImageExists)
 	t.Run("RunCancelled", e.testRunCancelled)

@@ -268,7 +268,7 @@ func TestRecordedJob(t *testing.T) {
 		t.Errorf("job container spec %+v", job)
 	}
 	targets := map[string]dockerjob.Mount{}
-	for _, m := range job.Mounts {
+	for _, m := range slices.Concat(job.Mounts, job.UserMounts) {
 		targets[m.Target] = m
 	}
 	if _, ok := targets["/var/run/docker.sock"]; ok {

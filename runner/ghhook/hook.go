@@ -178,9 +178,12 @@ func (h *Hook) prepare(ctx context.Context, args PrepareJobArgs) (resp PrepareRe
 	if err != nil {
 		return resp, fmt.Errorf("container options: %w", err)
 	}
-	userMounts, err := h.mounts(c.SystemMountVolumes, c.UserMountVolumes)
+	userMounts, roots, err := h.mounts(c.SystemMountVolumes, c.UserMountVolumes)
 	if err != nil {
 		return resp, err
+	}
+	if err := dockerjob.CheckUserMounts(opts.Mounts, roots); err != nil {
+		return resp, fmt.Errorf("container options: %w", err)
 	}
 	owner, err := h.owner()
 	if err != nil {
@@ -213,7 +216,7 @@ func (h *Hook) prepare(ctx context.Context, args PrepareJobArgs) (resp PrepareRe
 		}
 	}
 	for _, s := range args.Services {
-		id, err := h.startService(ctx, st, s, labels)
+		id, err := h.startService(ctx, st, s, labels, roots)
 		if err != nil {
 			return resp, err
 		}
@@ -234,8 +237,9 @@ func (h *Hook) prepare(ctx context.Context, args PrepareJobArgs) (resp PrepareRe
 	if err != nil {
 		return resp, err
 	}
+	own := []dockerjob.Mount{{Source: alloc.Dir, Target: jobrun.ContainerDir, ReadOnly: true}}
 	for _, d := range datasets {
-		userMounts = append(userMounts, dockerjob.Mount{Source: d.Volume, Target: d.Target, ReadOnly: true, Volume: true})
+		own = append(own, dockerjob.Mount{Source: d.Volume, Target: d.Target, ReadOnly: true, Volume: true})
 	}
 	st.Env = merge(alloc.Env, datasetEnv)
 	spec := dockerjob.Spec{
@@ -245,7 +249,9 @@ func (h *Hook) prepare(ctx context.Context, args PrepareJobArgs) (resp PrepareRe
 		Env:        merge(c.EnvironmentVariables, st.Env),
 		WorkingDir: c.WorkingDirectory,
 		Ports:      c.PortMappings,
-		Mounts:     append(userMounts, dockerjob.Mount{Source: alloc.Dir, Target: jobrun.ContainerDir, ReadOnly: true}),
+		Mounts:     own,
+		UserMounts: userMounts,
+		HostRoots:  roots,
 		Labels:     labels,
 		Network:    st.Network,
 		GPUs:       alloc.GPUs,
@@ -287,7 +293,7 @@ func (h *Hook) prepare(ctx context.Context, args PrepareJobArgs) (resp PrepareRe
 	return resp, nil
 }
 
-func (h *Hook) startService(ctx context.Context, st State, s ContainerInfo, labels map[string]string) (string, error) {
+func (h *Hook) startService(ctx context.Context, st State, s ContainerInfo, labels map[string]string, roots []dockerjob.HostRoot) (string, error) {
 	if err := dockerjob.CheckEnv(s.EnvironmentVariables); err != nil {
 		return "", fmt.Errorf("service %s: %w", s.ContextName, err)
 	}
@@ -295,22 +301,27 @@ func (h *Hook) startService(ctx context.Context, st State, s ContainerInfo, labe
 	if err != nil {
 		return "", fmt.Errorf("service %s options: %w", s.ContextName, err)
 	}
-	mounts, err := h.mounts(nil, s.UserMountVolumes)
-	if err != nil {
+	mounts := make([]dockerjob.Mount, 0, len(s.UserMountVolumes))
+	for _, m := range s.UserMountVolumes {
+		mounts = append(mounts, toMount(m))
+	}
+	// A service may mount from where its job may, nothing more.
+	if err := dockerjob.CheckUserMounts(mounts, roots); err != nil {
 		return "", fmt.Errorf("service %s: %w", s.ContextName, err)
 	}
 	if err := h.Docker.EnsureImage(ctx, s.Image, auth(s.Registry)); err != nil {
 		return "", err
 	}
 	spec := dockerjob.Spec{
-		Image:   s.Image,
-		Env:     s.EnvironmentVariables,
-		Mounts:  mounts,
-		Labels:  labels,
-		Network: st.Network,
-		Aliases: []string{s.ContextName},
-		Ports:   s.PortMappings,
-		Options: opts,
+		Image:      s.Image,
+		Env:        s.EnvironmentVariables,
+		UserMounts: mounts,
+		HostRoots:  roots,
+		Labels:     labels,
+		Network:    st.Network,
+		Aliases:    []string{s.ContextName},
+		Ports:      s.PortMappings,
+		Options:    opts,
 	}
 	if s.EntryPoint != "" {
 		spec.Entrypoint, spec.Cmd = []string{s.EntryPoint}, s.EntryPointArgs
@@ -334,26 +345,40 @@ func (h *Hook) startService(ctx context.Context, st State, s ContainerInfo, labe
 	return id, nil
 }
 
-// mounts turns the runner's mounts into Docker mounts. The runner's own
-// system mounts include the Docker socket, which would hand the job the
-// whole host; it is dropped with a note. A user mount of it is refused.
-func (h *Hook) mounts(system, user []Mount) ([]dockerjob.Mount, error) {
+// mounts turns the runner's mounts into Docker mounts, and says which host
+// folders the job's bind mounts may come from: the folders the runner
+// itself mounts (its work, temp and externals folders) and the host
+// config's allow_mounts. The runner's own mounts are checked like the
+// job's: they lie in folders earlier jobs could write to. The Docker socket
+// among the runner's mounts would hand the job the whole host; it is
+// dropped with a note.
+func (h *Hook) mounts(system, user []Mount) ([]dockerjob.Mount, []dockerjob.HostRoot, error) {
 	var out []dockerjob.Mount
+	var roots []dockerjob.HostRoot
 	for _, m := range system {
 		if dockerjob.IsDockerSocket(m.SourceVolumePath) {
 			h.logf("not mounting %s into the job: it would give the job control of every container and GPU on this host", m.SourceVolumePath)
 			continue
 		}
-		out = append(out, toMount(m))
+		dm := toMount(m)
+		out = append(out, dm)
+		if !dm.Volume {
+			roots = append(roots, dockerjob.HostRoot{Path: dm.Source, ReadOnly: dm.ReadOnly})
+		}
+	}
+	roots = dockerjob.OuterRoots(roots)
+	for _, a := range h.Config.Mounts() {
+		roots = append(roots, dockerjob.HostRoot{Path: a.Path, ReadOnly: a.ReadOnly})
 	}
 	for _, m := range user {
-		dm := toMount(m)
-		if err := dockerjob.CheckMount(dm); err != nil {
-			return nil, err
-		}
-		out = append(out, dm)
+		out = append(out, toMount(m))
 	}
-	return out, nil
+	// Compose checks again when the container is made; checking here
+	// refuses the job before it holds GPUs or services.
+	if err := dockerjob.CheckUserMounts(out, roots); err != nil {
+		return nil, nil, err
+	}
+	return out, roots, nil
 }
 
 func toMount(m Mount) dockerjob.Mount {
@@ -426,10 +451,11 @@ func (h *Hook) runContainer(ctx context.Context, st State, c ContainerInfo) erro
 	if len(system) == 0 {
 		system = st.Mounts
 	}
-	mounts, err := h.mounts(system, c.UserMountVolumes)
+	mounts, roots, err := h.mounts(system, c.UserMountVolumes)
 	if err != nil {
 		return err
 	}
+	var own []dockerjob.Mount
 	if c.Image == "" && c.Dockerfile != "" {
 		// A Dockerfile action: built here, its folder as the context, as
 		// the runner's docker path does.
@@ -450,14 +476,16 @@ func (h *Hook) runContainer(ctx context.Context, st State, c ContainerInfo) erro
 		env["PATH"] = strings.Join(append(append([]string{}, c.PrependPath...), path), ":")
 	}
 	if st.Job != "" {
-		mounts = append(mounts, dockerjob.Mount{Source: h.Host.JobDir(st.Job), Target: jobrun.ContainerDir, ReadOnly: true})
+		own = append(own, dockerjob.Mount{Source: h.Host.JobDir(st.Job), Target: jobrun.ContainerDir, ReadOnly: true})
 	}
 	spec := dockerjob.Spec{
 		Image:      c.Image,
 		Cmd:        c.EntryPointArgs,
 		Env:        env,
 		WorkingDir: c.WorkingDirectory,
-		Mounts:     mounts,
+		Mounts:     own,
+		UserMounts: mounts,
+		HostRoots:  roots,
 		Labels:     map[string]string{labelJob: st.Job},
 		Network:    st.Network,
 		Ports:      c.PortMappings,

@@ -51,6 +51,61 @@ type Config struct {
 	// Datasets maps a name jobs ask for (MLCI_DATASETS) to a host folder,
 	// mounted read-only from a cache volume keyed by its content digest.
 	Datasets map[string]string `yaml:"datasets"`
+	// AllowMounts lists host folders a job may bind-mount besides its own
+	// workspace and temp folders: "PATH", or "PATH:ro" to allow read-only
+	// mounts only. Empty by default: a job's container.volumes and -v
+	// options reach nothing else on the host.
+	AllowMounts []string `yaml:"allow_mounts"`
+}
+
+// AllowedMount is one parsed allow_mounts entry.
+type AllowedMount struct {
+	Path     string
+	ReadOnly bool
+}
+
+// Mounts parses AllowMounts; Parse has already refused bad entries, so
+// one that is still bad here (a Config built in code) is left out.
+func (c Config) Mounts() []AllowedMount {
+	out := make([]AllowedMount, 0, len(c.AllowMounts))
+	for _, e := range c.AllowMounts {
+		if m, err := c.parseAllowMount(e); err == nil {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// parseAllowMount reads "PATH[:ro]" and refuses folders that hold what a
+// job must never reach, so a broad entry (/var, /var/lib) cannot hand out
+// the Docker socket, the engine's data or mlci-runner's own leases.
+func (c Config) parseAllowMount(e string) (AllowedMount, error) {
+	p, mode, hasMode := strings.Cut(e, ":")
+	m := AllowedMount{Path: filepath.Clean(p)}
+	switch {
+	case hasMode && mode == "ro":
+		m.ReadOnly = true
+	case hasMode && mode != "rw":
+		return m, fmt.Errorf("allow_mounts: %q: write PATH or PATH:ro", e)
+	}
+	if !filepath.IsAbs(p) {
+		return m, fmt.Errorf("allow_mounts: %q must be an absolute host path", p)
+	}
+	for _, never := range []string{c.StateDir, "/run", "/var/run", "/var/lib/docker", "/dev", "/proc", "/sys", "/etc"} {
+		if never == "" {
+			continue
+		}
+		if within(never, m.Path) || within(m.Path, never) {
+			return m, fmt.Errorf("allow_mounts: %s overlaps %s, which jobs must never reach (the Docker socket and data, host devices and settings, mlci-runner's state): allow a narrower folder", m.Path, never)
+		}
+	}
+	return m, nil
+}
+
+// within reports whether p is dir or lies inside it.
+func within(p, dir string) bool {
+	rel, err := filepath.Rel(dir, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
 }
 
 // Duration is a time.Duration written as "90s" or "10m" in YAML.
@@ -117,6 +172,11 @@ func (c *Config) validate() error {
 	c.StateDir = filepath.Clean(c.StateDir)
 	if c.TelemetryInterval <= 0 {
 		return errors.New("telemetry_interval must be positive")
+	}
+	for _, e := range c.AllowMounts {
+		if _, err := c.parseAllowMount(e); err != nil {
+			return err
+		}
 	}
 	names := make([]string, 0, len(c.Datasets))
 	for n := range c.Datasets {

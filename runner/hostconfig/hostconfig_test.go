@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func TestParse(t *testing.T) {
@@ -92,4 +94,42 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestAllowMounts(t *testing.T) {
+	tests := []struct {
+		name    string
+		yaml    string
+		want    []AllowedMount
+		wantErr string
+	}{
+		{"none by default", "", []AllowedMount{}, ""},
+		{"read-write and read-only", "allow_mounts: [/srv/scratch, '/data/shared:ro', '/opt/x/../models:rw']",
+			[]AllowedMount{{Path: "/srv/scratch"}, {Path: "/data/shared", ReadOnly: true}, {Path: "/opt/models"}}, ""},
+		{"relative", "allow_mounts: [data]", nil, "absolute"},
+		{"bad mode", "allow_mounts: ['/data:z']", nil, "PATH:ro"},
+		{"host root", "allow_mounts: [/]", nil, "narrower"},
+		{"holds the socket", "allow_mounts: [/var]", nil, "narrower"},
+		{"holds the engine's data", "allow_mounts: [/var/lib]", nil, "narrower"},
+		{"inside the engine's data", "allow_mounts: [/var/lib/docker/volumes]", nil, "narrower"},
+		{"the state dir", "state_dir: /srv/mlci\nallow_mounts: [/srv]", nil, "/srv/mlci"},
+		{"host settings", "allow_mounts: [/etc/ssl]", nil, "narrower"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Parse("config.yaml", []byte(tt.yaml))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Parse = %v, want an error containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(tt.want, c.Mounts()); d != "" {
+				t.Errorf("Mounts (-want +got):\n%s", d)
+			}
+		})
+	}
 }

@@ -1,0 +1,127 @@
+package dockerjob
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestCheckUserMount plants what a job can leave in its workspace (links to
+// the Docker socket, to /, to /dev) and asks for what a job can ask for in
+// container.volumes or -v; only folders under the allowed roots, reached
+// without links, get through, and the engine is given the resolved path.
+func TestCheckUserMount(t *testing.T) {
+	dir := t.TempDir()
+	work := filepath.Join(dir, "runner", "_work")
+	ext := filepath.Join(dir, "runner", "externals")
+	shared := filepath.Join(dir, "shared")
+	for _, d := range []string{filepath.Join(work, "repo", "data"), ext, shared} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "runner", ".credentials"), []byte("{}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	links := map[string]string{
+		"x.sock":      "/var/run/docker.sock",
+		"root":        "/",
+		"dev":         "/dev",
+		"inside":      filepath.Join(work, "repo"),
+		"repo/parent": "..",
+	}
+	for name, target := range links {
+		if err := os.Symlink(target, filepath.Join(work, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A root reached through a link resolves to the real folder.
+	viaLink := filepath.Join(dir, "work-link")
+	if err := os.Symlink(work, viaLink); err != nil {
+		t.Fatal(err)
+	}
+	roots := []HostRoot{{Path: work}, {Path: ext, ReadOnly: true}, {Path: shared, ReadOnly: true}, {Path: viaLink}}
+
+	tests := []struct {
+		name    string
+		m       Mount
+		want    string // resolved source; "" when refused
+		wantErr string
+	}{
+		{"workspace itself", Mount{Source: work, Target: "/__w"}, work, ""},
+		{"folder in the workspace", Mount{Source: work + "/repo/data", Target: "/d"}, work + "/repo/data", ""},
+		{"dotdot inside the workspace", Mount{Source: work + "/repo/../repo/data", Target: "/d"}, work + "/repo/data", ""},
+		{"read-only root read-only", Mount{Source: shared, Target: "/s", ReadOnly: true}, shared, ""},
+		{"root named through a link", Mount{Source: viaLink + "/repo", Target: "/r"}, work + "/repo", ""},
+		{"named volume", Mount{Source: "pip-cache", Target: "/c", Volume: true}, "pip-cache", ""},
+		{"anonymous volume", Mount{Target: "/c", Volume: true}, "", ""},
+
+		{"link to the docker socket", Mount{Source: work + "/x.sock", Target: "/x"}, "", "symbolic link"},
+		{"link to the host root", Mount{Source: work + "/root", Target: "/h"}, "", "symbolic link"},
+		{"through a link to the host root", Mount{Source: work + "/root/etc", Target: "/h"}, "", "symbolic link"},
+		{"link to /dev", Mount{Source: work + "/dev", Target: "/h"}, "", "symbolic link"},
+		{"link that stays inside", Mount{Source: work + "/inside", Target: "/h"}, "", "symbolic link"},
+		{"link up one level", Mount{Source: work + "/repo/parent/x.sock", Target: "/h"}, "", "symbolic link"},
+		{"dotdot out of the workspace", Mount{Source: work + "/../.credentials", Target: "/c"}, "", "allow_mounts"},
+		{"runner folder", Mount{Source: filepath.Join(dir, "runner"), Target: "/r"}, "", "allow_mounts"},
+		{"host etc", Mount{Source: "/etc", Target: "/h"}, "", "allow_mounts"},
+		{"host var lib", Mount{Source: "/var/lib", Target: "/h"}, "", "allow_mounts"},
+		{"host root", Mount{Source: "/", Target: "/h"}, "", "Docker socket"},
+		{"read-only root written", Mount{Source: ext, Target: "/__e"}, "", "must be read-only"},
+		{"missing folder", Mount{Source: work + "/nope", Target: "/n"}, "", "does not exist"},
+		{"dataset volume", Mount{Source: "mlci-data-blake3-0123456789abcdef0123456789abcdef", Target: "/d", Volume: true}, "", "belong to mlci-runner"},
+		{"cache volume", Mount{Source: "mlci-cache-gitlab.com-42", Target: "/cache", Volume: true}, "", "belong to mlci-runner"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := checkUserMount(tt.m, roots)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("checkUserMount(%+v) = %+v, %v; want an error containing %q", tt.m, got, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("checkUserMount(%+v): %v", tt.m, err)
+			}
+			if got.Source != tt.want {
+				t.Errorf("source = %q, want %q", got.Source, tt.want)
+			}
+		})
+	}
+}
+
+// TestComposeRefusesUnlistedBinds: with no roots nothing on the host can be
+// mounted, and the refusal is typed so callers can tell policy from typos.
+func TestComposeRefusesUnlistedBinds(t *testing.T) {
+	dir := t.TempDir()
+	for _, spec := range []Spec{
+		{Image: "i", UserMounts: []Mount{{Source: dir, Target: "/d"}}},
+		{Image: "i", Options: Options{Mounts: []Mount{{Source: dir, Target: "/d"}}}},
+		{Image: "i", Options: Options{Mounts: []Mount{{Source: "mlci-data-sha256-00", Target: "/d", Volume: true}}}},
+	} {
+		_, _, _, err := Compose(spec)
+		var refused *MountRefusedError
+		if !errors.As(err, &refused) {
+			t.Errorf("Compose(%+v) = %v, want a MountRefusedError", spec, err)
+		}
+	}
+	// mlci-runner's own mounts are not the job's: its dataset volumes and
+	// job folder are taken as they are.
+	if _, _, _, err := Compose(Spec{Image: "i", Mounts: []Mount{{Source: "mlci-data-sha256-00", Target: "/d", Volume: true, ReadOnly: true}, {Source: dir, Target: "/mlci", ReadOnly: true}}}); err != nil {
+		t.Errorf("Compose refused the runner's own mounts: %v", err)
+	}
+}
+
+func TestOuterRoots(t *testing.T) {
+	got := OuterRoots([]HostRoot{{Path: "/r/_work"}, {Path: "/r/_work/_temp/_github_home"}, {Path: "/r/externals", ReadOnly: true}, {Path: "/r/_work2"}})
+	var paths []string
+	for _, r := range got {
+		paths = append(paths, r.Path)
+	}
+	if strings.Join(paths, " ") != "/r/_work /r/externals /r/_work2" {
+		t.Errorf("OuterRoots = %v", paths)
+	}
+}
