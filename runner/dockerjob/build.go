@@ -46,7 +46,7 @@ func (c *Client) BuildImage(ctx context.Context, dockerfile string, log io.Write
 	})
 	if err != nil {
 		_ = pr.CloseWithError(err)
-		return "", fmt.Errorf("building %s: %w", dockerfile, err)
+		return "", fmt.Errorf("building %s: %w", dockerfile, scrubErr(err, Auth{}))
 	}
 	defer resp.Body.Close()
 	dec := json.NewDecoder(resp.Body)
@@ -58,10 +58,10 @@ func (c *Client) BuildImage(ctx context.Context, dockerfile string, log io.Write
 		if err := dec.Decode(&msg); errors.Is(err, io.EOF) {
 			break
 		} else if err != nil {
-			return "", fmt.Errorf("building %s: %w", dockerfile, err)
+			return "", fmt.Errorf("building %s: %w", dockerfile, scrubErr(err, Auth{}))
 		}
 		if msg.Error != "" {
-			return "", fmt.Errorf("building %s: %s", dockerfile, msg.Error)
+			return "", fmt.Errorf("building %s: %s", dockerfile, scrub(msg.Error, Auth{}))
 		}
 		if log != nil && msg.Stream != "" {
 			_, _ = io.WriteString(log, msg.Stream)

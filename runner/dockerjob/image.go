@@ -2,7 +2,6 @@ package dockerjob
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/docker/docker/api/types/image"
-	"github.com/docker/docker/api/types/registry"
 )
 
 // ErrEngine marks failures of the Docker Engine itself (unreachable,
@@ -43,17 +41,15 @@ func (c *Client) EnsureImage(ctx context.Context, ref string, auth Auth) error {
 	if ok {
 		return nil
 	}
-	opts := image.PullOptions{}
-	if auth.Username != "" || auth.Password != "" {
-		data, err := json.Marshal(registry.AuthConfig{Username: auth.Username, Password: auth.Password, ServerAddress: auth.ServerAddress})
-		if err != nil {
-			return err
-		}
-		opts.RegistryAuth = base64.URLEncoding.EncodeToString(data)
-	}
-	rc, err := c.api.ImagePull(ctx, ref, opts)
+	ra, err := registryAuth(auth)
 	if err != nil {
-		return fmt.Errorf("pulling image %s: %w: check the name, the registry credentials and that this host can reach the registry", ref, err)
+		return fmt.Errorf("pulling image %s: encoding the registry credentials: %w", ref, scrubErr(err, auth))
+	}
+	// Every error below passes through scrubErr: a registry may echo our
+	// Authorization header back, and the engine quotes its answer.
+	rc, err := c.api.ImagePull(ctx, ref, image.PullOptions{RegistryAuth: ra})
+	if err != nil {
+		return fmt.Errorf("pulling image %s: %w: check the name, the registry credentials and that this host can reach the registry", ref, scrubErr(err, auth))
 	}
 	defer rc.Close()
 	// The pull runs while the stream is read; errors arrive inside it.
@@ -65,10 +61,10 @@ func (c *Client) EnsureImage(ctx context.Context, ref string, auth Auth) error {
 		if err := dec.Decode(&msg); errors.Is(err, io.EOF) {
 			break
 		} else if err != nil {
-			return fmt.Errorf("pulling image %s: %w", ref, err)
+			return fmt.Errorf("pulling image %s: %w", ref, scrubErr(err, auth))
 		}
 		if msg.Error != "" {
-			return fmt.Errorf("pulling image %s: %s", ref, msg.Error)
+			return fmt.Errorf("pulling image %s: %s", ref, scrub(msg.Error, auth))
 		}
 	}
 	return nil
