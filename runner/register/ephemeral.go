@@ -47,7 +47,7 @@ func Ephemeral(ctx context.Context,
 	}
 	code = -1
 	defer func() {
-		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), UnregisterTimeout)
+		uctx, cancel := detached(ctx)
 		defer cancel()
 		if uerr := unregister(uctx); uerr != nil {
 			err = errors.Join(err, fmt.Errorf("ephemeral: unregister (remove the runner by hand if it lingers): %w", uerr))

@@ -98,9 +98,14 @@ func RegisterGitHub(ctx context.Context, c *github.Client, t GitHubTarget, o Git
 	if err != nil {
 		return GitHubRunner{}, githubError(c, op, t, o.Name, err)
 	}
-	if jit.GetEncodedJITConfig() == "" || jit.Runner == nil || jit.Runner.GetID() == 0 {
-		return GitHubRunner{}, &Error{Forge: string(forgeGitHub), Op: op, Status: http.StatusCreated, class: ErrService,
+	if jit.GetEncodedJITConfig() == "" || jit.GetRunner().GetID() == 0 {
+		err := &Error{Forge: string(forgeGitHub), Op: op, Status: http.StatusCreated, class: ErrService,
 			Hint: "GitHub answered without a runner id or JIT config; check the API URL points at the REST API"}
+		if id := jit.GetRunner().GetID(); id != 0 {
+			// A runner without its config can never start: remove it.
+			return GitHubRunner{}, Undo(ctx, err, func(ctx context.Context) error { return UnregisterGitHub(ctx, c, t, id) })
+		}
+		return GitHubRunner{}, err
 	}
 	r := GitHubRunner{ID: jit.Runner.GetID(), Name: jit.Runner.GetName(), EncodedJITConfig: jit.GetEncodedJITConfig()}
 	for _, l := range jit.Runner.Labels {

@@ -129,8 +129,14 @@ func RegisterGitLab(ctx context.Context, c *gitlab.Client, o GitLabOptions) (Git
 		return GitLabRunner{}, gitlabError(c, op, o.scope(), true, err)
 	}
 	if r == nil || r.ID == 0 || r.Token == "" {
-		return GitLabRunner{}, &Error{Forge: string(forgeGitLab), Op: op, Status: http.StatusCreated, class: ErrService,
+		err := &Error{Forge: string(forgeGitLab), Op: op, Status: http.StatusCreated, class: ErrService,
 			Hint: "GitLab answered without a runner id or token; check the URL points at the GitLab API"}
+		if r != nil && r.ID != 0 {
+			// A runner without its token can never start: remove it.
+			id := int(r.ID)
+			return GitLabRunner{}, Undo(ctx, err, func(ctx context.Context) error { return UnregisterGitLab(ctx, c, id) })
+		}
+		return GitLabRunner{}, err
 	}
 	return GitLabRunner{ID: int(r.ID), Token: r.Token, TokenExpiresAt: r.TokenExpiresAt, Tags: o.Tags}, nil
 }

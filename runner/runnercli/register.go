@@ -13,15 +13,21 @@ import (
 	"github.com/spf13/cobra"
 	gitlab "gitlab.com/gitlab-org/api/client-go"
 
+	"github.com/mlci/mlci/internal/exitcode"
 	"github.com/mlci/mlci/runner/gpu"
 	"github.com/mlci/mlci/runner/register"
 )
 
-// registerErr maps register's error classes to exit codes.
+// registerErr maps register's error classes to exit codes. An error that
+// already carries one keeps it: after a failed step and a failed undo, the
+// exit says what the step's failure was.
 func registerErr(err error) error {
+	var coded *exitcode.Error
 	switch {
 	case err == nil:
 		return nil
+	case errors.As(err, &coded):
+		return err
 	case errors.Is(err, register.ErrUsage):
 		return usageError(err)
 	case errors.Is(err, register.ErrService):
@@ -233,18 +239,24 @@ takes one job. With --ephemeral, mlci-runner starts the runner itself (from
 				if err != nil {
 					return nil, registerErr(err)
 				}
+				unregister := func(ctx context.Context) error { return register.UnregisterGitHub(ctx, c, t, r.ID) }
 				if err := register.WriteSecret(f.secretFile, r.EncodedJITConfig); err != nil {
-					return func(ctx context.Context) error { return register.UnregisterGitHub(ctx, c, t, r.ID) }, err
+					return unregister, usageError(err)
 				}
 				fmt.Fprintf(g.io.Stdout, "registered runner %s (id %d) on %s with labels %s\n", r.Name, r.ID, t, strings.Join(r.Labels, ","))
 				if !f.ephemeral {
 					fmt.Fprintf(g.io.Stdout, "start it with:\n  %s\n", register.GitHubStartCommand(f.runnerDir, f.secretFile, hook))
 				}
-				return func(ctx context.Context) error { return register.UnregisterGitHub(ctx, c, t, r.ID) }, nil
+				return unregister, nil
 			}
 			if !f.ephemeral {
-				_, err := reg(ctx)
-				return err
+				// A runner whose config was not saved can never start;
+				// left registered, only someone's hand would remove it.
+				unregister, err := reg(ctx)
+				if err != nil && unregister != nil {
+					err = register.Undo(ctx, err, unregister)
+				}
+				return registerErr(err)
 			}
 			jit := func() string { b, _ := os.ReadFile(f.secretFile); return strings.TrimSpace(string(b)) }
 			env := os.Environ()
@@ -340,8 +352,9 @@ with mlci-runner as the custom executor (see deploy/gitlab/config.toml).`,
 				return registerErr(err)
 			}
 			if err := register.WriteSecret(f.secretFile, r.Token); err != nil {
-				_ = register.UnregisterGitLab(context.WithoutCancel(ctx), c, r.ID)
-				return err
+				return registerErr(register.Undo(ctx, usageError(err), func(ctx context.Context) error {
+					return register.UnregisterGitLab(ctx, c, r.ID)
+				}))
 			}
 			fmt.Fprintf(g.io.Stdout, "registered runner %d with tags %s; token in %s\n", r.ID, strings.Join(r.Tags, ","), f.secretFile)
 			fmt.Fprintf(g.io.Stdout, "start it with:\n  %s\n", register.GitLabStartCommand(gitlabURL(&f, c), f.secretFile, f.configToml, f.templateToml))
@@ -395,7 +408,7 @@ func (f *regFlags) gitlabEphemeral(g *globals, ctx context.Context, c *gitlab.Cl
 		}
 		unregister := func(ctx context.Context) error { return register.UnregisterGitLab(ctx, c, r.ID) }
 		if err := register.WriteSecret(cfgPath, EphemeralGitLabConfig(o.Description, gitlabURL(f, c), r.Token, exe, g.configPath)); err != nil {
-			return unregister, err
+			return unregister, usageError(err)
 		}
 		fmt.Fprintf(g.io.Stdout, "registered runner %d with tags %s; waiting for one job\n", r.ID, strings.Join(r.Tags, ","))
 		return unregister, nil

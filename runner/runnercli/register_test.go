@@ -411,20 +411,94 @@ func TestRegisterGitLabFailures(t *testing.T) {
 	}
 }
 
-// A token file that cannot be written must not leave a runner behind.
-func TestRegisterGitLabSecretUnwritable(t *testing.T) {
-	h, fake := gitlabHost(t)
-	secret := filepath.Join(t.TempDir(), "no", "such", "dir", "runner.token")
-	r := h.run("register", "gitlab", "--project-id", "5", "--secret-file", secret)
-	if r.code == runnercli.ExitOK {
-		t.Fatal("exit 0, want a failure")
+// A secret that cannot be written must not leave a runner behind, and a
+// runner that cannot be removed again must be reported with both failures.
+func TestRegisterSecretUnwritable(t *testing.T) {
+	secrets := []struct {
+		name string
+		path func(t *testing.T, dir string) string
+	}{
+		{"directory missing", func(_ *testing.T, dir string) string { return filepath.Join(dir, "no", "such", "dir", "secret") }},
+		{"parent is a file", func(t *testing.T, dir string) string {
+			f := filepath.Join(dir, "file")
+			writeFile(t, f, "")
+			return filepath.Join(f, "secret")
+		}},
+		{"path is a non-empty directory", func(t *testing.T, dir string) string {
+			d := filepath.Join(dir, "secret")
+			writeFile(t, filepath.Join(d, "x"), "")
+			return d
+		}},
 	}
-	oneErrorLine(t, r.stderr, "write secret")
-	if len(fake.CreateRequests()) != 1 {
-		t.Errorf("create requests %v, want 1", fake.CreateRequests())
+	undoFails := registerfake.Fault{Method: "DELETE", Status: 502, Header: map[string]string{"Retry-After": "0"}, Times: 100}
+	forges := []struct {
+		name string
+		args []string
+		// setup returns a function counting the runners left on the fake.
+		setup func(t *testing.T, undoFails bool) (*host, func() int)
+	}{
+		{
+			name: "github",
+			args: []string{"register", "github", "--repo", "o/r", "--name", "box"},
+			setup: func(t *testing.T, fail bool) (*host, func() int) {
+				h, fake := githubHost(t)
+				if fail {
+					fake.Fail(undoFails)
+				}
+				return h, func() int { return len(fake.Runners("repos/o/r")) }
+			},
+		},
+		{
+			name: "github ephemeral",
+			args: []string{"register", "github", "--repo", "o/r", "--name", "box", "--ephemeral", "--runner-dir", "/nonexistent"},
+			setup: func(t *testing.T, fail bool) (*host, func() int) {
+				h, fake := githubHost(t)
+				if fail {
+					fake.Fail(undoFails)
+				}
+				return h, func() int { return len(fake.Runners("repos/o/r")) }
+			},
+		},
+		{
+			name: "gitlab",
+			args: []string{"register", "gitlab", "--project-id", "5"},
+			setup: func(t *testing.T, fail bool) (*host, func() int) {
+				h, fake := gitlabHost(t)
+				if fail {
+					fake.Fail(undoFails)
+				}
+				return h, func() int { return len(fake.Runners()) }
+			},
+		},
 	}
-	if ids := fake.Runners(); len(ids) != 0 {
-		t.Errorf("runners %v left behind", ids)
+	for _, fg := range forges {
+		for _, sec := range secrets {
+			for _, fail := range []bool{false, true} {
+				name := fg.name + "/" + sec.name
+				if fail {
+					name += "/undo fails"
+				}
+				t.Run(name, func(t *testing.T) {
+					h, left := fg.setup(t, fail)
+					secret := sec.path(t, t.TempDir())
+					r := h.run(append(slices.Clone(fg.args), "--secret-file", secret)...)
+					if r.code != runnercli.ExitUsage {
+						t.Errorf("exit %d, want %d", r.code, runnercli.ExitUsage)
+					}
+					if !fail {
+						oneErrorLine(t, r.stderr, "write secret")
+						if n := left(); n != 0 {
+							t.Errorf("%d runner(s) left behind", n)
+						}
+						return
+					}
+					oneErrorLine(t, r.stderr, "write secret", "by hand", "502")
+					if n := left(); n != 1 {
+						t.Errorf("%d runner(s) on the forge, want the 1 that could not be removed", n)
+					}
+				})
+			}
+		}
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/mlci/mlci/internal/forge/fakefault"
@@ -18,10 +19,35 @@ import (
 // that clients scrub it.
 type Fault = fakefault.Fault
 
-// common is what both fakes have: the test, the faults and the request log.
+// common is what both fakes have: the test, the faults, the request log
+// and whether registrations answer without their secret.
 type common struct {
 	t      testing.TB
 	faults fakefault.List
+
+	secretMu  sync.Mutex // guards withholdN; the fakes' own mu guards their state
+	withholdN int
+}
+
+// WithholdSecret makes the next registration create its runner but answer
+// without the JIT config (GitHub) or runner token (GitLab), as a proxy that
+// strips fields or a broken server might: the client is left holding a
+// runner it cannot start.
+func (c *common) WithholdSecret() {
+	c.secretMu.Lock()
+	defer c.secretMu.Unlock()
+	c.withholdN++
+}
+
+// withhold reports whether this registration's secret is withheld.
+func (c *common) withhold() bool {
+	c.secretMu.Lock()
+	defer c.secretMu.Unlock()
+	if c.withholdN == 0 {
+		return false
+	}
+	c.withholdN--
+	return true
 }
 
 // Fail injects a fault.

@@ -171,7 +171,11 @@ func (g *GitHub) generate(w http.ResponseWriter, r *http.Request) {
 	g.nextID++
 	rn := &GitHubRunner{ID: g.nextID, Name: req.Name, Labels: req.Labels}
 	g.scopes[k] = append(g.scopes[k], rn)
-	writeJSON(w, http.StatusCreated, map[string]any{"runner": runnerJSON(rn), "encoded_jit_config": JITConfig(rn.ID)})
+	jit := JITConfig(rn.ID)
+	if g.withhold() {
+		jit = ""
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"runner": runnerJSON(rn), "encoded_jit_config": jit})
 }
 
 func runnerJSON(rn *GitHubRunner) map[string]any {

@@ -135,7 +135,11 @@ func (g *GitLab) create(w http.ResponseWriter, r *http.Request) {
 	}
 	g.nextID++
 	g.runners[g.nextID] = req
-	writeJSON(w, http.StatusCreated, map[string]any{"id": g.nextID, "token": RunnerToken(g.nextID), "token_expires_at": TokenExpiresAt})
+	tok := RunnerToken(g.nextID)
+	if g.withhold() {
+		tok = ""
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"id": g.nextID, "token": tok, "token_expires_at": TokenExpiresAt})
 }
 
 // parseCreate reads a JSON or form body, as GitLab accepts both.
