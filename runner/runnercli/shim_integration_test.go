@@ -3,9 +3,7 @@
 package runnercli_test
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -56,32 +54,11 @@ func TestGitHubShim(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "config.yaml"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	r := &githubRunner{t: t, shim: shim, env: env, work: work}
 	hook := func(input map[string]any) (code int, stdout, stderr string, response []byte) {
 		t.Helper()
-		resp := filepath.Join(work, "_temp", "_runner_hook_responses", dockertest.RandomHex(t, 8)+".json")
-		if err := os.WriteFile(resp, nil, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		input["responseFile"] = resp
-		data, err := json.Marshal(input)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cmd := exec.Command("bash", "--noprofile", "--norc", "-e", "-o", "pipefail", shim)
-		cmd.Env = env
-		cmd.Stdin = bytes.NewReader(data)
-		var o, e bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &o, &e
-		err = cmd.Run()
-		var ee *exec.ExitError
-		switch {
-		case errors.As(err, &ee):
-			code = ee.ExitCode()
-		case err != nil:
-			t.Fatal(err)
-		}
-		response, _ = os.ReadFile(resp)
-		return code, o.String(), e.String(), response
+		res := r.call(input)
+		return res.code, res.stdout, res.stderr, res.response
 	}
 
 	code, _, stderr, resp := hook(map[string]any{
