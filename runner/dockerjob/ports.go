@@ -56,3 +56,31 @@ func (c *Client) WaitPorts(ctx context.Context, id, network string, timeout time
 	}
 	return nil
 }
+
+// PortBinding is one host address a container port is published on.
+type PortBinding struct {
+	// Port is the container port as the engine names it: "80/tcp".
+	Port     string
+	HostIP   string
+	HostPort string
+}
+
+// PortBindings returns every host binding of a container's published ports
+// as the engine reports them, for callers that shape them for a protocol:
+// a port published on IPv4 and IPv6, or on several host ports, has several.
+func (c *Client) PortBindings(ctx context.Context, id string) ([]PortBinding, error) {
+	info, err := c.api.ContainerInspect(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("inspecting container %s: %w", shortID(id), err)
+	}
+	out := []PortBinding{}
+	if info.NetworkSettings == nil {
+		return out, nil
+	}
+	for port, bindings := range info.NetworkSettings.Ports {
+		for _, b := range bindings {
+			out = append(out, PortBinding{Port: string(port), HostIP: b.HostIP, HostPort: b.HostPort})
+		}
+	}
+	return out, nil
+}

@@ -4,14 +4,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/docker/go-connections/nat"
 
 	"github.com/mlci/mlci/internal/syncbuf"
 	"github.com/mlci/mlci/runner/dockerjob"
@@ -40,11 +44,11 @@ type fakeDocker struct {
 	started    map[string]bool
 	networks   map[string]map[string]string
 	nextID     int
+	nextPort   int // the next host port the engine picks for "-p 80"
 
 	// Knobs.
 	alpine    bool
-	path      string            // what PathEnv answers
-	ports     map[string]string // what Ports answers
+	path      string // what PathEnv answers
 	execCode  int
 	execOut   string
 	runCode   int
@@ -60,7 +64,7 @@ func newFakeDocker() *fakeDocker {
 		started:    map[string]bool{},
 		networks:   map[string]map[string]string{},
 		path:       "/usr/local/bin:/usr/bin:/bin",
-		ports:      map[string]string{"8080/tcp": "32768"},
+		nextPort:   32768,
 	}
 }
 
@@ -170,13 +174,37 @@ func (f *fakeDocker) IsAlpine(ctx context.Context, id string) (bool, error) {
 	return f.alpine, nil
 }
 
-func (f *fakeDocker) Ports(ctx context.Context, id string) (map[string]string, error) {
+// PortBindings answers what the engine publishes for the container's spec:
+// each port on IPv4 and IPv6, a port without a host port on one the engine
+// picks.
+func (f *fakeDocker) PortBindings(ctx context.Context, id string) ([]dockerjob.PortBinding, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.record("Ports %s", id)
-	out := map[string]string{}
-	for k, v := range f.ports {
-		out[k] = v
+	f.record("PortBindings %s", id)
+	spec, ok := f.containers[id]
+	if !ok {
+		return nil, fmt.Errorf("no such container %s", id)
+	}
+	_, bindings, err := nat.ParsePortSpecs(spec.Ports)
+	if err != nil {
+		return nil, err
+	}
+	out := []dockerjob.PortBinding{}
+	for port, bs := range bindings {
+		for _, b := range bs {
+			hp := b.HostPort
+			if hp == "" {
+				hp = strconv.Itoa(f.nextPort)
+				f.nextPort++
+			}
+			ips := []string{"0.0.0.0", "::"}
+			if b.HostIP != "" {
+				ips = []string{b.HostIP}
+			}
+			for _, ip := range ips {
+				out = append(out, dockerjob.PortBinding{Port: string(port), HostIP: ip, HostPort: hp})
+			}
+		}
 	}
 	return out, nil
 }
@@ -214,8 +242,41 @@ func (f *fakeDocker) RemoveNetwork(ctx context.Context, name string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.record("RemoveNetwork %s", name)
+	return f.removeNetwork(name)
+}
+
+// removeNetwork refuses, as the engine does, while a container is attached.
+func (f *fakeDocker) removeNetwork(name string) error {
+	for id, spec := range f.containers {
+		if spec.Network == name {
+			return fmt.Errorf("network %s has active endpoints (%s)", name, id)
+		}
+	}
 	delete(f.networks, name)
 	return nil
+}
+
+func (f *fakeDocker) RemoveLabelled(ctx context.Context, key, value string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.record("RemoveLabelled %s=%s", key, value)
+	if f.removeErr != nil {
+		return f.removeErr
+	}
+	for id, spec := range f.containers {
+		if v, ok := spec.Labels[key]; ok && v == value {
+			f.removed = append(f.removed, id)
+			delete(f.containers, id)
+			delete(f.started, id)
+		}
+	}
+	var errs []error
+	for name, labels := range f.networks {
+		if v, ok := labels[key]; ok && v == value {
+			errs = append(errs, f.removeNetwork(name))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // live reports what the fake engine still holds.

@@ -238,10 +238,10 @@ func TestRecordedJob(t *testing.T) {
 		t.Fatalf("state = %+v", st)
 	}
 	cc := resp.Context.Container
-	if cc == nil || cc.ID != st.Container || cc.Network != st.Network || cc.Ports["8080/tcp"] != "32768" {
+	if cc == nil || cc.ID != st.Container || cc.Network != st.Network || cc.Ports["8080"] != "80" {
 		t.Errorf("context.container = %+v, state %+v", cc, st)
 	}
-	if len(resp.Context.Services) != 1 || resp.Context.Services[0].ID != st.Services["redis"] ||
+	if len(resp.Context.Services) != 1 || len(st.Services) != 1 || resp.Context.Services[0].ID != st.Services[0] ||
 		resp.Context.Services[0].Network != st.Network || resp.Context.Services[0].ID == st.Container {
 		t.Errorf("context.services = %+v, state %+v", resp.Context.Services, st)
 	}

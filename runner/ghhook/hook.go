@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,12 +29,13 @@ type Docker interface {
 	Run(ctx context.Context, spec dockerjob.Spec, stdout, stderr io.Writer) (int, error)
 	Remove(ctx context.Context, id string) error
 	IsAlpine(ctx context.Context, id string) (bool, error)
-	Ports(ctx context.Context, id string) (map[string]string, error)
+	PortBindings(ctx context.Context, id string) ([]dockerjob.PortBinding, error)
 	PathEnv(ctx context.Context, id string) (string, error)
 	ImagePathEnv(ctx context.Context, ref string) (string, error)
 	BuildImage(ctx context.Context, dockerfile string, log io.Writer) (string, error)
 	EnsureNetwork(ctx context.Context, name string, labels map[string]string) (string, error)
 	RemoveNetwork(ctx context.Context, name string) error
+	RemoveLabelled(ctx context.Context, key, value string) error
 }
 
 // ExitError carries a step's own exit code, which the hook process exits
@@ -215,20 +216,18 @@ func (h *Hook) prepare(ctx context.Context, args PrepareJobArgs) (resp PrepareRe
 			return resp, err
 		}
 	}
-	for _, s := range args.Services {
-		id, err := h.startService(ctx, st, s, labels, roots)
+	for i, alias := range serviceAliases(args.Services) {
+		id, err := h.startService(ctx, st, args.Services[i], alias, labels, roots)
 		if err != nil {
 			return resp, err
 		}
-		if st.Services == nil {
-			st.Services = map[string]string{}
-		}
-		st.Services[s.ContextName] = id
-		ports, err := h.Docker.Ports(ctx, id)
+		// By index, as the runner matches the response's services.
+		st.Services = append(st.Services, id)
+		ports, err := h.Docker.PortBindings(ctx, id)
 		if err != nil {
 			return resp, err
 		}
-		resp.Context.Services = append(resp.Context.Services, ContainerContext{ID: id, Network: st.Network, Ports: ports})
+		resp.Context.Services = append(resp.Context.Services, ContainerContext{ID: id, Network: st.Network, Ports: contextPorts(ports)})
 	}
 	if err := h.Docker.EnsureImage(ctx, c.Image, auth(c.Registry)); err != nil {
 		return resp, err
@@ -246,7 +245,7 @@ func (h *Hook) prepare(ctx context.Context, args PrepareJobArgs) (resp PrepareRe
 		Image:      c.Image,
 		Entrypoint: []string{"tail"},
 		Cmd:        []string{"-f", "/dev/null"},
-		Env:        merge(c.EnvironmentVariables, st.Env),
+		Env:        withRunnerEnv(merge(c.EnvironmentVariables, st.Env), c.EnvironmentVariables),
 		WorkingDir: c.WorkingDirectory,
 		Ports:      c.PortMappings,
 		Mounts:     own,
@@ -282,24 +281,25 @@ func (h *Hook) prepare(ctx context.Context, args PrepareJobArgs) (resp PrepareRe
 	if err != nil {
 		return resp, err
 	}
-	ports, err := h.Docker.Ports(ctx, st.Container)
+	ports, err := h.Docker.PortBindings(ctx, st.Container)
 	if err != nil {
 		return resp, err
 	}
 	st.Mounts = c.SystemMountVolumes
 	resp.State = st
-	resp.Context.Container = &ContainerContext{ID: st.Container, Network: network, Ports: ports}
+	resp.Context.Container = &ContainerContext{ID: st.Container, Network: network, Ports: contextPorts(ports)}
 	resp.IsAlpine = alpine
 	return resp, nil
 }
 
-func (h *Hook) startService(ctx context.Context, st State, s ContainerInfo, labels map[string]string, roots []dockerjob.HostRoot) (string, error) {
+// startService starts one service, named alias on the job's network.
+func (h *Hook) startService(ctx context.Context, st State, s ContainerInfo, alias string, labels map[string]string, roots []dockerjob.HostRoot) (string, error) {
 	if err := dockerjob.CheckEnv(s.EnvironmentVariables); err != nil {
-		return "", fmt.Errorf("service %s: %w", s.ContextName, err)
+		return "", fmt.Errorf("service %s: %w", alias, err)
 	}
 	opts, err := dockerjob.ParseOptions(s.CreateOptions)
 	if err != nil {
-		return "", fmt.Errorf("service %s options: %w", s.ContextName, err)
+		return "", fmt.Errorf("service %s options: %w", alias, err)
 	}
 	mounts := make([]dockerjob.Mount, 0, len(s.UserMountVolumes))
 	for _, m := range s.UserMountVolumes {
@@ -307,21 +307,23 @@ func (h *Hook) startService(ctx context.Context, st State, s ContainerInfo, labe
 	}
 	// A service may mount from where its job may, nothing more.
 	if err := dockerjob.CheckUserMounts(mounts, roots); err != nil {
-		return "", fmt.Errorf("service %s: %w", s.ContextName, err)
+		return "", fmt.Errorf("service %s: %w", alias, err)
 	}
 	if err := h.Docker.EnsureImage(ctx, s.Image, auth(s.Registry)); err != nil {
 		return "", err
 	}
 	spec := dockerjob.Spec{
 		Image:      s.Image,
-		Env:        s.EnvironmentVariables,
+		Env:        withRunnerEnv(merge(s.EnvironmentVariables), s.EnvironmentVariables),
 		UserMounts: mounts,
 		HostRoots:  roots,
 		Labels:     labels,
 		Network:    st.Network,
-		Aliases:    []string{s.ContextName},
 		Ports:      s.PortMappings,
 		Options:    opts,
+	}
+	if alias != "" {
+		spec.Aliases = []string{alias}
 	}
 	if s.EntryPoint != "" {
 		spec.Entrypoint, spec.Cmd = []string{s.EntryPoint}, s.EntryPointArgs
@@ -330,19 +332,71 @@ func (h *Hook) startService(ctx context.Context, st State, s ContainerInfo, labe
 	// would be invisible to the job's accounting.
 	id, err := h.Docker.Create(ctx, spec)
 	if err != nil {
-		return "", fmt.Errorf("service %s: %w", s.ContextName, err)
+		return "", fmt.Errorf("service %s: %w", alias, err)
 	}
 	if err := h.Docker.Start(ctx, id); err != nil {
 		_ = h.Docker.Remove(ctx, id)
-		return "", fmt.Errorf("service %s: %w", s.ContextName, err)
+		return "", fmt.Errorf("service %s: %w", alias, err)
 	}
 	// As the runner does: steps start once services with a health check
 	// (options: --health-cmd ...) report healthy.
 	if err := h.Docker.WaitHealthy(ctx, id, time.Duration(h.Config.ServiceWait)); err != nil {
 		_ = h.Docker.Remove(ctx, id)
-		return "", fmt.Errorf("service %s: %w", s.ContextName, err)
+		return "", fmt.Errorf("service %s: %w", alias, err)
 	}
 	return id, nil
+}
+
+// serviceAliases names each service on the job's network. The runner sends
+// no contextName (its HookContainer has none, actions/runner#2783), so the
+// name a workflow gave a service does not arrive; one that has none is
+// named after its image as upstream's kubernetes hook names its service
+// containers (generateContainerName: "redis" for ghcr.io/acme/redis:7),
+// and where one name falls to several services they get "-0", "-1"… in
+// input order, as there. A digest is cut off too, which upstream leaves
+// in: a name with "@" cannot be looked up by DNS.
+func serviceAliases(svcs []ContainerInfo) []string {
+	out := make([]string, len(svcs))
+	count := map[string]int{}
+	for i, s := range svcs {
+		if s.ContextName != "" {
+			out[i] = s.ContextName
+			continue
+		}
+		out[i] = imageName(s.Image)
+		count[out[i]]++
+	}
+	seen := map[string]int{}
+	for i, s := range svcs {
+		if s.ContextName != "" || count[out[i]] < 2 {
+			continue
+		}
+		n := out[i]
+		out[i] = n + "-" + strconv.Itoa(seen[n])
+		seen[n]++
+	}
+	return out
+}
+
+// imageName is an image reference without registry, path, tag or digest.
+func imageName(ref string) string {
+	ref, _, _ = strings.Cut(ref, "@")
+	ref = ref[strings.LastIndex(ref, "/")+1:]
+	name, _, _ := strings.Cut(ref, ":")
+	return name
+}
+
+// withRunnerEnv sets in env what the runner's own docker path
+// (DockerCommandManager) and upstream's hook set in every container they
+// create: GITHUB_ACTIONS=true always, a watermark the job cannot change,
+// and CI=true unless the job's own variables (own) name CI, whatever its
+// value.
+func withRunnerEnv(env, own map[string]string) map[string]string {
+	env["GITHUB_ACTIONS"] = "true"
+	if _, ok := own["CI"]; !ok {
+		env["CI"] = "true"
+	}
+	return env
 }
 
 // mounts turns the runner's mounts into Docker mounts, and says which host
@@ -467,7 +521,7 @@ func (h *Hook) runContainer(ctx context.Context, st State, c ContainerInfo) erro
 	} else if err := h.Docker.EnsureImage(ctx, c.Image, auth(c.Registry)); err != nil {
 		return err
 	}
-	env := merge(c.EnvironmentVariables, st.Env)
+	env := withRunnerEnv(merge(c.EnvironmentVariables, st.Env), c.EnvironmentVariables)
 	if len(c.PrependPath) > 0 {
 		path, err := h.Docker.ImagePathEnv(ctx, c.Image)
 		if err != nil {
@@ -514,17 +568,18 @@ func (h *Hook) cleanup(ctx context.Context, st State) {
 	if st.Container != "" {
 		ids = append(ids, st.Container)
 	}
-	names := make([]string, 0, len(st.Services))
-	for n := range st.Services {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		ids = append(ids, st.Services[n])
-	}
+	ids = append(ids, st.Services...)
 	for _, id := range ids {
 		if err := h.Docker.Remove(ctx, id); err != nil {
 			h.logf("removing container %s: %v", id, err)
+		}
+	}
+	if st.Job != "" {
+		// Whatever the state says: a state may lack what prepare_job made
+		// (an older mlci-runner kept one of several unnamed services), and
+		// everything made for the job carries its label.
+		if err := h.Docker.RemoveLabelled(ctx, labelJob, st.Job); err != nil {
+			h.logf("removing what is labelled %s=%s: %v", labelJob, st.Job, err)
 		}
 	}
 	if st.Network != "" {

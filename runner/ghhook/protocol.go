@@ -8,9 +8,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+
+	"github.com/mlci/mlci/runner/dockerjob"
 )
 
 // The commands the runner sends.
@@ -46,7 +51,9 @@ type Registry struct {
 }
 
 // ContainerInfo describes the job container, a service or a container
-// step; fields unused by one kind are empty.
+// step; fields unused by one kind are empty. ContextName is in upstream's
+// example input, but the runner never sends it (its HookContainer has no
+// such field, actions/runner#2783).
 type ContainerInfo struct {
 	Image                string            `json:"image"`
 	ContextName          string            `json:"contextName"`
@@ -84,10 +91,39 @@ type State struct {
 	Job       string            `json:"job"`
 	Container string            `json:"container,omitempty"`
 	Network   string            `json:"network,omitempty"`
-	Services  map[string]string `json:"services,omitempty"`
+	Services  ServiceIDs        `json:"services,omitempty"`
 	GPUs      []string          `json:"gpus,omitempty"`
 	Env       map[string]string `json:"env,omitempty"`
 	Mounts    []Mount           `json:"mounts,omitempty"`
+}
+
+// ServiceIDs are the job's service containers in the order prepare_job
+// listed the services, which is how the runner tells them apart: it sends
+// no name for a service (its HookContainer has no contextName).
+type ServiceIDs []string
+
+// UnmarshalJSON reads a list of ids and also the map of contextName to id
+// that mlci-runner kept before. A job prepared by that version may be
+// cleaned up by this one (the binary is replaced while the job runs); a
+// state that failed to decode would leave the job's containers and GPU
+// lease behind. The map's order is lost; only cleanup reads these ids,
+// and it removes them all.
+func (s *ServiceIDs) UnmarshalJSON(data []byte) error {
+	var list []string
+	if err := json.Unmarshal(data, &list); err == nil {
+		*s = list
+		return nil
+	}
+	var byName map[string]string
+	if err := json.Unmarshal(data, &byName); err != nil {
+		return fmt.Errorf("services: want a list of container ids: %w", err)
+	}
+	ids := make(ServiceIDs, 0, len(byName))
+	for _, name := range slices.Sorted(maps.Keys(byName)) {
+		ids = append(ids, byName[name])
+	}
+	*s = ids
+	return nil
 }
 
 // ContainerContext is one entry of the prepare_job response's context.
@@ -107,6 +143,84 @@ type PrepareResponse struct {
 		Services  []ContainerContext `json:"services"`
 	} `json:"context"`
 	IsAlpine bool `json:"isAlpine"`
+}
+
+// contextPorts keys a container's published ports the way workflows index
+// job.services.<name>.ports, which the runner fills with the response's
+// keys as they are: by the bare container port ("80", not "80/tcp").
+// Upstream's docker hook (transformDockerPortsToContextPorts) reads the
+// lines of `docker port`, "80/tcp -> 0.0.0.0:8080", which the docker CLI
+// prints in natural order, and the last line of a port number wins: udp
+// over tcp for one number and, of several host bindings of one port, the
+// last in that order ("[::]" after "0.0.0.0", host port 10000 after 9000).
+// The same order is kept here so a job sees what upstream's hook gives it.
+// The map is never nil: the runner loops over a service's ports and a null
+// would throw.
+func contextPorts(bindings []dockerjob.PortBinding) map[string]string {
+	type line struct{ text, port, hostPort string }
+	lines := make([]line, 0, len(bindings))
+	for _, b := range bindings {
+		port, _, _ := strings.Cut(b.Port, "/")
+		if !digits(port) || !digits(b.HostPort) {
+			continue // upstream's pattern wants numbers on both sides
+		}
+		text := b.Port + " -> " + net.JoinHostPort(b.HostIP, b.HostPort)
+		lines = append(lines, line{text: text, port: port, hostPort: b.HostPort})
+	}
+	slices.SortStableFunc(lines, func(a, b line) int { return naturalCompare(a.text, b.text) })
+	out := make(map[string]string, len(lines))
+	for _, l := range lines {
+		out[l.port] = l.hostPort
+	}
+	return out
+}
+
+func digits(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789") == ""
+}
+
+// naturalCompare orders strings as the docker CLI orders the lines of
+// `docker port`: runs of digits by their value and before any other
+// character, other bytes as bytes.
+func naturalCompare(a, b string) int {
+	isDigit := func(c byte) bool { return '0' <= c && c <= '9' }
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		da, db := isDigit(a[i]), isDigit(b[j])
+		switch {
+		case da != db:
+			if da {
+				return -1
+			}
+			return 1
+		case !da:
+			if a[i] != b[j] {
+				return int(a[i]) - int(b[j])
+			}
+			i, j = i+1, j+1
+		default:
+			si, sj := i, j
+			for i < len(a) && isDigit(a[i]) {
+				i++
+			}
+			for j < len(b) && isDigit(b[j]) {
+				j++
+			}
+			na, nb := strings.TrimLeft(a[si:i], "0"), strings.TrimLeft(b[sj:j], "0")
+			if len(na) != len(nb) {
+				return len(na) - len(nb)
+			}
+			if c := strings.Compare(na, nb); c != 0 {
+				return c
+			}
+			// One value: fewer leading zeros first.
+			if za, zb := i-si-len(na), j-sj-len(nb); za != zb {
+				return za - zb
+			}
+		}
+	}
+	// One is a prefix of the other: the shorter first.
+	return (len(a) - i) - (len(b) - j)
 }
 
 // ReadInput decodes the runner's stdin.
