@@ -70,25 +70,6 @@ func (c *Client) EnsureImage(ctx context.Context, ref string, auth Auth) error {
 	return nil
 }
 
-// Ports returns a container's published ports as "containerPort/proto" ->
-// "hostPort", the shape the GitHub runner reads from prepare_job.
-func (c *Client) Ports(ctx context.Context, id string) (map[string]string, error) {
-	info, err := c.api.ContainerInspect(ctx, id)
-	if err != nil {
-		return nil, fmt.Errorf("inspecting container %s: %w", shortID(id), err)
-	}
-	out := map[string]string{}
-	if info.NetworkSettings == nil {
-		return out, nil
-	}
-	for port, bindings := range info.NetworkSettings.Ports {
-		if len(bindings) > 0 {
-			out[string(port)] = bindings[0].HostPort
-		}
-	}
-	return out, nil
-}
-
 // PathEnv returns the PATH a container's image sets (or the usual default),
 // so a step's prependPath can go in front of it.
 func (c *Client) PathEnv(ctx context.Context, id string) (string, error) {
