@@ -79,25 +79,25 @@ func TestRegisterWithheldSecret(t *testing.T) {
 	undoFails := registerfake.Fault{Method: "DELETE", Status: 502, Header: map[string]string{"Retry-After": "0"}, Times: 100}
 	tests := []struct {
 		name string
-		run  func(t *testing.T, undoFails bool) (err error, left int)
+		run  func(t *testing.T, undoFails bool) (left int, err error)
 	}{
-		{"github", func(t *testing.T, fail bool) (error, int) {
+		{"github", func(t *testing.T, fail bool) (int, error) {
 			f, c := newGitHub(t)
 			f.WithholdSecret()
 			if fail {
 				f.Fail(undoFails)
 			}
 			_, err := RegisterGitHub(context.Background(), c, GitHubTarget{Owner: "o", Repo: "r"}, GitHubOptions{Name: "box", Labels: []string{"gpu"}})
-			return err, len(f.Runners("repos/o/r"))
+			return len(f.Runners("repos/o/r")), err
 		}},
-		{"gitlab", func(t *testing.T, fail bool) (error, int) {
+		{"gitlab", func(t *testing.T, fail bool) (int, error) {
 			f, c := newGitLab(t)
 			f.WithholdSecret()
 			if fail {
 				f.Fail(undoFails)
 			}
 			_, err := RegisterGitLab(context.Background(), c, GitLabOptions{ProjectID: 7, Tags: []string{"gpu"}})
-			return err, len(f.Runners())
+			return len(f.Runners()), err
 		}},
 	}
 	for _, tt := range tests {
@@ -107,7 +107,7 @@ func TestRegisterWithheldSecret(t *testing.T) {
 				name += "/undo fails"
 			}
 			t.Run(name, func(t *testing.T) {
-				err, left := tt.run(t, fail)
+				left, err := tt.run(t, fail)
 				if !fail {
 					checkErr(t, err, []error{ErrService}, "without a runner id")
 					if left != 0 {
