@@ -407,17 +407,29 @@ func TestQuarantine(t *testing.T) {
 }
 
 func TestOpenPermissions(t *testing.T) {
-	tests := []struct {
-		name    string
-		prepare func(dir string) error
-	}{
-		{name: "created", prepare: func(string) error { return nil }},
-		{name: "existing, writable by others", prepare: func(dir string) error {
+	mkdir := func(mode os.FileMode) func(dir string) error {
+		return func(dir string) error {
 			if err := os.Mkdir(dir, 0o700); err != nil {
 				return err
 			}
-			return os.Chmod(dir, 0o777)
-		}},
+			return os.Chmod(dir, mode) // not narrowed by the umask
+		}
+	}
+	tests := []struct {
+		name    string
+		prepare func(dir string) error
+		refused []string // words of the refusal; nil: Open succeeds
+	}{
+		{name: "created", prepare: func(string) error { return nil }},
+		{name: "existing 0700", prepare: mkdir(0o700)},
+		// Ours and no one else could write it: narrowed to 0700.
+		{name: "existing, readable by others", prepare: mkdir(0o755)},
+		{name: "existing, readable by the group", prepare: mkdir(0o750)},
+		{name: "existing, not writable by its owner", prepare: mkdir(0o500)},
+		// Refused, not repaired: leases in it may already be forged.
+		{name: "existing, writable by others", prepare: mkdir(0o777), refused: []string{"mode 0777", "must be 0700", "chmod 700 "}},
+		{name: "existing, writable by the group", prepare: mkdir(0o770), refused: []string{"mode 0770", "chmod 700 "}},
+		{name: "a file", prepare: func(dir string) error { return os.WriteFile(dir, nil, 0o600) }, refused: []string{"not a directory"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -425,7 +437,22 @@ func TestOpenPermissions(t *testing.T) {
 			if err := tt.prepare(dir); err != nil {
 				t.Fatal(err)
 			}
+			before, _ := os.Stat(dir)
 			s, err := Open(dir)
+			if tt.refused != nil {
+				if err == nil {
+					t.Fatal("Open succeeded")
+				}
+				for _, w := range append(tt.refused, dir) {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("error %q lacks %q", err, w)
+					}
+				}
+				if after, _ := os.Stat(dir); after.Mode() != before.Mode() {
+					t.Errorf("Open changed the mode from %v to %v", before.Mode(), after.Mode())
+				}
+				return
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -442,5 +469,27 @@ func TestOpenPermissions(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A state directory another user owns is refused, whatever its mode: its
+// owner could rewrite the leases at will.
+func TestCheckDirOwner(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkDir(dir, os.Geteuid()); err != nil {
+		t.Fatalf("own 0700 directory: %v", err)
+	}
+	other := os.Geteuid() + 4242
+	err := checkDir(dir, other)
+	if err == nil {
+		t.Fatal("a directory another user owns passed")
+	}
+	for _, w := range []string{dir, "is owned by " + userName(os.Geteuid()), "chown " + userName(other) + " " + dir} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q lacks %q", err, w)
+		}
 	}
 }

@@ -39,27 +39,33 @@ type quarantineFile struct {
 	Quarantined map[string]string `json:"quarantined"` // device ID -> reason
 }
 
-// Open opens (creating, mode 0700, so jobs running as other users cannot
-// write it) the state directory.
+// Open opens the state directory, creating it with mode 0700 so jobs
+// running as other users can neither read nor write it. An existing one
+// that fails CheckDir is refused when another user owns it or could write
+// it: leases in it may be forged, and a chmod would hide that. One that is
+// ours and only readable by others is narrowed to 0700, as before.
 func Open(dir string) (*Store, error) {
 	if dir == "" {
 		return nil, fmt.Errorf("%w: empty lease state directory", ErrBadRequest)
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("create lease state directory: %w", err)
-	}
-	fi, err := os.Stat(dir)
-	if err != nil {
-		return nil, fmt.Errorf("open lease state directory: %w", err)
-	}
-	if !fi.IsDir() {
-		return nil, fmt.Errorf("lease state directory %s is not a directory", dir)
-	}
-	// A directory others can write lets any job forge or delete leases.
-	if fi.Mode().Perm()&0o022 != 0 {
-		if err := os.Chmod(dir, 0o700); err != nil {
-			return nil, fmt.Errorf("lease state directory %s is writable by other users; chmod 700 it: %w", dir, err)
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("create lease state directory: %w", err)
 		}
+		// The umask may have narrowed MkdirAll's mode below 0700.
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("create lease state directory: %w", err)
+		}
+	}
+	err := CheckDir(dir)
+	if narrowable(err) {
+		if cerr := os.Chmod(dir, 0o700); cerr != nil {
+			return nil, fmt.Errorf("%w (%v)", err, cerr)
+		}
+		err = CheckDir(dir)
+	}
+	if err != nil {
+		return nil, err
 	}
 	s := &Store{dir: dir}
 	// Take the lock once so an unwritable directory fails here, at start-up,

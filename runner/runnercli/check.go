@@ -44,14 +44,16 @@ something would make jobs fail.`,
 			}
 			add("ok", "config", "state_dir %s, gpu_wait %s, forks allowed: %t", cfg.StateDir, durationString(cfg.GPUWait), cfg.AllowForkJobs)
 
-			if st, err := os.Stat(cfg.StateDir); errors.Is(err, os.ErrNotExist) {
+			// check only looks: run as another user (sudo), creating or
+			// opening the directory would make it that user's.
+			stateOK := false
+			if _, err := os.Stat(cfg.StateDir); errors.Is(err, os.ErrNotExist) {
 				add("ok", "state", "%s will be created (mode 0700) by the first job", cfg.StateDir)
-			} else if err != nil {
+			} else if err := lease.CheckDir(cfg.StateDir); err != nil {
 				add("fail", "state", "%v", err)
-			} else if st.Mode().Perm()&0o022 != 0 {
-				add("fail", "state", "%s is writable by others (mode %v): jobs could forge leases; chmod 0700 it", cfg.StateDir, st.Mode().Perm())
 			} else {
-				add("ok", "state", "%s mode %v", cfg.StateDir, st.Mode().Perm())
+				stateOK = true
+				add("ok", "state", "%s mode 0700, owned by this user", cfg.StateDir)
 			}
 
 			gh, err := g.openGPUs()
@@ -76,16 +78,20 @@ something would make jobs fail.`,
 					}
 				}
 			}
-			if s, err := lease.Open(cfg.StateDir); err == nil {
-				if q, err := s.Quarantined(); err == nil {
-					for _, id := range slices.Sorted(maps.Keys(q)) {
-						add("warn", "quarantine", "%s: %s (mlci-runner gpus unquarantine %s)", id, q[id], id)
+			// An unsafe directory's leases and quarantine cannot be trusted,
+			// and opening one would repair it.
+			if stateOK {
+				if s, err := lease.Open(cfg.StateDir); err == nil {
+					if q, err := s.Quarantined(); err == nil {
+						for _, id := range slices.Sorted(maps.Keys(q)) {
+							add("warn", "quarantine", "%s: %s (mlci-runner gpus unquarantine %s)", id, q[id], id)
+						}
 					}
-				}
-				if ls, err := s.List(); err == nil {
-					for _, l := range ls {
-						if !l.Owner.Alive() {
-							add("warn", "lease", "job %s holds %s but its runner is gone; the next job reclaims it", l.Job, strings.Join(l.IDs, ","))
+					if ls, err := s.List(); err == nil {
+						for _, l := range ls {
+							if !l.Owner.Alive() {
+								add("warn", "lease", "job %s holds %s but its runner is gone; the next job reclaims it", l.Job, strings.Join(l.IDs, ","))
+							}
 						}
 					}
 				}
