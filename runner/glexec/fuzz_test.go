@@ -1,6 +1,7 @@
 package glexec
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -36,6 +37,31 @@ func FuzzServices(f *testing.F) {
 					t.Fatalf("alias %q from %q", a, s)
 				}
 			}
+		}
+	})
+}
+
+// JOB_RESPONSE_FILE names the job: whatever it holds, parsing ends in an
+// error or a job with an id, a host name and a usable container name.
+func FuzzIdentity(f *testing.F) {
+	for _, s := range []string{
+		`{"id":1,"job_info":{"project_id":2},"git_info":{"repo_url":"https://t@gitlab.example.com/g/p.git"}}`,
+		`{"id":1,"variables":[{"key":"CI_SERVER_HOST","value":"gitlab.example.com"},{"key":"CI_SERVER_HOST","value":"x"}]}`,
+		`{"id":1,"git_info":{"repo_url":"https://[fd00::1]:8443/p.git"}}`,
+		`{"id":-1}`, `{}`, `null`, `{"id":1e3}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		id, err := parseIdentity(b)
+		if err != nil {
+			return
+		}
+		if id.ID <= 0 || id.ProjectID < 0 || !validHost(id.Host) || id.Key != "gitlab:"+id.Host+":"+strconv.FormatInt(id.ID, 10) {
+			t.Fatalf("identity %+v from %q", id, b)
+		}
+		if n := containerName(id.Key); n != safe(n) {
+			t.Fatalf("container name %q from %q", n, b)
 		}
 	})
 }

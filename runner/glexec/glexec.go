@@ -35,6 +35,9 @@ type Docker interface {
 	// exists; RemoveNetwork removes it, and one that is gone is removed.
 	EnsureNetwork(ctx context.Context, name string, labels map[string]string) (string, error)
 	RemoveNetwork(ctx context.Context, name string) error
+	// Labels returns the labels of the container called name; ok is false
+	// when there is none.
+	Labels(ctx context.Context, name string) (labels map[string]string, ok bool, err error)
 }
 
 // BuildError is a job script's own failure, reported to GitLab with the
@@ -54,13 +57,16 @@ const (
 )
 
 // Executor runs one stage of one job; GitLab Runner starts a new process per
-// stage, so everything a later stage needs is derived from the job id.
+// stage, so everything a later stage needs is derived from the job's
+// identity in JOB_RESPONSE_FILE.
 type Executor struct {
 	Host    *jobrun.Host
 	Docker  Docker
 	Config  hostconfig.Config
 	Version string
-	// Getenv reads the stage's environment (CUSTOM_ENV_* job variables).
+	// Getenv reads the stage's environment: JOB_RESPONSE_FILE, which says
+	// who the job is, and the CUSTOM_ENV_* job variables, which say only
+	// what the job asks for (image, GPUs, services), as the job may set them.
 	Getenv func(string) string
 	Stdout io.Writer
 	Stderr io.Writer
@@ -98,20 +104,6 @@ func (e *Executor) logf(format string, args ...any) {
 	if e.Stderr != nil {
 		fmt.Fprintf(e.Stderr, "mlci-runner: "+format+"\n", args...)
 	}
-}
-
-// jobKey names the job across the stage processes: the GitLab host and
-// job id, which are unique together.
-func (e *Executor) jobKey() (string, error) {
-	id := e.job("CI_JOB_ID")
-	if id == "" {
-		return "", errors.New("CUSTOM_ENV_CI_JOB_ID is not set: run this only as GitLab Runner's custom executor (see examples/gitlab/config.toml)")
-	}
-	host := e.job("CI_SERVER_HOST")
-	if host == "" {
-		host = "gitlab"
-	}
-	return "gitlab:" + host + ":" + id, nil
 }
 
 // containerName is derived from the job key so run and cleanup, separate
@@ -152,11 +144,15 @@ func (e *Executor) WriteConfig(w io.Writer) error {
 // starts its container. GitLab retries a failed prepare, so it starts from a
 // clean slate each time.
 func (e *Executor) Prepare(ctx context.Context) (err error) {
-	job, err := e.jobKey()
+	id, err := e.identity()
 	if err != nil {
 		return err
 	}
-	if err := e.checkFork(); err != nil {
+	job := id.Key
+	if v := e.job("CI_JOB_ID"); v != "" && v != strconv.FormatInt(id.ID, 10) {
+		e.logf("the job sets CI_JOB_ID=%s; it is job %d, as GitLab sent it", v, id.ID)
+	}
+	if err := e.checkFork(id); err != nil {
 		return err
 	}
 	ask, err := e.ask()
@@ -179,7 +175,11 @@ func (e *Executor) Prepare(ctx context.Context) (err error) {
 		return fmt.Errorf("finding gitlab-runner's process: %w", err)
 	}
 	name := containerName(job)
-	// What a previous attempt of this prepare left goes first.
+	// What a previous attempt of this prepare left goes first, unless a
+	// live job of another gitlab-runner holds it.
+	if err := e.checkHolder(ctx, job, len(services), owner); err != nil {
+		return err
+	}
 	if err := e.removeJob(ctx, job, len(services)); err != nil {
 		return err
 	}
@@ -203,11 +203,12 @@ func (e *Executor) Prepare(ctx context.Context) (err error) {
 	for _, d := range datasets {
 		mounts = append(mounts, dockerjob.Mount{Source: d.Volume, Target: d.Target, ReadOnly: true, Volume: true})
 	}
-	if p := e.job("CI_PROJECT_ID"); p != "" {
+	if id.ProjectID > 0 {
 		// One cache volume per project: a shared one would let any project
 		// read another's cache.
-		mounts = append(mounts, dockerjob.Mount{Source: "mlci-cache-" + safe(e.job("CI_SERVER_HOST")) + "-" + safe(p), Target: CacheDir, Volume: true})
+		mounts = append(mounts, dockerjob.Mount{Source: cacheVolume(id), Target: CacheDir, Volume: true})
 	}
+	labels := map[string]string{"mlci.job": job, LabelOwner: formatOwner(owner)}
 	var network string
 	if len(services) > 0 {
 		network = networkName(job)
@@ -215,19 +216,19 @@ func (e *Executor) Prepare(ctx context.Context) (err error) {
 			return err
 		}
 		for i, svc := range services {
-			if err := e.startService(ctx, job, i, svc, network); err != nil {
+			if err := e.startService(ctx, job, i, svc, network, labels); err != nil {
 				return err
 			}
 		}
 	}
-	id, err := e.Docker.Create(ctx, dockerjob.Spec{
+	cid, err := e.Docker.Create(ctx, dockerjob.Spec{
 		Name:       name,
 		Image:      image,
 		Entrypoint: []string{"tail"},
 		Cmd:        []string{"-f", "/dev/null"},
 		Env:        merge(alloc.Env, datasetEnv),
 		Mounts:     mounts,
-		Labels:     map[string]string{"mlci.job": job},
+		Labels:     labels,
 		GPUs:       alloc.GPUs,
 		Network:    network,
 	})
@@ -235,11 +236,11 @@ func (e *Executor) Prepare(ctx context.Context) (err error) {
 		return err
 	}
 	if len(alloc.GPUs) > 0 {
-		if err := e.Host.Leases.SetContainer(job, id); err != nil {
+		if err := e.Host.Leases.SetContainer(job, cid); err != nil {
 			return err
 		}
 	}
-	if err := e.Docker.Start(ctx, id); err != nil {
+	if err := e.Docker.Start(ctx, cid); err != nil {
 		return err
 	}
 	if e.StartMonitor != nil && len(alloc.GPUs) > 0 {
@@ -248,6 +249,12 @@ func (e *Executor) Prepare(ctx context.Context) (err error) {
 		}
 	}
 	return nil
+}
+
+// cacheVolume is the project's cache volume, named by the GitLab host and
+// project id GitLab sent.
+func cacheVolume(id identity) string {
+	return "mlci-cache-" + safe(id.Host) + "-" + strconv.FormatInt(id.ProjectID, 10)
 }
 
 // removeJob removes the job's container, its n services and, when it has
@@ -290,26 +297,6 @@ func (e *Executor) ask() (jobrun.Ask, error) {
 	return jobrun.ParseAsk(pick(jobrun.GitLabCount, jobrun.EnvGPUs), pick(jobrun.GitLabMemory, jobrun.EnvGPUMemory), pick(jobrun.GitLabModel, jobrun.EnvGPUModel))
 }
 
-// checkFork refuses a merge request from a fork of a public project unless
-// the runner's policy allows it: it would run anyone's code on this host.
-func (e *Executor) checkFork() error {
-	src, dst := e.job("CI_MERGE_REQUEST_SOURCE_PROJECT_ID"), e.job("CI_MERGE_REQUEST_PROJECT_ID")
-	if src == "" || dst == "" || src == dst {
-		return nil
-	}
-	if e.job("CI_PROJECT_VISIBILITY") != "public" {
-		return nil
-	}
-	project := e.job("CI_MERGE_REQUEST_PROJECT_PATH")
-	if project == "" {
-		project = e.job("CI_PROJECT_PATH")
-	}
-	if e.Config.ForkAllowed(project) {
-		return nil
-	}
-	return fmt.Errorf("refusing a merge request from a fork of public project %s: fork code would run on this GPU host (allow it with allow_fork_jobs or allow_fork_repos in the runner config)", project)
-}
-
 func (e *Executor) owner() (lease.Owner, error) {
 	if e.Owner != nil {
 		return e.Owner()
@@ -322,10 +309,11 @@ func (e *Executor) owner() (lease.Owner, error) {
 // job or a timeout fires, the runner sends SIGTERM (ctx ends): the container
 // is stopped with the configured grace so the script can clean up.
 func (e *Executor) Run(ctx context.Context, script, stage string) error {
-	job, err := e.jobKey()
+	id, err := e.identity()
 	if err != nil {
 		return err
 	}
+	job := id.Key
 	f, err := os.Open(script)
 	if err != nil {
 		return fmt.Errorf("stage %s: %w", stage, err)
@@ -358,9 +346,10 @@ func (e *Executor) Run(ctx context.Context, script, stage string) error {
 }
 
 // Cleanup removes the job's container, services and network and releases
-// its GPUs. It never
-// fails: GitLab ignores its result, and a GPU that could not be cleaned is
-// quarantined rather than handed on.
+// its GPUs. It never fails: GitLab ignores its result, and a GPU that could
+// not be cleaned is quarantined rather than handed on. GitLab also runs it
+// after a refused prepare, so it leaves alone what a live job of another
+// gitlab-runner holds (see checkHolder).
 //
 // It goes on when ctx ends (GitLab's SIGTERM at cleanup_exec_timeout): a
 // cleanup cut short would leave the container running on GPUs whose lease
@@ -369,16 +358,26 @@ func (e *Executor) Run(ctx context.Context, script, stage string) error {
 func (e *Executor) Cleanup(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
-	job, err := e.jobKey()
+	id, err := e.identity()
 	if err != nil {
 		e.logf("%v", err)
 		return
 	}
+	job := id.Key
 	// CI_JOB_SERVICES is the same in every stage: a value Prepare refused
 	// started no service.
 	services, err := e.services()
 	if err != nil {
 		e.logf("%v", err)
+	}
+	owner, err := e.owner()
+	if err != nil {
+		// Nothing can then be told ours; what a live runner holds stays.
+		e.logf("finding gitlab-runner's process: %v", err)
+	}
+	if err := e.checkHolder(ctx, job, len(services), owner); err != nil {
+		e.logf("cleanup: %v", err)
+		return
 	}
 	if err := e.removeJob(ctx, job, len(services)); err != nil {
 		e.logf("removing the job's containers: %v", err)

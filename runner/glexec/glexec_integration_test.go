@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -62,16 +63,33 @@ func TestEngine(t *testing.T) {
 	t.Run("Executor", e.testExecutor)
 	t.Run("CLI", e.testCLI)
 	t.Run("Services", e.testServices)
+	t.Run("Identity", e.testIdentity)
 }
 
 // job is one GitLab job's identity: a server host unique to this run, so
 // its container, label and cache volume are too.
 type job struct {
 	host, id, project string
+	response          string // its JOB_RESPONSE_FILE
 }
 
 func (e *engine) newJob(t *testing.T, id string) job {
-	j := job{host: "it-" + e.run + "-" + id + ".test", id: id, project: "9" + id}
+	return e.newJobOn(t, "it-"+e.run+"-"+id+".test", id)
+}
+
+// newJobOn is job id of project 9<id> on the GitLab at host.
+func (e *engine) newJobOn(t *testing.T, host, id string) job {
+	t.Helper()
+	j := job{host: host, id: id, project: "9" + id}
+	n, err := strconv.ParseInt(j.id, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := strconv.ParseInt(j.project, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.response = writeJobResponse(t, t.TempDir(), newTestJob(n, p, host))
 	t.Cleanup(func() { e.removeJob(t, j) })
 	return j
 }
@@ -82,6 +100,7 @@ func (j job) volume() string    { return "mlci-cache-" + safe(j.host) + "-" + j.
 
 func (j job) env(image string) map[string]string {
 	return map[string]string{
+		"JOB_RESPONSE_FILE":          j.response,
 		"CUSTOM_ENV_CI_JOB_ID":       j.id,
 		"CUSTOM_ENV_CI_SERVER_HOST":  j.host,
 		"CUSTOM_ENV_CI_JOB_IMAGE":    image,
@@ -150,7 +169,7 @@ func (e *engine) testExecutor(t *testing.T) {
 	j := e.newJob(t, "101")
 	env := j.env(e.image)
 	ex := &Executor{
-		Host: host, Docker: dj, Config: cfg, Version: "test",
+		Host: host, Docker: Engine{Client: dj, Inspector: e.api}, Config: cfg, Version: "test",
 		Getenv: func(k string) string { return env[k] },
 		Stdout: stdout, Stderr: stderr,
 		Owner: func() (lease.Owner, error) { return lease.Self(), nil },
@@ -346,10 +365,11 @@ func (e *engine) testCLI(t *testing.T) {
 	if cs := e.jobContainers(t, missing); len(cs) != 0 {
 		t.Errorf("failed prepare left %d containers", len(cs))
 	}
+	// Without its own JOB_RESPONSE_FILE the job is c.env's, which has no id.
 	noID := j.env(e.image)
-	delete(noID, "CUSTOM_ENV_CI_JOB_ID")
-	if code, out := c.stage(ctx, t, noID, "prepare"); code != 2 || !strings.Contains(out, "CUSTOM_ENV_CI_JOB_ID") {
-		t.Errorf("prepare without a job id: exit %d, want 2 naming the variable\n%s", code, out)
+	delete(noID, "JOB_RESPONSE_FILE")
+	if code, out := c.stage(ctx, t, noID, "prepare"); code != 2 || !strings.Contains(out, "JOB_RESPONSE_FILE") || !strings.Contains(out, "no job id") {
+		t.Errorf("prepare without a job id: exit %d, want 2 naming the file\n%s", code, out)
 	}
 	if code, out := c.stage(ctx, t, noID, "cleanup"); code != 0 {
 		t.Errorf("cleanup without a job id: exit %d, want 0\n%s", code, out)
@@ -438,7 +458,7 @@ func (e *engine) testServices(t *testing.T) {
 	env["CUSTOM_ENV_CI_JOB_SERVICES"] = string(services)
 	env["CUSTOM_ENV_SECRET"] = "job-secret"
 	ex := &Executor{
-		Host: host, Docker: dj, Config: cfg, Version: "test",
+		Host: host, Docker: Engine{Client: dj, Inspector: e.api}, Config: cfg, Version: "test",
 		Getenv: func(k string) string { return env[k] },
 		Stdout: stdout, Stderr: stderr,
 		Owner: func() (lease.Owner, error) { return lease.Self(), nil },

@@ -44,6 +44,9 @@ type fakeDocker struct {
 	stops   []stopCall
 	removed []string
 	ctxErrs []error // of each Remove's context
+	// inspected are the names Labels was asked about, apart from calls:
+	// reading labels changes nothing.
+	inspected []string
 
 	networks     map[string]map[string]string // name -> labels
 	removedNets  []string
@@ -217,6 +220,17 @@ func (d *fakeDocker) Remove(ctx context.Context, id string) error {
 	return nil
 }
 
+func (d *fakeDocker) Labels(ctx context.Context, name string) (map[string]string, bool, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.inspected = append(d.inspected, name)
+	id, ok := d.byName[name]
+	if !ok {
+		return nil, false, nil
+	}
+	return maps.Clone(d.specs[id].Labels), true, nil
+}
+
 func (d *fakeDocker) EnsureNetwork(ctx context.Context, name string, labels map[string]string) (string, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -259,6 +273,7 @@ type fixture struct {
 	exec     *Executor
 	docker   *fakeDocker
 	host     *jobrun.Host
+	job      gitlabJob // what JOB_RESPONSE_FILE holds
 	env      map[string]string
 	stdout   *syncbuf.Buffer
 	stderr   *syncbuf.Buffer
@@ -274,7 +289,8 @@ const (
 
 // newFixture is an executor on a host with gpus mocked GPUs (0: no NVML)
 // and a fake Docker, with the environment GitLab gives a job asking for
-// two GPUs.
+// two GPUs: job 1234 of project 77 in JOB_RESPONSE_FILE and, as GitLab
+// Runner passes them, its variables as CUSTOM_ENV_.
 func newFixture(t *testing.T, gpus int) *fixture {
 	t.Helper()
 	cfg := hostconfig.Default()
@@ -289,15 +305,14 @@ func newFixture(t *testing.T, gpus int) *fixture {
 		docker: newFakeDocker(),
 		stdout: &syncbuf.Buffer{},
 		stderr: &syncbuf.Buffer{},
+		job:    newTestJob(1234, 77, "gitlab.example.com"),
+		// The job's variables join these as CUSTOM_ENV_ (setJobEnv).
 		env: map[string]string{
-			"CUSTOM_ENV_CI_JOB_ID":       "1234",
-			"CUSTOM_ENV_CI_SERVER_HOST":  "gitlab.example.com",
-			"CUSTOM_ENV_CI_JOB_IMAGE":    testImage,
-			"CUSTOM_ENV_GPU_COUNT":       "2",
-			"CUSTOM_ENV_CI_PROJECT_ID":   "77",
-			"CUSTOM_ENV_CI_PROJECT_PATH": "group/proj",
+			"CUSTOM_ENV_CI_JOB_IMAGE": testImage,
+			"CUSTOM_ENV_GPU_COUNT":    "2",
 		},
 	}
+	setJobEnv(t, f.env, f.job)
 	f.host = &jobrun.Host{Config: cfg, Leases: store, Log: f.stderr}
 	if gpus > 0 {
 		srv := gputest.NewServer(t, gpus)
@@ -328,6 +343,14 @@ func newFixture(t *testing.T, gpus int) *fixture {
 		},
 	}
 	return f
+}
+
+// setJob changes the job GitLab sent and what the stage sees of it.
+func (f *fixture) setJob(t *testing.T, change func(*gitlabJob)) {
+	t.Helper()
+	f.job.Predefined = slices.Clone(f.job.Predefined)
+	change(&f.job)
+	setJobEnv(t, f.env, f.job)
 }
 
 func (f *fixture) leases(t *testing.T) []lease.Lease {
@@ -460,7 +483,7 @@ func TestPrepare(t *testing.T) {
 			{Source: f.host.JobDir(testJob), Target: "/mlci", ReadOnly: true},
 			{Source: testVolume, Target: "/cache", Volume: true},
 		},
-		Labels: map[string]string{"mlci.job": testJob},
+		Labels: map[string]string{"mlci.job": testJob, "mlci.owner": formatOwner(lease.Self())},
 		GPUs:   l.IDs,
 	}
 	if d := cmp.Diff(want, f.docker.created[0]); d != "" {
@@ -481,10 +504,10 @@ func TestPrepare(t *testing.T) {
 	if !slices.Equal(f.docker.pulled, []string{testImage}) || f.docker.auths[0] != (dockerjob.Auth{}) {
 		t.Errorf("EnsureImage %v with %+v; want %s without credentials", f.docker.pulled, f.docker.auths, testImage)
 	}
-	// The old container is removed before anything else, then the image is
-	// ensured before the container is created.
-	if f.docker.calls[0] != "Remove "+testContainer {
-		t.Errorf("first call %q, want the stale container removed", f.docker.calls[0])
+	// The old container is looked at and removed before anything else,
+	// then the image is ensured before the container is created.
+	if f.docker.calls[0] != "Remove "+testContainer || !slices.Equal(f.docker.inspected, []string{testContainer}) {
+		t.Errorf("first call %q after inspecting %v, want the stale container inspected and removed", f.docker.calls[0], f.docker.inspected)
 	}
 	data, err := os.ReadFile(filepath.Join(f.host.JobDir(testJob), jobrun.HardwareFileName))
 	if err != nil {
@@ -504,7 +527,7 @@ func TestPrepareNoGPU(t *testing.T) {
 	f := newFixture(t, 0)
 	delete(f.env, "CUSTOM_ENV_GPU_COUNT")
 	delete(f.env, "CUSTOM_ENV_CI_JOB_IMAGE")
-	delete(f.env, "CUSTOM_ENV_CI_PROJECT_ID")
+	f.setJob(t, func(j *gitlabJob) { j.ProjectID = 0 })
 	f.exec.Config.DefaultImage = "debian:12"
 	if err := f.exec.Prepare(t.Context()); err != nil {
 		t.Fatalf("Prepare: %v", err)
@@ -563,29 +586,37 @@ func TestPrepareRefused(t *testing.T) {
 	tests := []struct {
 		name    string
 		env     map[string]string // "" deletes
+		job     func(*gitlabJob)
 		cfg     func(*hostconfig.Config)
 		wantErr string
 	}{
-		{name: "no job id", env: map[string]string{"CUSTOM_ENV_CI_JOB_ID": ""}, wantErr: "CUSTOM_ENV_CI_JOB_ID is not set"},
+		{name: "no job response", env: map[string]string{"JOB_RESPONSE_FILE": ""}, wantErr: "JOB_RESPONSE_FILE is not set"},
 		{name: "no image", env: map[string]string{"CUSTOM_ENV_CI_JOB_IMAGE": ""}, wantErr: "add `image:` to the job"},
 		{name: "bad GPU count", env: map[string]string{"CUSTOM_ENV_GPU_COUNT": "abc"}, wantErr: `GPU count "abc"`},
 		{name: "bad GPU memory", env: map[string]string{"CUSTOM_ENV_GPU_MEMORY": "lots"}, wantErr: `GPU memory "lots"`},
 		{name: "too many GPUs", env: map[string]string{"CUSTOM_ENV_GPU_COUNT": "9"}, wantErr: "9"},
-		{name: "fork of public project", env: map[string]string{
-			"CUSTOM_ENV_CI_MERGE_REQUEST_SOURCE_PROJECT_ID": "500",
-			"CUSTOM_ENV_CI_MERGE_REQUEST_PROJECT_ID":        "77",
-			"CUSTOM_ENV_CI_PROJECT_VISIBILITY":              "public",
+		{name: "fork of public project", job: func(j *gitlabJob) {
+			j.set("CI_MERGE_REQUEST_SOURCE_PROJECT_ID", "500")
+			j.set("CI_MERGE_REQUEST_PROJECT_ID", "77")
+			j.set("CI_PROJECT_VISIBILITY", "public")
 		}, wantErr: "refusing a merge request from a fork of public project group/proj"},
-		{name: "fork of public project, other project allowed", env: map[string]string{
-			"CUSTOM_ENV_CI_MERGE_REQUEST_SOURCE_PROJECT_ID": "500",
-			"CUSTOM_ENV_CI_MERGE_REQUEST_PROJECT_ID":        "77",
-			"CUSTOM_ENV_CI_MERGE_REQUEST_PROJECT_PATH":      "group/proj",
-			"CUSTOM_ENV_CI_PROJECT_VISIBILITY":              "public",
+		{name: "fork of public project, other project allowed", job: func(j *gitlabJob) {
+			j.mergeRequest("500", "77", "group/proj", "public")
 		}, cfg: func(c *hostconfig.Config) { c.AllowForkRepos = []string{"group/other"} }, wantErr: "allow_fork_repos"},
+		{name: "fork, visibility not GitLab's", job: func(j *gitlabJob) {
+			j.mergeRequest("500", "77", "group/proj", "")
+		}, wantErr: "refusing a merge request from a fork"},
+		{name: "merge request with one project id", job: func(j *gitlabJob) {
+			j.set("CI_MERGE_REQUEST_SOURCE_PROJECT_ID", "500")
+			j.set("CI_PROJECT_VISIBILITY", "public")
+		}, wantErr: "refusing a merge request from a fork"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t, 8)
+			if tt.job != nil {
+				f.setJob(t, tt.job)
+			}
 			for k, v := range tt.env {
 				if v == "" {
 					delete(f.env, k)
@@ -614,34 +645,37 @@ func TestPrepareRefused(t *testing.T) {
 
 func TestPrepareForkAllowed(t *testing.T) {
 	fork := map[string]string{
-		"CUSTOM_ENV_CI_MERGE_REQUEST_SOURCE_PROJECT_ID": "500",
-		"CUSTOM_ENV_CI_MERGE_REQUEST_PROJECT_ID":        "77",
-		"CUSTOM_ENV_CI_MERGE_REQUEST_PROJECT_PATH":      "Group/Proj",
+		"CI_MERGE_REQUEST_SOURCE_PROJECT_ID": "500",
+		"CI_MERGE_REQUEST_PROJECT_ID":        "77",
+		"CI_MERGE_REQUEST_PROJECT_PATH":      "Group/Proj",
 	}
 	tests := []struct {
 		name       string
 		visibility string
 		cfg        func(*hostconfig.Config)
-		env        map[string]string
+		vars       map[string]string // predefined, as GitLab sends them
 	}{
-		{name: "private project", visibility: "private", env: fork},
-		{name: "public project listed", visibility: "public", env: fork,
+		{name: "private project", visibility: "private", vars: fork},
+		{name: "internal project", visibility: "internal", vars: fork},
+		{name: "public project listed", visibility: "public", vars: fork,
 			cfg: func(c *hostconfig.Config) { c.AllowForkRepos = []string{"group/proj"} }},
-		{name: "public project, all forks allowed", visibility: "public", env: fork,
+		{name: "public project, all forks allowed", visibility: "public", vars: fork,
 			cfg: func(c *hostconfig.Config) { c.AllowForkJobs = true }},
-		{name: "public project, same-project merge request", visibility: "public", env: map[string]string{
-			"CUSTOM_ENV_CI_MERGE_REQUEST_SOURCE_PROJECT_ID": "77",
-			"CUSTOM_ENV_CI_MERGE_REQUEST_PROJECT_ID":        "77",
+		{name: "public project, same-project merge request", visibility: "public", vars: map[string]string{
+			"CI_MERGE_REQUEST_SOURCE_PROJECT_ID": "77",
+			"CI_MERGE_REQUEST_PROJECT_ID":        "77",
 		}},
 		{name: "public project, branch pipeline", visibility: "public"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t, 8)
-			for k, v := range tt.env {
-				f.env[k] = v
-			}
-			f.env["CUSTOM_ENV_CI_PROJECT_VISIBILITY"] = tt.visibility
+			f.setJob(t, func(j *gitlabJob) {
+				for k, v := range tt.vars {
+					j.set(k, v)
+				}
+				j.set("CI_PROJECT_VISIBILITY", tt.visibility)
+			})
 			if tt.cfg != nil {
 				tt.cfg(&f.exec.Config)
 			}
@@ -820,11 +854,11 @@ func TestRunSystemFailures(t *testing.T) {
 			t.Errorf("Run = %v, execs %v; want a not-exist error and no exec", err, f.docker.execs)
 		}
 	})
-	t.Run("no job id", func(t *testing.T) {
+	t.Run("no job response", func(t *testing.T) {
 		f := newFixture(t, 8)
-		delete(f.env, "CUSTOM_ENV_CI_JOB_ID")
+		delete(f.env, "JOB_RESPONSE_FILE")
 		err := f.exec.Run(t.Context(), writeScript(t, "true\n"), "build_script")
-		if err == nil || !strings.Contains(err.Error(), "CUSTOM_ENV_CI_JOB_ID") {
+		if err == nil || !strings.Contains(err.Error(), "JOB_RESPONSE_FILE") {
 			t.Errorf("Run = %v", err)
 		}
 	})
@@ -916,9 +950,9 @@ func TestCleanupNeverFails(t *testing.T) {
 			t.Errorf("stderr %q does not report Docker's error", f.stderr)
 		}
 	})
-	t.Run("no job id", func(t *testing.T) {
+	t.Run("no job response", func(t *testing.T) {
 		f := newFixture(t, 8)
-		delete(f.env, "CUSTOM_ENV_CI_JOB_ID")
+		delete(f.env, "JOB_RESPONSE_FILE")
 		f.exec.Cleanup(t.Context())
 		if len(f.docker.calls) != 0 {
 			t.Errorf("docker calls %v without a job", f.docker.calls)
@@ -953,21 +987,20 @@ func TestCleanupNeverFails(t *testing.T) {
 
 func TestContainerNameAndKey(t *testing.T) {
 	tests := []struct {
-		host, id, job, name string
+		host     string
+		id       int64
+		job, key string
 	}{
-		{"gitlab.example.com", "1234", "gitlab:gitlab.example.com:1234", "mlci-gitlab-gitlab-example-com-1234"},
-		{"", "7", "gitlab:gitlab:7", "mlci-gitlab-gitlab-7"},
+		{"gitlab.example.com", 1234, "gitlab:gitlab.example.com:1234", "mlci-gitlab-gitlab-example-com-1234"},
+		{"10.0.0.7", 7, "gitlab:10.0.0.7:7", "mlci-gitlab-10-0-0-7-7"},
 	}
 	for _, tt := range tests {
-		e := &Executor{Getenv: func(k string) string {
-			return map[string]string{"CUSTOM_ENV_CI_SERVER_HOST": tt.host, "CUSTOM_ENV_CI_JOB_ID": tt.id}[k]
-		}}
-		job, err := e.jobKey()
-		if err != nil || job != tt.job {
-			t.Errorf("jobKey = %q, %v; want %q", job, err, tt.job)
+		id, err := parseIdentity(newTestJob(tt.id, 1, tt.host).JSON())
+		if err != nil || id.Key != tt.job {
+			t.Errorf("key = %q, %v; want %q", id.Key, err, tt.job)
 		}
-		if n := containerName(job); n != tt.name {
-			t.Errorf("containerName(%q) = %q, want %q", job, n, tt.name)
+		if n := containerName(id.Key); n != tt.key {
+			t.Errorf("containerName(%q) = %q, want %q", id.Key, n, tt.key)
 		}
 	}
 	// Jobs of two GitLab instances with the same id stay apart.

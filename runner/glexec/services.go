@@ -16,7 +16,8 @@ import (
 )
 
 // startService pulls and starts the job's i-th service on network, under
-// its aliases. Services get no GPU: the lease is the job's, and a service
+// its aliases, with the job container's labels (its owner's included, see
+// checkHolder). Services get no GPU: the lease is the job's, and a service
 // holding a leased GPU would outlive no check of it.
 //
 // A service's environment is only the variables GitLab gives it in
@@ -24,7 +25,7 @@ import (
 // are not passed, unlike GitLab's Docker executor: they hold the job token
 // and registry password, and a service image is often a third party's. Set
 // what a service needs (POSTGRES_PASSWORD, ...) under its own variables.
-func (e *Executor) startService(ctx context.Context, job string, i int, svc Service, network string) error {
+func (e *Executor) startService(ctx context.Context, job string, i int, svc Service, network string, labels map[string]string) error {
 	if err := e.Docker.EnsureImage(ctx, svc.Name, e.registryAuth(svc.Name)); err != nil {
 		return fmt.Errorf("service %s: %w", svc.Name, err)
 	}
@@ -36,7 +37,7 @@ func (e *Executor) startService(ctx context.Context, job string, i int, svc Serv
 		Entrypoint: svc.Entrypoint,
 		Cmd:        svc.Command,
 		Env:        svc.Variables,
-		Labels:     map[string]string{"mlci.job": job, "mlci.service": strconv.Itoa(i)},
+		Labels:     merge(labels, map[string]string{"mlci.service": strconv.Itoa(i)}),
 		Network:    network,
 		Aliases:    aliases,
 	})

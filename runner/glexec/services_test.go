@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mlci/mlci/runner/dockerjob"
+	"github.com/mlci/mlci/runner/lease"
 )
 
 const (
@@ -37,13 +38,13 @@ func TestPrepareServices(t *testing.T) {
 		Entrypoint: []string{"docker-entrypoint.sh"},
 		Cmd:        []string{"postgres", "-c", "fsync=off"},
 		Env:        map[string]string{"POSTGRES_PASSWORD": "pw"},
-		Labels:     map[string]string{"mlci.job": testJob, "mlci.service": "0"},
+		Labels:     map[string]string{"mlci.job": testJob, "mlci.owner": formatOwner(lease.Self()), "mlci.service": "0"},
 		Network:    testNetwork,
 		Aliases:    []string{"db", "pg", "registry.example.com__group__pg", "registry.example.com-group-pg"},
 	}, {
 		Name:    testContainer + "-svc-1",
 		Image:   "redis:7",
-		Labels:  map[string]string{"mlci.job": testJob, "mlci.service": "1"},
+		Labels:  map[string]string{"mlci.job": testJob, "mlci.owner": formatOwner(lease.Self()), "mlci.service": "1"},
 		Network: testNetwork,
 		Aliases: []string{"redis"},
 	}}

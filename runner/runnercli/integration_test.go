@@ -32,7 +32,7 @@ func TestIntegrationGitLabPrepareWithoutJobID(t *testing.T) {
 			if r.code != tt.code {
 				t.Errorf("exit %d, want %d", r.code, tt.code)
 			}
-			oneErrorLine(t, r.stderr, "CUSTOM_ENV_CI_JOB_ID is not set")
+			oneErrorLine(t, r.stderr, "JOB_RESPONSE_FILE is not set", "custom executor")
 			if r.stdout != "" {
 				t.Errorf("stdout = %q, want empty", r.stdout)
 			}
@@ -50,14 +50,15 @@ func TestIntegrationGitLabRunWithoutJobID(t *testing.T) {
 	if r.code != 7 {
 		t.Errorf("exit %d, want 7", r.code)
 	}
-	oneErrorLine(t, r.stderr, "CUSTOM_ENV_CI_JOB_ID is not set")
+	oneErrorLine(t, r.stderr, "JOB_RESPONSE_FILE is not set", "custom executor")
 }
 
 // cleanup never fails, even for a job it knows nothing of.
 func TestIntegrationGitLabCleanupUnknownJob(t *testing.T) {
 	h, _ := healthyHost(t)
-	h.env["CUSTOM_ENV_CI_JOB_ID"] = "999999001"
-	h.env["CUSTOM_ENV_CI_SERVER_HOST"] = "gitlab.test"
+	response := filepath.Join(t.TempDir(), "response.json")
+	writeFile(t, response, `{"id":999999001,"job_info":{"project_id":5},"git_info":{"repo_url":"https://gitlab-ci-token:x@gitlab.test/g/p.git"}}`)
+	h.env["JOB_RESPONSE_FILE"] = response
 	h.env["SYSTEM_FAILURE_EXIT_CODE"] = "7"
 	r := h.run("gitlab", "cleanup")
 	if r.code != runnercli.ExitOK {

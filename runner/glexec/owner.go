@@ -1,0 +1,114 @@
+package glexec
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+
+	"github.com/mlci/mlci/runner/dockerjob"
+	"github.com/mlci/mlci/runner/lease"
+)
+
+// LabelOwner marks the job's containers with the gitlab-runner process that
+// started them ("PID:START", see lease.Owner), so a prepare can tell a
+// retry of its own job, or a leftover of a runner that died, from a live
+// job of another runner that happens to share the container name.
+const LabelOwner = "mlci.owner"
+
+func formatOwner(o lease.Owner) string {
+	return strconv.Itoa(o.PID) + ":" + strconv.FormatUint(o.Start, 10)
+}
+
+// parseOwner reads LabelOwner; ok is false for a container without one
+// (made before the label existed) or with a value not ours.
+func parseOwner(s string) (o lease.Owner, ok bool) {
+	pid, start, found := strings.Cut(s, ":")
+	if !found {
+		return lease.Owner{}, false
+	}
+	p, err := strconv.Atoi(pid)
+	if err != nil || p <= 0 {
+		return lease.Owner{}, false
+	}
+	st, err := strconv.ParseUint(start, 10, 64)
+	if err != nil {
+		return lease.Owner{}, false
+	}
+	return lease.Owner{PID: p, Start: st}, true
+}
+
+// checkHolder refuses to touch the job's containers (its own and its n
+// services') or its lease while another gitlab-runner process that still
+// runs holds them. What owner itself started (a retried prepare, or the
+// cleanup after it), what a dead runner left and what carries no owner
+// label (an older mlci-runner's) may go.
+func (e *Executor) checkHolder(ctx context.Context, job string, n int, owner lease.Owner) error {
+	names := []string{containerName(job)}
+	for i := range n {
+		names = append(names, serviceName(job, i))
+	}
+	for _, name := range names {
+		labels, ok, err := e.Docker.Labels(ctx, name)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		holder, known := parseOwner(labels[LabelOwner])
+		if !known || holder == owner || !holder.Alive() {
+			continue
+		}
+		return fmt.Errorf("container %s of job %s belongs to another gitlab-runner process (pid %d) that still runs: refusing to replace it; if that job is stale, stop that process or remove the container with `docker rm -f %s`", name, job, holder.PID, name)
+	}
+	if e.Host == nil || e.Host.Leases == nil {
+		return nil
+	}
+	ls, err := e.Host.Leases.List()
+	if err != nil {
+		return err
+	}
+	for _, l := range ls {
+		if l.Job != job || l.Owner == owner || !l.Owner.Alive() {
+			continue
+		}
+		// As lease.Acquire: a lease whose container is gone has ended.
+		if l.Container != "" && e.Host.ContainerGone != nil && e.Host.ContainerGone(ctx, l.Container) {
+			continue
+		}
+		return fmt.Errorf("job %s holds GPUs %s for another gitlab-runner process (pid %d) that still runs: refusing to take them over; if that job is stale, stop that process or run `mlci-runner leases release %s`", job, strings.Join(l.IDs, ","), l.Owner.PID, job)
+	}
+	return nil
+}
+
+// ContainerInspector is the engine API call Engine reads labels with;
+// the Docker SDK's client implements it.
+type ContainerInspector interface {
+	ContainerInspect(ctx context.Context, container string) (container.InspectResponse, error)
+}
+
+// Engine is the Docker the executor runs on: dockerjob's client, and the
+// engine's API for what that client does not offer, a container's labels.
+type Engine struct {
+	*dockerjob.Client
+	Inspector ContainerInspector
+}
+
+// Labels returns the labels of the container called name; ok is false when
+// there is none.
+func (e Engine) Labels(ctx context.Context, name string) (map[string]string, bool, error) {
+	info, err := e.Inspector.ContainerInspect(ctx, name)
+	switch {
+	case cerrdefs.IsNotFound(err):
+		return nil, false, nil
+	case err != nil:
+		return nil, false, fmt.Errorf("inspect container %s: %w", name, err)
+	case info.Config == nil:
+		return map[string]string{}, true, nil
+	}
+	return info.Config.Labels, true, nil
+}
