@@ -94,13 +94,19 @@ func (c *Client) Create(ctx context.Context, spec Spec) (string, error) {
 	if c.initMissing {
 		return "", fmt.Errorf("the Docker Engine cannot run its init binary %q, which every job container uses to reap zombie processes: install tini as docker-init or set \"init-path\" in daemon.json", c.initBinary)
 	}
-	cfg, host, netCfg, err := Compose(spec)
+	req, err := Compose(spec)
 	if err != nil {
 		return "", err
 	}
-	resp, err := c.api.ContainerCreate(ctx, cfg, host, netCfg, nil, spec.Name)
+	resp, err := c.api.ContainerCreate(ctx, req.Config, req.Host, req.Network, nil, spec.Name)
 	switch {
 	case err == nil:
+		if err := c.placeLinks(ctx, resp.ID, req.Links); err != nil {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+			defer cancel()
+			_ = c.Remove(rctx, resp.ID)
+			return "", err
+		}
 		return resp.ID, nil
 	case cerrdefs.IsNotFound(err):
 		return "", fmt.Errorf("create job container: image %s is not on this host: %w: pull or load it before the job", spec.Image, err)

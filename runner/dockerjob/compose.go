@@ -72,25 +72,34 @@ type Spec struct {
 	Ports []string
 }
 
+// Request is what Compose makes of a Spec: the engine's create request,
+// and the links to place in the container before it starts.
+type Request struct {
+	Config  *container.Config
+	Host    *container.HostConfig
+	Network *network.NetworkingConfig
+	Links   []Link
+}
+
 // Compose turns spec into the Engine's create request. It is pure: it talks
 // to no engine, so what a job would get can be checked in unit tests.
 //
 // The GPU request is exact: DeviceIDs with the leased UUIDs, never Count,
 // because the NVIDIA hook maps Count N to the first N GPUs on the host,
 // whoever holds them.
-func Compose(spec Spec) (*container.Config, *container.HostConfig, *network.NetworkingConfig, error) {
+func Compose(spec Spec) (Request, error) {
 	if spec.Image == "" {
-		return nil, nil, nil, errors.New("compose job container: no image given: set Spec.Image")
+		return Request{}, errors.New("compose job container: no image given: set Spec.Image")
 	}
 	if err := checkGPUs(spec.GPUs); err != nil {
-		return nil, nil, nil, err
+		return Request{}, err
 	}
 	opts := spec.Options
 	if err := CheckEnv(opts.Env); err != nil {
-		return nil, nil, nil, fmt.Errorf("container options: %w", err)
+		return Request{}, fmt.Errorf("container options: %w", err)
 	}
 	if err := CheckEnv(spec.Env); err != nil {
-		return nil, nil, nil, err
+		return Request{}, err
 	}
 
 	env := make(map[string]string, len(opts.Env)+len(spec.Env)+2)
@@ -112,17 +121,13 @@ func Compose(spec Spec) (*container.Config, *container.HostConfig, *network.Netw
 	maps.Copy(labels, spec.Labels)
 	labels[LabelRunner] = "1"
 
-	user := slices.Concat(spec.UserMounts, opts.Mounts)
-	for i, m := range user {
-		checked, err := checkUserMount(m, spec.HostRoots)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		user[i] = checked
+	user, links, err := placeMounts(slices.Concat(spec.UserMounts, opts.Mounts), spec.HostRoots, spec.Mounts, opts.Tmpfs)
+	if err != nil {
+		return Request{}, err
 	}
 	mounts, err := composeMounts(slices.Concat(spec.Mounts, user), opts.Tmpfs)
 	if err != nil {
-		return nil, nil, nil, err
+		return Request{}, err
 	}
 
 	cfg := &container.Config{
@@ -174,7 +179,7 @@ func Compose(spec Spec) (*container.Config, *container.HostConfig, *network.Netw
 	if len(spec.Ports) > 0 {
 		exposed, bindings, err := nat.ParsePortSpecs(spec.Ports)
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("port mappings %v: %w", spec.Ports, err)
+			return Request{}, fmt.Errorf("port mappings %v: %w", spec.Ports, err)
 		}
 		cfg.ExposedPorts, host.PortBindings = exposed, bindings
 	}
@@ -186,7 +191,7 @@ func Compose(spec Spec) (*container.Config, *container.HostConfig, *network.Netw
 			EndpointsConfig: map[string]*network.EndpointSettings{spec.Network: {Aliases: slices.Clone(spec.Aliases)}},
 		}
 	}
-	return cfg, host, netCfg, nil
+	return Request{Config: cfg, Host: host, Network: netCfg, Links: links}, nil
 }
 
 // checkGPUs accepts only UUIDs: indices are renumbered inside containers and

@@ -125,10 +125,11 @@ func TestCompose(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, host, netCfg, err := Compose(tt.spec)
+			req, err := Compose(tt.spec)
 			if err != nil {
 				t.Fatalf("Compose: %v", err)
 			}
+			cfg, host, netCfg := req.Config, req.Host, req.Network
 			wantCfg, wantHost := base(tt.wantEnv, map[string]string{LabelRunner: "1"})
 			if tt.wantCfg != nil {
 				tt.wantCfg(wantCfg)
@@ -159,10 +160,11 @@ func TestCompose(t *testing.T) {
 
 func TestComposeDoesNotAliasSpec(t *testing.T) {
 	spec := Spec{Image: "img", GPUs: []string{"GPU-a"}}
-	_, host, _, err := Compose(spec)
+	req, err := Compose(spec)
 	if err != nil {
 		t.Fatal(err)
 	}
+	host := req.Host
 	host.Resources.DeviceRequests[0].DeviceIDs[0] = "GPU-changed"
 	if spec.GPUs[0] != "GPU-a" {
 		t.Errorf("changing the request changed the spec's GPUs to %v", spec.GPUs)
@@ -189,7 +191,7 @@ func TestComposeRefuses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, _, err := Compose(tt.spec)
+			_, err := Compose(tt.spec)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("Compose error = %v, want one containing %q", err, tt.want)
 			}

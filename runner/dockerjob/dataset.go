@@ -149,6 +149,11 @@ func (c *Client) ensureDatasetVolume(ctx context.Context, name, digest string) e
 
 // copyTar streams the archive fill writes into the helper's volume.
 func (c *Client) copyTar(ctx context.Context, id string, fill func(*tar.Writer) error) error {
+	return c.copyTarTo(ctx, id, helperMountPoint, fill)
+}
+
+// copyTarTo streams the archive fill writes into container id at dst.
+func (c *Client) copyTarTo(ctx context.Context, id, dst string, fill func(*tar.Writer) error) error {
 	pr, pw := io.Pipe()
 	go func() {
 		tw := tar.NewWriter(pw)
@@ -158,7 +163,7 @@ func (c *Client) copyTar(ctx context.Context, id string, fill func(*tar.Writer) 
 		}
 		pw.CloseWithError(err)
 	}()
-	err := c.api.CopyToContainer(ctx, id, helperMountPoint, pr, container.CopyToContainerOptions{})
+	err := c.api.CopyToContainer(ctx, id, dst, pr, container.CopyToContainerOptions{})
 	// Unblocks the writer if the engine stopped reading early.
 	pr.CloseWithError(io.ErrClosedPipe)
 	return err

@@ -1,10 +1,15 @@
 package dockerjob
 
 import (
+	"archive/tar"
+	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"path"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -39,41 +44,124 @@ func refuse(format string, args ...any) error {
 	return &MountRefusedError{Reason: fmt.Sprintf(format, args...)}
 }
 
+// Link is a path in a container that points into a folder mounted whole at
+// a hidden place. A mount from below an allowed folder is made this way:
+// the engine would resolve a bind source when the container starts, after
+// the check, and a job that swapped a folder on the way for a link in the
+// meantime would get the host's Docker socket. The folder itself is fixed
+// (the runner or the operator chose it), and a link inside the container
+// is resolved inside the container, where no host path can be reached.
+type Link struct {
+	Path   string // where the job asked for the mount
+	Target string // under HiddenMounts
+}
+
+// HiddenMounts is where folders holding a job's sub-folder mounts are
+// mounted whole.
+const HiddenMounts = "/.mlci-mounts"
+
+// placeMounts checks the job's mounts and says how to make each: a named
+// volume or an allowed folder itself as a mount, a sub-folder as its
+// folder mounted at HiddenMounts/N and a link to it. own are the runner's
+// mounts and tmpfs the job's tmpfs targets: a sub-folder whose target lies
+// inside another mount is either already in view there (the runner mounts
+// _work at /__w and _work/_temp at /__w/_temp) and left out, or refused,
+// since its link would be written into that mount.
+func placeMounts(ms []Mount, roots []HostRoot, own []Mount, tmpfs map[string]string) ([]Mount, []Link, error) {
+	type sub struct {
+		m   Mount // Source: the allowed folder, resolved
+		rel string
+	}
+	var out []Mount
+	var subs []sub
+	for _, m := range ms {
+		checked, rel, err := checkUserMount(m, roots)
+		if err != nil {
+			return nil, nil, err
+		}
+		if rel == "" {
+			out = append(out, checked)
+		} else {
+			subs = append(subs, sub{checked, rel})
+		}
+	}
+	covering := slices.Concat(own, out)
+	for t := range tmpfs {
+		covering = append(covering, Mount{Target: t, Volume: true})
+	}
+	var links []Link
+	for _, s := range subs {
+		target := path.Clean(s.m.Target)
+		if c, rest, ok := coveredBy(target, covering); ok {
+			if !c.Volume && c.ReadOnly == s.m.ReadOnly && path.Join(c.Source, rest) == path.Join(s.m.Source, s.rel) {
+				continue
+			}
+			return nil, nil, refuse("mount target %s lies inside the mount at %s: pick a target outside it, or mount the folder itself", target, c.Target)
+		}
+		hidden := path.Join(HiddenMounts, strconv.Itoa(len(links)))
+		out = append(out, Mount{Source: s.m.Source, Target: hidden, ReadOnly: s.m.ReadOnly})
+		links = append(links, Link{Path: target, Target: path.Join(hidden, s.rel)})
+	}
+	return out, links, nil
+}
+
+// coveredBy finds the mount whose target holds target most closely, and
+// the rest of target below it.
+func coveredBy(target string, ms []Mount) (Mount, string, bool) {
+	var best Mount
+	var bestRest string
+	found := false
+	for _, m := range ms {
+		t := path.Clean(m.Target)
+		if t == target {
+			continue // the same target twice is composeMounts' to refuse
+		}
+		if rest, ok := below(target, t); ok && (!found || len(t) > len(path.Clean(best.Target))) {
+			best, bestRest, found = m, rest, true
+		}
+	}
+	return best, bestRest, found
+}
+
 // checkUserMount refuses a mount the job asked for that names one of
 // mlci-runner's volumes, and resolves a bind mount's source against roots.
-// It returns the mount with the source the engine must be given: the
-// resolved path, so that what was checked is what gets mounted.
-func checkUserMount(m Mount, roots []HostRoot) (Mount, error) {
+// It returns the mount with its allowed folder, resolved, as the source,
+// and the rest of the path below that folder.
+func checkUserMount(m Mount, roots []HostRoot) (Mount, string, error) {
 	if err := CheckMount(m); err != nil {
-		return Mount{}, err
+		return Mount{}, "", err
 	}
 	if m.Volume {
 		if strings.HasPrefix(m.Source, ReservedVolumePrefix) {
-			return Mount{}, refuse("volume %s is refused: volumes named %s* belong to mlci-runner (dataset copies and caches); ask for datasets with MLCI_DATASETS and pick another volume name", m.Source, ReservedVolumePrefix)
+			return Mount{}, "", refuse("volume %s is refused: volumes named %s* belong to mlci-runner (dataset copies and caches); ask for datasets with MLCI_DATASETS and pick another volume name", m.Source, ReservedVolumePrefix)
 		}
-		return m, nil
+		return m, "", nil
 	}
-	src, err := resolveHostPath(m.Source, m.ReadOnly, roots)
+	root, rel, err := resolveHostPath(m.Source, m.ReadOnly, roots)
 	if err != nil {
-		return Mount{}, err
+		return Mount{}, "", err
 	}
 	// The deny list again, on the path the engine will really mount: an
 	// operator's allow_mounts entry must not reach the socket either.
-	if err := checkHostPath(src); err != nil {
-		return Mount{}, err
+	if err := checkHostPath(path.Join(root, rel)); err != nil {
+		return Mount{}, "", err
 	}
-	m.Source = src
-	return m, nil
+	if strings.HasPrefix(path.Clean(m.Target), HiddenMounts) {
+		return Mount{}, "", refuse("mount target %s is refused: %s is where mlci-runner mounts folders; pick another target", m.Target, HiddenMounts)
+	}
+	m.Source = root
+	return m, rel, nil
 }
 
-// resolveHostPath finds the root that src lies in and returns the real
-// path to mount. The root itself is resolved with every symlink followed
-// (it was chosen by the runner or the operator); below it no symlink is
-// followed at all, because the job can write there: a link planted by one
-// job would otherwise redirect the next job's mount to the Docker socket.
-// The walk opens each component with O_NOFOLLOW, so a link is seen for
-// what it is, never resolved.
-func resolveHostPath(src string, readOnly bool, roots []HostRoot) (string, error) {
+// resolveHostPath finds the root that src lies in and returns it resolved
+// with every symlink followed (the runner or the operator chose it), and
+// the rest of src below it. Below the root no symlink is followed at all,
+// because the job can write there: a link planted by one job would
+// otherwise redirect the next job's mount to the Docker socket. The walk
+// opens each component with O_NOFOLLOW, so a link is seen for what it is,
+// never resolved; it refuses early what the container's own link would
+// otherwise resolve to nothing.
+func resolveHostPath(src string, readOnly bool, roots []HostRoot) (root, rel string, err error) {
 	clean := path.Clean(src)
 	for _, r := range roots {
 		real, err := filepath.EvalSymlinks(r.Path)
@@ -88,14 +176,14 @@ func resolveHostPath(src string, readOnly bool, roots []HostRoot) (string, error
 			continue
 		}
 		if r.ReadOnly && !readOnly {
-			return "", refuse("bind mount of %s must be read-only: %s is mounted read-only into jobs; add :ro (or readonly)", src, r.Path)
+			return "", "", refuse("bind mount of %s must be read-only: %s is mounted read-only into jobs; add :ro (or readonly)", src, r.Path)
 		}
 		if err := noLinksBelow(real, rel); err != nil {
-			return "", refuse("bind mount source %s is refused: %v", src, err)
+			return "", "", refuse("bind mount source %s is refused: %v", src, err)
 		}
-		return path.Join(real, rel), nil
+		return real, rel, nil
 	}
-	return "", refuse("bind mount source %s is refused: jobs may mount only their workspace and temp folders and what the runner config's allow_mounts lists%s", src, listRoots(roots))
+	return "", "", refuse("bind mount source %s is refused: jobs may mount only their workspace and temp folders and what the runner config's allow_mounts lists%s", src, listRoots(roots))
 }
 
 func listRoots(roots []HostRoot) string {
@@ -178,10 +266,43 @@ func OuterRoots(roots []HostRoot) []HostRoot {
 // CheckUserMounts runs Compose's check of the job's mounts ahead of time,
 // so a job is refused before it holds GPUs or starts services.
 func CheckUserMounts(ms []Mount, roots []HostRoot) error {
-	for _, m := range ms {
-		if _, err := checkUserMount(m, roots); err != nil {
-			return err
+	_, _, err := placeMounts(ms, roots, nil, nil)
+	return err
+}
+
+// placeLinks writes links into a created container's file system before
+// it starts, with the folders above them. A link cannot replace a folder
+// the image already has there; the engine refuses, and so does the job.
+func (c *Client) placeLinks(ctx context.Context, id string, links []Link) error {
+	if len(links) == 0 {
+		return nil
+	}
+	fill := func(tw *tar.Writer) error {
+		dirs := map[string]bool{}
+		for _, l := range links {
+			rel := strings.TrimPrefix(l.Path, "/")
+			for d := path.Dir(rel); d != "." && !dirs[d]; d = path.Dir(d) {
+				dirs[d] = true
+			}
 		}
+		for _, d := range slices.Sorted(maps.Keys(dirs)) {
+			if err := tw.WriteHeader(&tar.Header{Name: d + "/", Mode: 0o755, Typeflag: tar.TypeDir}); err != nil {
+				return err
+			}
+		}
+		for _, l := range links {
+			if err := tw.WriteHeader(&tar.Header{Name: strings.TrimPrefix(l.Path, "/"), Linkname: l.Target, Mode: 0o777, Typeflag: tar.TypeSymlink}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := c.copyTarTo(ctx, id, "/", fill); err != nil {
+		var targets []string
+		for _, l := range links {
+			targets = append(targets, l.Path)
+		}
+		return fmt.Errorf("mounting sub-folders at %s: %w: a mount from below an allowed folder is a link in the container, which cannot replace a folder the image has; pick a target the image does not have, or mount the folder itself", strings.Join(targets, ", "), err)
 	}
 	return nil
 }

@@ -2,10 +2,13 @@ package dockerjob
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // TestCheckUserMount plants what a job can leave in its workspace (links to
@@ -76,7 +79,7 @@ func TestCheckUserMount(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := checkUserMount(tt.m, roots)
+			got, rel, err := checkUserMount(tt.m, roots)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("checkUserMount(%+v) = %+v, %v; want an error containing %q", tt.m, got, err, tt.wantErr)
@@ -86,8 +89,8 @@ func TestCheckUserMount(t *testing.T) {
 			if err != nil {
 				t.Fatalf("checkUserMount(%+v): %v", tt.m, err)
 			}
-			if got.Source != tt.want {
-				t.Errorf("source = %q, want %q", got.Source, tt.want)
+			if p := filepath.Join(got.Source, rel); got.Source != "" && p != tt.want || got.Source == "" && tt.want != "" {
+				t.Errorf("source = %q + %q, want %q", got.Source, rel, tt.want)
 			}
 		})
 	}
@@ -102,7 +105,7 @@ func TestComposeRefusesUnlistedBinds(t *testing.T) {
 		{Image: "i", Options: Options{Mounts: []Mount{{Source: dir, Target: "/d"}}}},
 		{Image: "i", Options: Options{Mounts: []Mount{{Source: "mlci-data-sha256-00", Target: "/d", Volume: true}}}},
 	} {
-		_, _, _, err := Compose(spec)
+		_, err := Compose(spec)
 		var refused *MountRefusedError
 		if !errors.As(err, &refused) {
 			t.Errorf("Compose(%+v) = %v, want a MountRefusedError", spec, err)
@@ -110,7 +113,7 @@ func TestComposeRefusesUnlistedBinds(t *testing.T) {
 	}
 	// mlci-runner's own mounts are not the job's: its dataset volumes and
 	// job folder are taken as they are.
-	if _, _, _, err := Compose(Spec{Image: "i", Mounts: []Mount{{Source: "mlci-data-sha256-00", Target: "/d", Volume: true, ReadOnly: true}, {Source: dir, Target: "/mlci", ReadOnly: true}}}); err != nil {
+	if _, err := Compose(Spec{Image: "i", Mounts: []Mount{{Source: "mlci-data-sha256-00", Target: "/d", Volume: true, ReadOnly: true}, {Source: dir, Target: "/mlci", ReadOnly: true}}}); err != nil {
 		t.Errorf("Compose refused the runner's own mounts: %v", err)
 	}
 }
@@ -123,5 +126,51 @@ func TestOuterRoots(t *testing.T) {
 	}
 	if strings.Join(paths, " ") != "/r/_work /r/externals /r/_work2" {
 		t.Errorf("OuterRoots = %v", paths)
+	}
+}
+
+// TestComposeLinksSubFolders: a sub-folder of an allowed folder is not
+// handed to the engine as a path it would resolve at start; the folder is
+// mounted whole at a hidden place and the target is a link into it, which
+// the container resolves in its own file system.
+func TestComposeLinksSubFolders(t *testing.T) {
+	work := t.TempDir()
+	for _, d := range []string{"repo/data", "_temp/_github_home"} {
+		if err := os.MkdirAll(filepath.Join(work, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	req, err := Compose(Spec{
+		Image: "i",
+		UserMounts: []Mount{
+			{Source: work, Target: "/__w"},
+			{Source: work + "/_temp/_github_home", Target: "/github/home"},
+			// In view through /__w already, as the runner mounts it.
+			{Source: work + "/_temp", Target: "/__w/_temp"},
+		},
+		Options:   Options{Mounts: []Mount{{Source: work + "/repo/data", Target: "/data/", ReadOnly: true}}},
+		HostRoots: []HostRoot{{Path: work}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range req.Host.Mounts {
+		got = append(got, fmt.Sprintf("%s:%s:%v", m.Source, m.Target, m.ReadOnly))
+	}
+	want := []string{work + ":/__w:false", work + ":/.mlci-mounts/0:false", work + ":/.mlci-mounts/1:true"}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("mounts (-want +got):\n%s", d)
+	}
+	wantLinks := []Link{{Path: "/github/home", Target: "/.mlci-mounts/0/_temp/_github_home"}, {Path: "/data", Target: "/.mlci-mounts/1/repo/data"}}
+	if d := cmp.Diff(wantLinks, req.Links); d != "" {
+		t.Errorf("links (-want +got):\n%s", d)
+	}
+	inside := Spec{Image: "i", UserMounts: []Mount{{Source: work, Target: "/__w"}, {Source: work + "/repo/data", Target: "/__w/elsewhere"}}, HostRoots: []HostRoot{{Path: work}}}
+	if _, err := Compose(inside); err == nil || !strings.Contains(err.Error(), "inside the mount at /__w") {
+		t.Errorf("a sub-folder mounted inside another mount: %v; want it refused (its link would be written into the workspace)", err)
+	}
+	if _, err := Compose(Spec{Image: "i", UserMounts: []Mount{{Source: work, Target: "/.mlci-mounts/0"}}, HostRoots: []HostRoot{{Path: work}}}); err == nil {
+		t.Error("a job could mount over mlci-runner's hidden mounts")
 	}
 }

@@ -226,7 +226,7 @@ func FuzzParseOptions(f *testing.F) {
 				t.Errorf("accepted label %s from %q", k, s)
 			}
 		}
-		cfg, host, _, err := Compose(Spec{Image: "img", Options: o})
+		req, err := Compose(Spec{Image: "img", Options: o})
 		var refused *MountRefusedError
 		if errors.As(err, &refused) {
 			// No host folder is allowed here: every bind mount is refused,
@@ -236,6 +236,7 @@ func FuzzParseOptions(f *testing.F) {
 		if err != nil {
 			t.Fatalf("accepted %q but Compose refuses it: %v", s, err)
 		}
+		cfg, host := req.Config, req.Host
 		if host.Privileged || len(host.Resources.DeviceRequests) > 0 || len(host.Resources.Devices) > 0 ||
 			host.IpcMode != "" || host.PidMode != "" || host.NetworkMode != "" || len(host.CapAdd) > 0 || host.Runtime != "" {
 			t.Errorf("accepted %q widened the host config: %+v", s, host)

@@ -64,6 +64,7 @@ func TestEngine(t *testing.T) {
 	t.Run("NoGPU", e.testNoGPU)
 	t.Run("DatasetVolume", e.testDatasetVolume)
 	t.Run("UnsealedDatasetVolume", e.testUnsealedDatasetVolume)
+	t.Run("SwappedFolder", e.testSwappedFolder)
 	t.Run("Network", e.testNetwork)
 	t.Run("ImageExists", e.testImageExists)
 	t.Run("RunCancelled", e.testRunCancelled)

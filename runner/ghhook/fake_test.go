@@ -88,7 +88,7 @@ func (f *fakeDocker) Create(ctx context.Context, spec dockerjob.Spec) (string, e
 	f.specs = append(f.specs, spec)
 	// Compose is what the real client runs first; a spec it refuses would
 	// never reach the engine.
-	if _, _, _, err := dockerjob.Compose(spec); err != nil {
+	if _, err := dockerjob.Compose(spec); err != nil {
 		return "", err
 	}
 	if f.createErr != nil {
@@ -145,7 +145,7 @@ func (f *fakeDocker) Run(ctx context.Context, spec dockerjob.Spec, stdout, stder
 	defer f.mu.Unlock()
 	f.record("Run %s", spec.Image)
 	f.runs = append(f.runs, spec)
-	if _, _, _, err := dockerjob.Compose(spec); err != nil {
+	if _, err := dockerjob.Compose(spec); err != nil {
 		return -1, err
 	}
 	if stdout != nil && f.runOut != "" {

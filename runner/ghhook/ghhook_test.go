@@ -411,10 +411,11 @@ func TestPrepareLeasesGPUs(t *testing.T) {
 		t.Errorf("job container env %v", spec.Env)
 	}
 	// The engine request names exactly the leased UUIDs.
-	_, hc, _, err := dockerjob.Compose(spec)
+	req, err := dockerjob.Compose(spec)
 	if err != nil {
 		t.Fatal(err)
 	}
+	hc := req.Host
 	if dr := hc.DeviceRequests; len(dr) != 1 || dr[0].Count != 0 || !slices.Equal(dr[0].DeviceIDs, ls[0].IDs) {
 		t.Errorf("device requests %+v", dr)
 	}

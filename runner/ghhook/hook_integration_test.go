@@ -210,7 +210,11 @@ func (e *engine) testJob(ctx context.Context, t *testing.T) {
 			t.Errorf("/mlci is writable: %+v", m)
 		}
 	}
-	for _, want := range []string{"/__w", "/__e", "/__w/_temp", "/github/home", "/github/workflow", "/mlci"} {
+	// /__w/_temp is in view through /__w; /github/home and
+	// /github/workflow are links into _work mounted whole, so nothing a
+	// job swaps in its workspace can redirect them on the host (the step
+	// below checks they are there).
+	for _, want := range []string{"/__w", "/__e", "/mlci"} {
 		if !slices.Contains(dests, want) {
 			t.Errorf("mounts %v lack %s", dests, want)
 		}
@@ -220,6 +224,7 @@ func (e *engine) testJob(ctx context.Context, t *testing.T) {
 	script := `env
 echo "written by the step" > /__w/fromstep.txt
 if echo x > /mlci/x 2>/dev/null; then echo MLCI_WRITABLE; else echo MLCI_READONLY; fi
+test -d /__w/_temp && test -d /github/home && test -d /github/workflow && echo RUNNER_PATHS_OK
 `
 	if err := os.WriteFile(filepath.Join(fx.work, "_temp", "step.sh"), []byte(script), 0o644); err != nil {
 		t.Fatal(err)
@@ -228,7 +233,7 @@ if echo x > /mlci/x 2>/dev/null; then echo MLCI_WRITABLE; else echo MLCI_READONL
 	if err != nil {
 		t.Fatalf("run_script_step: %v\nstdout %s\nstderr %s", err, out, fx.stderr)
 	}
-	for _, want := range []string{"NODE_ENV=development", "MLCI_HARDWARE_FILE=/mlci/hardware.json", "MLCI_GPU_COUNT=0", "PATH=/foo/bar:/bin\n", "MLCI_READONLY"} {
+	for _, want := range []string{"NODE_ENV=development", "MLCI_HARDWARE_FILE=/mlci/hardware.json", "MLCI_GPU_COUNT=0", "PATH=/foo/bar:/bin\n", "MLCI_READONLY", "RUNNER_PATHS_OK"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("step output lacks %q:\n%s", want, out)
 		}

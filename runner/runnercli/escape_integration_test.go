@@ -249,14 +249,24 @@ func TestGitHubShimEscapes(t *testing.T) {
 			t.Errorf("the job container got the Docker socket at %s", m.Destination)
 		}
 	}
-	for dst, want := range map[string]string{"/data": work + "/repo/data:rw", "/shared": shared + ":ro", "/__w": work + ":rw", "/__e": ext + ":ro"} {
+	// The sub-folder is its workspace mounted whole at a hidden place with
+	// /data a link into it, so nothing swapped in the workspace after the
+	// check can redirect the mount on the host.
+	for dst, want := range map[string]string{"/.mlci-mounts/0": work + ":rw", "/shared": shared + ":ro", "/__w": work + ":rw", "/__e": ext + ":ro"} {
 		if mounts[dst] != want {
 			t.Errorf("docker inspect: %s from %q, want %q", dst, mounts[dst], want)
 		}
 	}
+	writeFile(t, filepath.Join(work, "repo", "data", "rows.csv"), "a,b\n")
+	step := r.call(map[string]any{"command": "run_script_step", "state": p.State, "args": map[string]any{
+		"entryPoint": "cat", "entryPointArgs": []string{"/data/rows.csv", "/shared/weights.bin"},
+		"environmentVariables": map[string]string{}, "workingDirectory": "/__w/repo"}})
+	if step.code != 0 || step.stdout != "a,b\nw" {
+		t.Errorf("reading the mounts in a step: exit %d, stdout %q, stderr %q", step.code, step.stdout, step.stderr)
+	}
 
 	// A container step of the same job tries the same link.
-	step := r.call(map[string]any{"command": "run_container_step", "state": p.State, "args": map[string]any{
+	step = r.call(map[string]any{"command": "run_container_step", "state": p.State, "args": map[string]any{
 		"image": image, "entryPoint": "ls", "entryPointArgs": []string{"-la", "/x"},
 		"createOptions": "-v " + work + "/x.sock:/x", "workingDirectory": "/__w/repo",
 		"environmentVariables": map[string]string{}, "systemMountVolumes": systemMounts,
