@@ -122,9 +122,9 @@ func (bl *baseline) read(ctx context.Context, file string) ([]byte, error) {
 		if !ok {
 			return nil, fmt.Errorf("%s: no --baseline file for it: %w", file, os.ErrNotExist)
 		}
-		return os.ReadFile(f)
+		return metrics.ReadRegular(f)
 	}
-	data, err := bl.repo.Show(ctx, bl.rev, path.Join(bl.prefix, file))
+	data, err := readInputAt(ctx, bl.repo, bl.rev, bl.prefix, file)
 	if errors.Is(err, gitrepo.ErrNotFound) {
 		return nil, fmt.Errorf("%s at %s: %w", file, shortRev(bl.rev), os.ErrNotExist)
 	}
@@ -145,9 +145,9 @@ func (bl *baseline) seed(ctx context.Context) uint64 {
 func (p *project) readMetrics(files []string) ([]*metrics.File, error) {
 	var out []*metrics.File
 	for _, f := range files {
-		data, err := os.ReadFile(p.abs(f))
+		data, err := p.readInput(f)
 		if err != nil {
-			return nil, usageError(fmt.Errorf("%s: %w; list only files that exist under metrics: or params: in mlci.yaml", f, errors.Unwrap(err)))
+			return nil, usageError(err)
 		}
 		m, err := metrics.Parse(f, data)
 		if err != nil {

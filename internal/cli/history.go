@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"os"
 	"path"
 	"slices"
 	"strings"
@@ -49,11 +48,11 @@ func (g *globals) history(ctx context.Context, p *project, pl *pipeline, n int) 
 		h.Points = append(h.Points, pt)
 	}
 	for _, rev := range revs {
-		if data, err := bl.repo.Show(ctx, rev, path.Join(bl.prefix, file)); err == nil {
+		if data, err := readInputAt(ctx, bl.repo, rev, bl.prefix, file); err == nil {
 			add(rev[:7], data)
 		}
 	}
-	if data, err := os.ReadFile(p.abs(file)); err == nil {
+	if data, err := p.readInput(file); err == nil {
 		add("head", data)
 	}
 	return h

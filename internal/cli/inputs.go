@@ -1,9 +1,19 @@
 package cli
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/mlci/mlci/internal/gitrepo"
+	"github.com/mlci/mlci/internal/metrics"
 )
 
 // actionInputs fills flags the user did not set from the GitHub Action's
@@ -26,4 +36,114 @@ func (g *globals) actionInputs(cmd *cobra.Command) error {
 		}
 	}
 	return nil
+}
+
+// The files mlci.yaml names (metrics, params, per-example scores) are the
+// pull request author's to choose, and what mlci reads from them goes into
+// the report, the comment and the step summary. So every read of one goes
+// through readInput (the work tree) or readInputAt (a commit): the name must
+// be relative and free of "..", the file must resolve, through any links,
+// inside the repository and outside .git/ (where actions/checkout keeps the
+// job's token), and it must be a regular file of at most
+// metrics.MaxFileSize bytes.
+
+// readInput reads a file that mlci.yaml names from the work tree.
+func (p *project) readInput(name string) ([]byte, error) {
+	if err := checkInputName(name); err != nil {
+		return nil, err
+	}
+	resolved, err := filepath.EvalSymlinks(filepath.Join(p.Root, filepath.FromSlash(name)))
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%s: %w; name only files that exist in mlci.yaml", name, err)
+		}
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	repo, err := filepath.EvalSymlinks(repoRoot(p.Root))
+	if err != nil {
+		return nil, err
+	}
+	rel, err := filepath.Rel(repo, resolved)
+	switch {
+	case err != nil || !filepath.IsLocal(rel):
+		return nil, fmt.Errorf("%s leads outside the repository (to %s); mlci reads only files inside it", name, resolved)
+	case inGitDir(rel):
+		return nil, fmt.Errorf("%s leads into .git/ (%s), which holds git's credentials; name a file of the work tree", name, filepath.ToSlash(rel))
+	}
+	data, err := metrics.ReadRegular(resolved)
+	if err == nil {
+		return data, nil
+	}
+	// Say the name mlci.yaml gives, not the resolved path.
+	var nr *metrics.NotRegularError
+	var me *metrics.Error
+	var pe *fs.PathError
+	switch {
+	case errors.As(err, &nr):
+		nr.Path = name
+	case errors.As(err, &me):
+		me.File = name
+	case errors.As(err, &pe):
+		err = fmt.Errorf("%s: %w", name, pe.Err)
+	}
+	return nil, err
+}
+
+// readInputAt reads a file that mlci.yaml names as committed at rev; prefix
+// is the project's folder in the repository. A link there is refused, not
+// followed: git holds only its text.
+func readInputAt(ctx context.Context, repo *gitrepo.Repo, rev, prefix, name string) ([]byte, error) {
+	if err := checkInputName(name); err != nil {
+		return nil, err
+	}
+	data, err := repo.File(ctx, rev, path.Join(prefix, name), metrics.MaxFileSize)
+	switch {
+	case errors.Is(err, gitrepo.ErrSymlink):
+		return nil, fmt.Errorf("%s is a symbolic link at %s; mlci does not follow links in commits: commit the file itself", name, shortRev(rev))
+	case errors.Is(err, gitrepo.ErrTooLarge):
+		return nil, fmt.Errorf("%s at %s is over the %d MiB limit for metrics files; point mlci at a small summary file", name, shortRev(rev), metrics.MaxFileSize>>20)
+	}
+	return data, err
+}
+
+// checkInputName refuses names that say by themselves that they leave the
+// project: absolute paths and paths with "..".
+func checkInputName(name string) error {
+	slashed := filepath.ToSlash(name)
+	switch {
+	case name == "":
+		return errors.New("an empty file name in mlci.yaml; give a path relative to mlci.yaml")
+	case filepath.IsAbs(name) || path.IsAbs(slashed) || filepath.VolumeName(name) != "":
+		return fmt.Errorf("%s is an absolute path; name files relative to mlci.yaml, inside the repository", name)
+	case slices.Contains(strings.Split(slashed, "/"), ".."):
+		return fmt.Errorf(`%s has ".."; name files inside the project, relative to mlci.yaml`, name)
+	}
+	return nil
+}
+
+// repoRoot is the nearest folder up from dir that holds .git, else dir.
+func repoRoot(dir string) string {
+	for d := dir; ; d = filepath.Dir(d) {
+		if exists(filepath.Join(d, ".git")) {
+			return d
+		}
+		if filepath.Dir(d) == d {
+			return dir
+		}
+	}
+}
+
+// inGitDir reports whether a path relative to the repository lies in a
+// .git folder, its own or a nested repository's.
+func inGitDir(rel string) bool {
+	for _, part := range strings.Split(filepath.ToSlash(rel), "/") {
+		if strings.EqualFold(part, ".git") {
+			return true
+		}
+	}
+	return false
 }

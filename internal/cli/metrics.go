@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -239,7 +238,7 @@ func (g *globals) evaluateGates(ctx context.Context, p *project, bl *baseline) (
 				}
 				return bl.read(ctx, file)
 			}
-			return os.ReadFile(p.abs(file))
+			return p.readInput(file)
 		},
 	}
 	report, err := gate.Evaluate(ctx, p.Config.Gates, in)

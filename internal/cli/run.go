@@ -167,9 +167,9 @@ func (g *globals) runMaterials(ctx context.Context, p *project, image string) (r
 func paramsDigest(p *project, files []string) (digest.Digest, error) {
 	var entries []datahash.Entry
 	for _, f := range files {
-		data, err := os.ReadFile(p.abs(f))
+		data, err := p.readInput(f)
 		if err != nil {
-			return "", usageError(fmt.Errorf("params file %s: %w", f, errors.Unwrap(err)))
+			return "", usageError(fmt.Errorf("params file %w", err))
 		}
 		h := digest.BLAKE3.New()
 		h.Write(data)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"math"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // MaxFileSize is the largest file Parse and ReadFile accept. Metrics files
@@ -111,25 +113,75 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// ReadFile reads and parses the file at path; see Parse. When the file
-// cannot be read, the error wraps the os error (errors.Is(err,
+// ReadFile reads and parses the file at path; see Parse and ReadRegular.
+// When the file cannot be read, the error wraps the os error (errors.Is(err,
 // fs.ErrNotExist) works) rather than being an *Error.
 func ReadFile(path string) (*File, error) {
-	f, err := os.Open(path)
+	data, err := ReadRegular(path)
 	if err != nil {
-		return nil, fmt.Errorf("cannot read metrics file: %w", err)
-	}
-	defer f.Close()
-	// Stat first so a huge file is refused without reading it; the limited
-	// read still catches files that grow or lie about their size.
-	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > MaxFileSize {
-		return nil, tooLarge(path, fi.Size())
-	}
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("cannot read metrics file: %w", err)
+		return nil, err
 	}
 	return Parse(path, data)
+}
+
+// NotRegularError is ReadRegular's error for anything but a regular file.
+type NotRegularError struct {
+	Path string
+	Mode fs.FileMode
+}
+
+func (e *NotRegularError) Error() string {
+	return fmt.Sprintf("%s is %s, not a regular file", e.Path, fileKind(e.Mode))
+}
+
+// ReadRegular reads the regular file at path, of at most MaxFileSize bytes.
+// Anything else is refused before a byte is read: a FIFO would block the
+// job forever (it is opened without blocking, so even opening it does not
+// wait for a writer), a device like /dev/zero never ends, and a huge file
+// would be read whole only to be refused. Symbolic links are followed;
+// callers that must stay inside a tree check the resolved path first.
+func ReadRegular(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, &NotRegularError{Path: path, Mode: fi.Mode()}
+	}
+	if fi.Size() > MaxFileSize {
+		return nil, tooLarge(path, fi.Size())
+	}
+	// The limit also holds for a file that grows after the stat.
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxFileSize {
+		return nil, tooLarge(path, int64(len(data)))
+	}
+	return data, nil
+}
+
+// fileKind names a non-regular file type for messages.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	case m&fs.ModeSymlink != 0:
+		return "a symbolic link"
+	}
+	return "a special file (" + m.Type().String() + ")"
 }
 
 // Parse reads a metrics or params file, choosing the format from the
