@@ -10,6 +10,7 @@ import (
 
 	gh "github.com/google/go-github/v62/github"
 
+	"github.com/mlci/mlci/internal/forge/redact"
 	"github.com/mlci/mlci/internal/forge/retry"
 )
 
@@ -73,7 +74,7 @@ func (f *Forge) wrap(op string, err error) error {
 		return nil
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("github: %s: %w", op, err)
+		return fmt.Errorf("github: %s: %w", op, redact.Error(err))
 	}
 	e := &Error{Op: op, err: err}
 	var (
@@ -130,12 +131,13 @@ func responseMessage(r *gh.ErrorResponse) string {
 	return msg
 }
 
-// clean makes text safe for a one-line error: token scrubbed, whitespace
-// folded, at most maxMessage characters.
+// clean makes text safe for a one-line error: token and URL credentials
+// scrubbed, whitespace folded, at most maxMessage characters.
 func (f *Forge) clean(s string) string {
 	if f.token != "" {
 		s = strings.ReplaceAll(s, f.token, "***")
 	}
+	s = redact.URLs(s)
 	s = strings.Join(strings.Fields(s), " ")
 	if utf8.RuneCountInString(s) > maxMessage {
 		s = string([]rune(s)[:maxMessage-1]) + "…"

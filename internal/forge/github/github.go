@@ -19,6 +19,7 @@ import (
 	gh "github.com/google/go-github/v62/github"
 
 	"github.com/mlci/mlci/internal/forge"
+	"github.com/mlci/mlci/internal/forge/redact"
 	"github.com/mlci/mlci/internal/forge/retry"
 )
 
@@ -51,7 +52,7 @@ type Forge struct {
 	client      *gh.Client
 	token       string // only to scrub it from error text
 	owner, repo string
-	apiURL      string
+	apiURL      string // for messages: without credentials
 	runURL      string
 	serverURL   string // the web root, for deployment links; "" when unknown
 	target      target
@@ -103,19 +104,19 @@ func New(cfg Config) (*Forge, error) {
 	}
 	u, err := url.Parse(apiURL)
 	if err != nil || u.Scheme == "" || u.Host == "" {
-		return nil, fmt.Errorf("github: API URL %q is not an absolute URL: set GITHUB_API_URL", apiURL)
+		return nil, fmt.Errorf("github: API URL %q is not an absolute URL: set GITHUB_API_URL", redact.URL(apiURL))
 	}
 	if u.Host != "api.github.com" {
 		// GHES serves the API under /api/v3/; go-github adds it unless the
 		// URL already ends in it (or the host is an api. one, like ghe.com).
 		upload := strings.TrimSuffix(strings.TrimSuffix(apiURL, "/"), "/api/v3")
 		if client, err = client.WithEnterpriseURLs(apiURL, upload); err != nil {
-			return nil, fmt.Errorf("github: API URL %q: %w", apiURL, err)
+			return nil, fmt.Errorf("github: API URL %q: %w", redact.URL(apiURL), redact.Error(err))
 		}
 	}
 	return &Forge{
 		client: client, token: cfg.Token, owner: owner, repo: repo,
-		apiURL: client.BaseURL.String(), runURL: cfg.RunURL, serverURL: strings.TrimSuffix(cfg.ServerURL, "/"),
+		apiURL: redact.URLs(client.BaseURL.String()), runURL: cfg.RunURL, serverURL: strings.TrimSuffix(cfg.ServerURL, "/"),
 		target: tgt, log: log,
 	}, nil
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	gl "gitlab.com/gitlab-org/api/client-go"
+
+	"github.com/mlci/mlci/internal/forge/redact"
 )
 
 // maxErrBody bounds how much of a server's answer goes into an error.
@@ -53,6 +55,7 @@ func (f *Forge) wrap(op string, err error) error {
 	if f.cfg.Token != "" {
 		why = strings.ReplaceAll(why, f.cfg.Token, "[token]")
 	}
+	why = redact.URLs(why)
 	why = strings.Join(strings.Fields(why), " ")
 	e.msg = fmt.Sprintf("gitlab: %s on project %s: %s", op, f.cfg.Project, truncate(why, maxErrBody))
 	return e

@@ -20,6 +20,7 @@ import (
 	gl "gitlab.com/gitlab-org/api/client-go"
 
 	"github.com/mlci/mlci/internal/forge"
+	"github.com/mlci/mlci/internal/forge/redact"
 	"github.com/mlci/mlci/internal/forge/retry"
 )
 
@@ -121,7 +122,7 @@ func New(cfg Config) (*Forge, error) {
 	}
 	u, err := url.Parse(cfg.APIURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("gitlab: API URL %q is not an http(s) URL: set CI_API_V4_URL like https://gitlab.com/api/v4", cfg.APIURL)
+		return nil, fmt.Errorf("gitlab: API URL %q is not an http(s) URL: set CI_API_V4_URL like https://gitlab.com/api/v4", redact.URL(cfg.APIURL))
 	}
 	f := &Forge{cfg: cfg, log: cmp.Or(cfg.Logger, slog.Default())}
 	if cfg.MergeRequestIID != "" {
@@ -162,7 +163,7 @@ func New(cfg Config) (*Forge, error) {
 		f.client, err = gl.NewClient(cfg.Token, opts...)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("gitlab: build client: %w", err)
+		return nil, fmt.Errorf("gitlab: build client: %w", redact.Error(err))
 	}
 	return f, nil
 }
@@ -177,6 +178,11 @@ func projectURL(cfg Config) string {
 		return ""
 	}
 	base := strings.TrimSuffix(strings.TrimSuffix(cfg.APIURL, "/"), "/api/v4")
+	if u, err := url.Parse(base); err == nil && u.User != nil {
+		// The API's credentials are no part of a link anyone sees.
+		u.User = nil
+		base = u.String()
+	}
 	return base + "/" + strings.Trim(cfg.Project, "/")
 }
 

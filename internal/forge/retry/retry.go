@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mlci/mlci/internal/forge/redact"
 )
 
 // Policy says how often and how long to retry. The zero value is usable.
@@ -126,7 +128,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		if p.Logger != nil {
 			p.Logger.InfoContext(ctx, "retrying forge API request",
-				"method", req.Method, "path", req.URL.Path, "why", why(resp, err),
+				"method", req.Method, "path", req.URL.Path, "why", redact.URLs(why(resp, err)),
 				"wait", wait.String(), "attempt", attempt+1, "of", p.MaxAttempts)
 		}
 		if err := p.Sleep(ctx, wait); err != nil {
