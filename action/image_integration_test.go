@@ -5,15 +5,21 @@ package action
 import (
 	"archive/tar"
 	"bytes"
+	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/docker/docker/client"
+
 	"github.com/mlci/mlci/internal/forge/githubfake"
+	"github.com/mlci/mlci/runner/dockerjob/dockertest"
 )
 
 // These tests build the action's image with the real Docker Engine and run
@@ -33,8 +39,36 @@ func docker(t *testing.T, stdin io.Reader, args ...string) string {
 	return strings.TrimSpace(string(out))
 }
 
+// engineAPI is a client of the Docker Engine, closed when the test ends.
+func engineAPI(t *testing.T) client.APIClient {
+	t.Helper()
+	api, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { api.Close() })
+	return api
+}
+
+// newScope returns the labels for what one test makes on the engine, which
+// is removed by them when the test ends (dockertest.Scope).
+func newScope(t *testing.T) map[string]string {
+	t.Helper()
+	return dockertest.Scope(t, engineAPI(t))
+}
+
+// labelFlags is labels as docker's repeated flag (--label k=v, or
+// --change "LABEL k=v" for docker import).
+func labelFlags(flag, format string, labels map[string]string) []string {
+	var args []string
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
+		args = append(args, flag, fmt.Sprintf(format, k, labels[k]))
+	}
+	return args
+}
+
 // baseImage imports a root filesystem with git, sh and their libraries.
-func baseImage(t *testing.T, name string) string {
+func baseImage(t *testing.T, name string, labels map[string]string) string {
 	// tail: act keeps its job container alive with tail -f /dev/null.
 	files := []string{"/bin/sh", "/usr/bin/git", "/usr/bin/tail", "/lib64/ld-linux-x86-64.so.2"}
 	out, err := exec.Command("ldd", "/usr/bin/git", "/bin/sh", "/usr/bin/tail").Output()
@@ -69,16 +103,17 @@ func baseImage(t *testing.T, name string) string {
 		tw.Write(data)
 	}
 	tw.Close()
-	docker(t, &buf, "import", "-", name)
-	t.Cleanup(func() { exec.Command("docker", "rmi", "-f", name).Run() })
+	docker(t, &buf, append(append([]string{"import"}, labelFlags("--change", "LABEL %s=%s", labels)...), "-", name)...)
 	return name
 }
 
 // buildImage builds the shipped Dockerfile's final stage on the test base;
-// the base is left as the image's name plus "-base".
-func buildImage(t *testing.T) string {
-	name := "mlci-action-test:" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))
-	base := baseImage(t, name+"-base")
+// the base is left as the image's name plus "-base". Both carry labels, by
+// which the test's scope removes them; their tag holds the run's ID, so
+// another run on the engine never builds over them.
+func buildImage(t *testing.T, labels map[string]string) string {
+	name := "mlci-action-test:" + dockertest.RunID() + "-" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))
+	base := baseImage(t, name+"-base", labels)
 	ctx := t.TempDir()
 	build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(ctx, "bin", "mlci"), "../cmd/mlci")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
@@ -115,13 +150,13 @@ func buildImage(t *testing.T) string {
 	}
 	dockerfile := "ARG BASE_IMAGE\nFROM scratch AS build\nCOPY bin/mlci /out/mlci\n" + strings.Join(lines, "\n")
 	os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte(dockerfile), 0o644)
-	docker(t, nil, "build", "-q", "--build-arg", "BASE_IMAGE="+base, "-t", name, ctx)
-	t.Cleanup(func() { exec.Command("docker", "rmi", "-f", name).Run() })
+	args := append([]string{"build", "-q", "--build-arg", "BASE_IMAGE=" + base, "-t", name}, labelFlags("--label", "%s=%s", labels)...)
+	docker(t, nil, append(args, ctx)...)
 	return name
 }
 
 func TestActionImage(t *testing.T) {
-	image := buildImage(t)
+	image := buildImage(t, newScope(t))
 	size := docker(t, nil, "image", "inspect", "--format", "{{.Size}}", image)
 	t.Logf("image size: %s bytes (test base; the alpine base adds git's packages)", size)
 

@@ -1,7 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
+	"errors"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,7 +13,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/mlci/mlci/internal/forge/githubfake"
 )
@@ -79,18 +82,36 @@ func TestPermissionDenied(t *testing.T) {
 	}
 }
 
+// TestInterruptLeavesLockWhole interrupts a re-lock and checks that
+// mlci.lock is as it was. The signal must land after main has installed its
+// handler and before the lock is written, on a machine of any speed, so the
+// dataset holds FIFOs, which the walk skips with one warning each: the first
+// sorts first, so its warning says the handler is in place; the many that
+// sort last write more warnings than a pipe holds, so the walk, and with it
+// the lock, cannot finish until the test reads them, which it does only
+// after the signal.
 func TestInterruptLeavesLockWhole(t *testing.T) {
 	bin := buildMLCI(t)
 	dir := t.TempDir()
 	ds := filepath.Join(dir, "data")
-	// Enough data that the lock is still hashing when the signal arrives.
-	payload := bytes.Repeat([]byte("x"), 3<<20)
+	payload := bytes.Repeat([]byte("x"), 64<<10)
 	for i := range 64 {
 		sub := filepath.Join(ds, strconv.Itoa(i%8))
 		if err := os.MkdirAll(sub, 0o755); err != nil {
 			t.Fatal(err)
 		}
 		if err := os.WriteFile(filepath.Join(sub, strconv.Itoa(i)), payload, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// "-" sorts before the folders 0 to 7, "z" after them.
+	if err := syscall.Mkfifo(filepath.Join(ds, "-started"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Each warning is over 60 bytes: 4096 of them overfill a 64 KiB pipe
+	// four times.
+	for i := range 4096 {
+		if err := syscall.Mkfifo(filepath.Join(ds, fmt.Sprintf("z%04d", i)), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -112,49 +133,57 @@ func TestInterruptLeavesLockWhole(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(ds, "0", "0"), []byte("changed"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	// The cache makes a re-lock fast; -j1 and --no-cache make it slow
-	// enough to interrupt. Retry with an earlier signal if it finished.
-	for _, delay := range []time.Duration{50 * time.Millisecond, 10 * time.Millisecond, 0} {
-		cmd := run("data", "lock", "--no-cache", "-j", "1")
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(delay)
-		cmd.Process.Signal(os.Interrupt)
-		err := cmd.Wait()
-		if err == nil {
-			// Finished before the signal, so the lock now holds this
-			// change: compare with that, change the data again and try
-			// sooner.
-			if before, err = os.ReadFile(filepath.Join(dir, "mlci.lock")); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join(ds, "0", "0"), []byte("changed after "+delay.String()), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		if code := err.(*exec.ExitError).ExitCode(); code != 130 {
-			t.Fatalf("exit %d, want 130; stderr %q", code, stderr.String())
-		}
-		if !strings.Contains(stderr.String(), "interrupted") {
-			t.Errorf("stderr = %q", stderr.String())
-		}
-		after, err := os.ReadFile(filepath.Join(dir, "mlci.lock"))
-		if err != nil || !bytes.Equal(before, after) {
-			t.Fatalf("interrupted lock changed mlci.lock (err %v)", err)
-		}
-		entries, _ := os.ReadDir(dir)
-		for _, e := range entries {
-			if strings.Contains(e.Name(), ".tmp-") {
-				t.Errorf("temporary file %s left behind", e.Name())
-			}
-		}
-		return
+
+	cmd := run("data", "lock", "--no-cache", "-j", "1")
+	// A pipe read only here, not a buffer that a goroutine drains: the
+	// child blocks once it is full.
+	pipe, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("lock finished before every interrupt; make the dataset larger")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	stderr := bufio.NewReader(pipe)
+	first, err := stderr.ReadString('\n')
+	if err != nil || !strings.Contains(first, "-started: a FIFO is not data") {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		t.Fatalf("first stderr line %q, %v; want the warning for data/-started", first, err)
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	rest, err := io.ReadAll(stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+		t.Fatalf("lock after SIGINT: %v, want exit 130; stderr ends %q", err, tail(string(rest), 300))
+	}
+	if !strings.Contains(string(rest), "interrupted") {
+		t.Errorf("stderr ends %q, want it to say interrupted", tail(string(rest), 300))
+	}
+	after, err := os.ReadFile(filepath.Join(dir, "mlci.lock"))
+	if err != nil || !bytes.Equal(before, after) {
+		t.Fatalf("interrupted lock changed mlci.lock (err %v)", err)
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.Contains(e.Name(), ".tmp-") {
+			t.Errorf("temporary file %s left behind", e.Name())
+		}
+	}
+}
+
+// tail is the last n bytes of s, for messages about long output.
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "..." + s[len(s)-n:]
 }
 
 // BenchmarkPostProcess times what a CI step pays to post the report: a

@@ -14,6 +14,7 @@ import (
 
 	"github.com/mlci/mlci/internal/forge"
 	"github.com/mlci/mlci/internal/gate"
+	"github.com/mlci/mlci/internal/gitrepo"
 	"github.com/mlci/mlci/internal/metrics"
 	"github.com/mlci/mlci/internal/report"
 	"github.com/mlci/mlci/internal/runrecord"
@@ -31,6 +32,8 @@ type ciResult struct {
 	Failed   []string        `json:"failed"`
 	Report   *postOutput     `json:"report,omitempty"`
 	Released []released      `json:"released,omitempty"`
+	// Baseline is what the metrics, params and data were compared with.
+	Baseline *baselineInfo `json:"baseline,omitempty"`
 }
 
 type postOutput struct {
@@ -100,7 +103,7 @@ bad input, 3 when the forge failed after retries.`,
 			if err != nil {
 				return err
 			}
-			res := ciResult{Pass: len(pl.failed) == 0, Data: pl.data, DataDiff: pl.dataDiff, Gates: pl.gates, Failed: pl.failed, Report: posted}
+			res := ciResult{Pass: len(pl.failed) == 0, Data: pl.data, DataDiff: pl.dataDiff, Gates: pl.gates, Failed: pl.failed, Report: posted, Baseline: pl.baseline.info()}
 			if res.Pass && len(p.Config.Models) > 0 && (pf.release == "always" || pf.release == "auto" && g.onMerge()) {
 				rel, err := g.release(ctx, p, pl, &bf, &rf)
 				if err != nil {
@@ -183,22 +186,26 @@ func (g *globals) prepareReport(ctx context.Context, bf *baselineFlags, h *hashF
 	}
 	in := g.reportInput(ctx, pl, precision)
 	in.History = g.history(ctx, p, pl, pf.history)
-	in.Run = runInfo(p, g.io.Getenv)
+	var note string
+	in.Run, note = runInfo(ctx, p, g.io.Getenv)
+	if note != "" {
+		g.warn(note)
+		in.Notes = append(in.Notes, note)
+	}
 	return p, pl, in, nil
 }
 
-// runInfo reads the project's run record, if mlci run record wrote one,
-// and the GPU telemetry mlci-runner keeps beside the hardware file. A job
-// on an mlci-runner host without a run record still shows its hardware.
-func runInfo(p *project, getenv func(string) string) *report.Run {
-	var r *report.Run
-	if st, err := runrecord.Read(filepath.Join(p.Root, RunRecordFile)); err == nil {
-		if m, err := st.Materials(); err == nil {
-			r = &report.Run{Identity: string(st.Predicate.BuildDefinition.InternalParameters.RunIdentity), Hardware: m.Hardware, Image: string(m.Image), Subjects: map[string]string{}}
-			for _, s := range st.Subject {
-				for alg, hex := range s.Digest {
-					r.Subjects[s.Name] = alg + ":" + hex
-				}
+// runInfo reads the project's run record, if mlci run record wrote one at
+// this commit, and the GPU telemetry mlci-runner keeps beside the hardware
+// file. A job on an mlci-runner host without a run record still shows its
+// hardware. note says why a record was left out.
+func runInfo(ctx context.Context, p *project, getenv func(string) string) (r *report.Run, note string) {
+	st, m, note := currentRunRecord(ctx, p)
+	if st != nil {
+		r = &report.Run{Identity: string(st.Predicate.BuildDefinition.InternalParameters.RunIdentity), Hardware: m.Hardware, Image: string(m.Image), Subjects: map[string]string{}}
+		for _, s := range st.Subject {
+			for alg, hex := range s.Digest {
+				r.Subjects[s.Name] = alg + ":" + hex
 			}
 		}
 	}
@@ -216,7 +223,35 @@ func runInfo(p *project, getenv func(string) string) *report.Run {
 	if r != nil {
 		r.GPUUse = use
 	}
-	return r
+	return r, note
+}
+
+// currentRunRecord reads the project's run record when it was made at
+// HEAD. A record of another commit (one left in the work tree, or restored
+// from a cache) describes another run: it is left out, and note says why.
+func currentRunRecord(ctx context.Context, p *project) (st *runrecord.Statement, m runrecord.Materials, note string) {
+	s, err := runrecord.Read(filepath.Join(p.Root, RunRecordFile))
+	if err != nil {
+		return nil, m, ""
+	}
+	if m, err = s.Materials(); err != nil {
+		return nil, m, ""
+	}
+	head := ""
+	if repo, err := gitrepo.Open(ctx, p.Root); err == nil {
+		head, _ = repo.Verify(ctx, "HEAD")
+	}
+	if m.Commit != head {
+		at, now := "commit "+shortRev(m.Commit), "HEAD ("+shortRev(head)+")"
+		if m.Commit == "" {
+			at = "no commit"
+		}
+		if head == "" {
+			now = "this work tree, which is not in git"
+		}
+		return nil, m, fmt.Sprintf("%s was recorded at %s, not at %s, so its run identity and digests are left out; run mlci run record again in this commit's job", RunRecordFile, at, now)
+	}
+	return &s, m, ""
 }
 
 // telemetryFileEnv names the GPU telemetry summary mlci-runner writes for

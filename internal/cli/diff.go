@@ -45,7 +45,8 @@ func newDataDiffCmd(g *globals) *cobra.Command {
 		Use:   "diff",
 		Short: "Compare mlci.lock with the lock at a base revision",
 		Long: `Compare the work tree's mlci.lock with the one at --base (default: the merge
-base with the default branch, or with the pull/merge request's target in CI):
+base with the default branch, or with the pull/merge request's target in CI;
+on a push to the default branch, the commit mlci ci compares with):
 which datasets changed, files added/removed/modified and bytes before/after.
 In a shallow clone the base is fetched with depth 1.`,
 		Args: cobra.NoArgs,
@@ -64,12 +65,9 @@ In a shallow clone the base is fetched with depth 1.`,
 				return usageError(fmt.Errorf("data diff reads the base lock from git: %w", err))
 			}
 			repo.Getenv = g.io.Getenv
-			b, err := repo.ResolveBase(ctx, base)
+			b, kind, err := g.gitBase(ctx, p, repo, base)
 			if err != nil {
-				return usageError(err)
-			}
-			if b.Note != "" {
-				g.warn(b.Note)
+				return err
 			}
 			prefix, err := repo.Prefix(ctx, p.Root)
 			if err != nil {
@@ -80,6 +78,9 @@ In a shallow clone the base is fetched with depth 1.`,
 				return err
 			}
 			info := baseInfo{Rev: b.Rev, Name: b.Name, Note: b.Note}
+			if kind == "none" {
+				info.Rev = ""
+			}
 			if g.json {
 				return g.printJSON(struct {
 					Base     baseInfo     `json:"base"`

@@ -141,6 +141,14 @@ func TestMetricsBadInput(t *testing.T) {
 		}, []string{"metrics", "diff", "--baseline", "baseline/metrics.json"}, "metrics.json: empty"},
 		{"no baseline outside git", nil, []string{"metrics", "diff"}, "pass --baseline FILE"},
 		{"both baselines", nil, []string{"gate", "--base", "main", "--baseline", "baseline/metrics.json"}, "choose one"},
+		{"missing --baseline file", nil, []string{"gate", "--baseline", "gone/metrics.json"}, "--baseline gone/metrics.json: no such file"},
+		{"missing --baseline file in ci", nil, []string{"ci", "--baseline", "gone/metrics.json"}, "--baseline gone/metrics.json: no such file"},
+		{"missing --baseline file in diff", nil, []string{"metrics", "diff", "--baseline", "gone/metrics.json"}, "--baseline gone/metrics.json: no such file"},
+		{"--baseline named like no metrics file", func(t *testing.T, dir string) {
+			data, _ := os.ReadFile(filepath.Join(dir, "baseline", "metrics.json"))
+			writeFile(t, filepath.Join(dir, "prod.json"), string(data))
+		}, []string{"gate", "--baseline", "prod.json"}, "--baseline prod.json stands for the metrics or params file of the same name"},
+		{"--baseline given twice", nil, []string{"gate", "--baseline", "baseline/metrics.json", "--baseline", "metrics.json"}, "both stand for metrics.json"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -228,9 +228,10 @@ func (g *globals) evaluateGates(ctx context.Context, p *project, bl *baseline) (
 		return nil, err
 	}
 	in := gate.Input{
-		Base: base,
-		Head: head,
-		Seed: bl.seed(ctx),
+		Base:     base,
+		Head:     head,
+		Seed:     bl.seed(ctx),
+		BaseName: bl.Name,
 		Scores: func(ctx context.Context, fromBase bool, file string) ([]byte, error) {
 			if fromBase {
 				if bl.files != nil {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -20,7 +19,6 @@ import (
 	"github.com/mlci/mlci/internal/lockfile"
 	"github.com/mlci/mlci/internal/metrics"
 	"github.com/mlci/mlci/internal/registry"
-	"github.com/mlci/mlci/internal/runrecord"
 	"github.com/mlci/mlci/internal/suggest"
 )
 
@@ -211,8 +209,10 @@ func (g *globals) versionRecord(ctx context.Context, p *project, m config.Model,
 			rec.Gate = "pass"
 		}
 	}
-	if st, err := runrecord.Read(filepath.Join(p.Root, RunRecordFile)); err == nil {
+	if st, _, note := currentRunRecord(ctx, p); st != nil {
 		rec.RunID = string(st.Predicate.BuildDefinition.InternalParameters.RunIdentity)
+	} else if note != "" {
+		g.warn(note)
 	}
 	return rec, nil
 }

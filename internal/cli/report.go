@@ -27,7 +27,7 @@ fail a build.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			p, _, in, err := g.prepareReport(ctx, &bf, &h, &pf, precision)
+			p, pl, in, err := g.prepareReport(ctx, &bf, &h, &pf, precision)
 			if err != nil {
 				return err
 			}
@@ -40,11 +40,12 @@ fail a build.`,
 			if g.json {
 				body, _ := report.Render(in, 0)
 				return g.printJSON(struct {
-					Pass    bool        `json:"pass"`
-					Summary string      `json:"summary"`
-					Body    string      `json:"body"`
-					Posted  *postOutput `json:"posted,omitempty"`
-				}{in.Pass(), in.Summary(), body, posted})
+					Pass     bool          `json:"pass"`
+					Summary  string        `json:"summary"`
+					Baseline *baselineInfo `json:"baseline,omitempty"`
+					Body     string        `json:"body"`
+					Posted   *postOutput   `json:"posted,omitempty"`
+				}{in.Pass(), in.Summary(), pl.baseline.info(), body, posted})
 			}
 			if err := report.Write(g.io.Stdout, in); err != nil {
 				return err

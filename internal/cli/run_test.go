@@ -61,3 +61,38 @@ func TestRunRecord(t *testing.T) {
 		t.Errorf("no subjects: exit %d stderr %q", r.code, r.stderr)
 	}
 }
+
+// A run record made at another commit says nothing about this one: the
+// report leaves out its identity and digests and says why, and a
+// registration does not cite it.
+func TestStaleRunRecordIgnored(t *testing.T) {
+	dir, _ := registryProject(t)
+	if r := run(t, nil, "-C", dir, "run", "record", "--subject", "model/knn.bin"); r.code != ExitOK {
+		t.Fatalf("run record: exit %d %s", r.code, r.stderr)
+	}
+	fresh := run(t, nil, "-C", dir, "report", "--baseline", "baseline/metrics.json")
+	if !strings.Contains(fresh.stdout, "| identity | `blake3:") {
+		t.Fatalf("the report lacks the current run record:\n%s", fresh.stdout)
+	}
+	writeFile(t, filepath.Join(dir, "model", "knn.bin"), "weights v2")
+	git(t, dir, "commit", "-q", "-am", "model v2")
+
+	stale := run(t, nil, "-C", dir, "report", "--baseline", "baseline/metrics.json")
+	if stale.code != ExitOK {
+		t.Fatalf("report: exit %d %s", stale.code, stale.stderr)
+	}
+	if strings.Contains(stale.stdout, "| identity |") || strings.Contains(stale.stdout, "model/knn.bin | `sha256:") {
+		t.Errorf("the report shows a run record of another commit:\n%s", stale.stdout)
+	}
+	const note = "mlci-run.intoto.json was recorded at commit "
+	if !strings.Contains(stale.stdout, note) || !strings.Contains(stale.stderr, note) || !strings.Contains(stale.stderr, "run mlci run record again") {
+		t.Errorf("no note on the stale record; stdout:\n%s\nstderr: %s", stale.stdout, stale.stderr)
+	}
+	reg := run(t, nil, "-C", dir, "model", "register", "digits", "--remote", "", "--baseline", "baseline/metrics.json")
+	if reg.code != ExitOK {
+		t.Fatalf("register: exit %d %s", reg.code, reg.stderr)
+	}
+	if h := run(t, nil, "-C", dir, "--json", "model", "history", "digits", "--remote", ""); strings.Contains(h.stdout, "run_id") {
+		t.Errorf("the registration cites a run record of another commit:\n%s", h.stdout)
+	}
+}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,7 +35,10 @@ func TestRunInfoFromRunner(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := runInfo(p, func(k string) string { return tc.env[k] })
+			r, note := runInfo(context.Background(), p, func(k string) string { return tc.env[k] })
+			if note != "" {
+				t.Errorf("note = %q without a run record", note)
+			}
 			if (r != nil) != tc.wantRun {
 				t.Fatalf("run = %+v; want one: %v", r, tc.wantRun)
 			}

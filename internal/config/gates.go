@@ -25,9 +25,11 @@ type Gate struct {
 	// ("0.01") or a percent of the base value ("0.5%").
 	MaxDrop string `yaml:"max_drop"`
 	MaxRise string `yaml:"max_rise"`
-	// MissingBase says whether a metric absent from the baseline passes
-	// ("pass", the default: a new metric has nothing to regress from) or
-	// fails ("fail").
+	// MissingBase says how a relative rule (max_drop, max_rise,
+	// per_example) is judged when the baseline has no value to compare
+	// with: "fail" (the default, so a missing baseline is never taken for
+	// no regression), "warn" (reported, not fatal: for the change that
+	// introduces a metric) or "pass".
 	MissingBase string      `yaml:"missing_base"`
 	WarnOnly    bool        `yaml:"warn_only"`
 	PerExample  *PerExample `yaml:"per_example"`
@@ -58,6 +60,13 @@ type PerExample struct {
 const (
 	Maximize = "maximize"
 	Minimize = "minimize"
+)
+
+// What a relative rule does when the baseline lacks its value.
+const (
+	MissingFail = "fail"
+	MissingWarn = "warn"
+	MissingPass = "pass"
 )
 
 // Threshold is a tolerance as an amount or a percent of the base value.
@@ -149,9 +158,9 @@ func (c *Config) checkGates(pos map[string]*yaml.Node, at func(p, msg string, ar
 			return at(p, "gate %q: min %v is above max %v, so it can never pass", g.Name, *g.Min, *g.Max)
 		}
 		switch g.MissingBase {
-		case "", "pass", "fail":
+		case "", MissingFail, MissingWarn, MissingPass:
 		default:
-			return at(p+".missing_base", `gate %q: missing_base %q must be "pass" or "fail"`, g.Name, g.MissingBase)
+			return at(p+".missing_base", `gate %q: missing_base %q must be "fail" (the default), "warn" or "pass"`, g.Name, g.MissingBase)
 		}
 		if pe := g.PerExample; pe != nil {
 			if pe.Head == "" || pe.Score == "" {

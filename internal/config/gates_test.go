@@ -55,7 +55,7 @@ func TestGateErrors(t *testing.T) {
 		{"drop on minimize", "name: g\n    metric: a\n    goal: minimize\n    max_drop: 1", "use max_rise"},
 		{"min above max", "name: g\n    metric: a\n    goal: maximize\n    min: 2\n    max: 1", "can never pass"},
 		{"bad glob", "name: g\n    metric: \"a[\"\n    goal: maximize", "malformed"},
-		{"bad missing_base", "name: g\n    metric: a\n    goal: maximize\n    missing_base: maybe", `"pass" or "fail"`},
+		{"bad missing_base", "name: g\n    metric: a\n    goal: maximize\n    missing_base: maybe", `gate "g": missing_base "maybe" must be "fail" (the default), "warn" or "pass"`},
 		{"per_example without score", "name: g\n    metric: a\n    goal: maximize\n    per_example:\n      head: s.csv", `needs "head:"`},
 		{"bad confidence", "name: g\n    metric: a\n    goal: maximize\n    per_example: {head: s.csv, score: s, confidence: 95}", "between 0 and 1"},
 		{"unknown key", "name: g\n    metric: a\n    goal: maximize\n    max_dorp: 1", `unknown key "max_dorp" in gates[0]; did you mean "max_drop"?`},
@@ -67,6 +67,11 @@ func TestGateErrors(t *testing.T) {
 				t.Errorf("err = %v, want it to contain %q", err, tt.want)
 			}
 		})
+	}
+	for _, mb := range []string{"pass", "warn", "fail"} {
+		if _, err := Parse("mlci.yaml", []byte("gates:\n  - {name: g, metric: a, goal: maximize, max_drop: 0, missing_base: "+mb+"}\n")); err != nil {
+			t.Errorf("missing_base: %s: %v", mb, err)
+		}
 	}
 	_, err := Parse("mlci.yaml", []byte("gates:\n  - {name: g, metric: a, goal: maximize}\n  - {name: g, metric: b, goal: maximize}\n"))
 	if err == nil || !strings.Contains(err.Error(), "used twice (lines 2 and 3)") {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"math"
 	"path"
@@ -84,6 +85,9 @@ type Input struct {
 	// Seed makes bootstrap intervals reproducible; derive it from the
 	// commit with bootstrap.SeedFrom.
 	Seed uint64
+	// BaseName says what the baseline is, for the reason a rule gives
+	// when the baseline lacks its value.
+	BaseName string
 }
 
 // Evaluate judges every rule. It returns an error wrapping ErrInput when a
@@ -181,7 +185,12 @@ func evaluateRule(ctx context.Context, g *config.Gate, in Input, ix *metricIndex
 				v.ChangePct = &p
 			}
 		}
-		if err := judge(ctx, g, in, &v); err != nil {
+		// Why the baseline has no value, should it have none.
+		absent := m.file + " is not"
+		if ix.base[m.file] != nil {
+			absent = m.metric + " is not in " + m.file
+		}
+		if err := judge(ctx, g, in, &v, absent); err != nil {
 			return nil, err
 		}
 		if v.Status == Fail && g.WarnOnly {
@@ -316,8 +325,9 @@ func describe(g *config.Gate) string {
 
 // judge sets the verdict's status and reason. Checks run from the plainest
 // (is the metric there?) to the costliest (the bootstrap), and the first
-// failure is the reason given.
-func judge(ctx context.Context, g *config.Gate, in Input, v *Verdict) error {
+// failure is the reason given. absent says why the baseline lacks the
+// metric, for when it does.
+func judge(ctx context.Context, g *config.Gate, in Input, v *Verdict, absent string) error {
 	v.Status = Pass
 	fail := func(format string, args ...any) {
 		if v.Status == Pass {
@@ -341,11 +351,7 @@ func judge(ctx context.Context, g *config.Gate, in Input, v *Verdict) error {
 		return nil
 	}
 	if v.Base == nil {
-		if g.MissingBase == "fail" {
-			fail("no baseline value to compare with, and the rule says missing_base: fail")
-		} else if v.Reason == "" {
-			v.Reason = "no baseline value; relative checks skipped (missing_base: pass)"
-		}
+		missingBase(g, in, v, absent, fail)
 		return nil
 	}
 	base := *v.Base
@@ -366,6 +372,29 @@ func judge(ctx context.Context, g *config.Gate, in Input, v *Verdict) error {
 	return nil
 }
 
+// missingBase judges a relative rule that has nothing to compare with, as
+// its missing_base says. A missing baseline is never taken for "no
+// regression" unless the rule says so: it may be the first change that
+// reports the metric, but also a baseline that was not where it should be.
+func missingBase(g *config.Gate, in Input, v *Verdict, absent string, fail func(string, ...any)) {
+	reason := "no baseline value: " + absent + " at the baseline"
+	if in.BaseName != "" {
+		reason += ", " + in.BaseName
+	}
+	switch g.MissingBase {
+	case config.MissingPass:
+		if v.Reason == "" {
+			v.Reason = reason + "; relative checks skipped (missing_base: pass)"
+		}
+	case config.MissingWarn:
+		if v.Status == Pass {
+			v.Status, v.Reason = Warn, reason+" (missing_base: warn)"
+		}
+	default:
+		fail("%s; a relative check needs one (for a metric this change introduces, set missing_base: warn or pass on the rule)", reason)
+	}
+}
+
 // bootstrapJudge fails a rule only when the whole confidence interval of the
 // change lies beyond the tolerance, so noise alone never fails a build.
 func bootstrapJudge(ctx context.Context, g *config.Gate, in Input, v *Verdict, base float64, fail func(string, ...any)) error {
@@ -383,7 +412,7 @@ func bootstrapJudge(ctx context.Context, g *config.Gate, in Input, v *Verdict, b
 	read := func(side string, fromBase bool, file string) (*bootstrap.Scores, error) {
 		data, err := in.Scores(ctx, fromBase, file)
 		if err != nil {
-			return nil, fmt.Errorf("%w: gate %q: %s scores: %v", ErrInput, g.Name, side, err)
+			return nil, fmt.Errorf("%w: gate %q: %s scores: %w", ErrInput, g.Name, side, err)
 		}
 		s, err := bootstrap.ReadScores(file, data, pe.ID, pe.Score)
 		if err != nil {
@@ -392,6 +421,13 @@ func bootstrapJudge(ctx context.Context, g *config.Gate, in Input, v *Verdict, b
 		return s, nil
 	}
 	bs, err := read("base", fromBase, baseFile)
+	if fromBase && errors.Is(err, fs.ErrNotExist) {
+		// The baseline revision has no per-example file: no baseline, as
+		// much as a missing metric is. A file the rule names is the
+		// team's to keep, so its absence stays an input error.
+		missingBase(g, in, v, baseFile+" is not", fail)
+		return nil
+	}
 	if err != nil {
 		return err
 	}

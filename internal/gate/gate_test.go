@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -40,6 +41,13 @@ func rules(t *testing.T, src string) []config.Gate {
 
 const baseJSON = `{"eval": {"accuracy": 0.90, "loss": 0.30, "f1": 0.80}, "latency_ms": 12, "name": "resnet"}`
 
+// The reasons a relative rule gives when the baseline has no value.
+const (
+	noBaseKey  = "no baseline value: eval.new is not in metrics.json at the baseline, main (1a2b3c4)"
+	noBaseFile = "no baseline value: metrics.json is not at the baseline, main (1a2b3c4)"
+	noBaseFail = "; a relative check needs one (for a metric this change introduces, set missing_base: warn or pass on the rule)"
+)
+
 func TestEvaluate(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -72,12 +80,22 @@ func TestEvaluate(t *testing.T) {
 			[]string{"pass", "pass", "fail: 0.3 is below the minimum 0.5"}, false},
 		{"missing in head fails", "{name: r, metric: eval.f1, goal: maximize}",
 			`{"eval": {"accuracy": 0.9}}`, baseJSON, []string{"fail: eval.f1 is missing from the candidate's metrics.json"}, false},
-		{"missing base passes by default", "{name: r, metric: eval.new, goal: maximize, max_drop: 0}",
-			`{"eval": {"new": 1}}`, baseJSON, []string{"pass"}, true},
+		{"missing base fails by default", "{name: r, metric: eval.new, goal: maximize, max_drop: 0}",
+			`{"eval": {"new": 1}}`, baseJSON, []string{"fail: " + noBaseKey + noBaseFail}, false},
 		{"missing base can fail", "{name: r, metric: eval.new, goal: maximize, max_drop: 0, missing_base: fail}",
-			`{"eval": {"new": 1}}`, baseJSON, []string{"fail: no baseline value to compare with, and the rule says missing_base: fail"}, false},
-		{"no baseline file", "{name: r, metric: eval.accuracy, goal: maximize, max_drop: 0}",
-			`{"eval": {"accuracy": 0.1}}`, "", []string{"pass"}, true},
+			`{"eval": {"new": 1}}`, baseJSON, []string{"fail: " + noBaseKey + noBaseFail}, false},
+		{"missing base can warn", "{name: r, metric: eval.new, goal: maximize, max_drop: 0, missing_base: warn}",
+			`{"eval": {"new": 1}}`, baseJSON, []string{"warn: " + noBaseKey + " (missing_base: warn)"}, true},
+		{"missing base can pass", "{name: r, metric: eval.new, goal: maximize, max_drop: 0, missing_base: pass}",
+			`{"eval": {"new": 1}}`, baseJSON, []string{"pass"}, true},
+		{"missing base still judges min", "{name: r, metric: eval.new, goal: maximize, min: 2, max_drop: 0, missing_base: warn}",
+			`{"eval": {"new": 1}}`, baseJSON, []string{"fail: 1 is below the minimum 2"}, false},
+		{"missing base of an absolute rule is fine", "{name: r, metric: eval.new, goal: maximize, min: 0.5}",
+			`{"eval": {"new": 1}}`, baseJSON, []string{"pass"}, true},
+		{"no baseline file fails", "{name: r, metric: eval.accuracy, goal: maximize, max_drop: 0}",
+			`{"eval": {"accuracy": 0.1}}`, "", []string{"fail: " + noBaseFile + noBaseFail}, false},
+		{"no baseline file, warn_only", "{name: r, metric: eval.accuracy, goal: maximize, max_drop: 0, warn_only: true}",
+			`{"eval": {"accuracy": 0.1}}`, "", []string{"warn: " + noBaseFile + noBaseFail}, true},
 		{"warn only", "{name: r, metric: eval.accuracy, goal: maximize, min: 0.95, warn_only: true}",
 			`{"eval": {"accuracy": 0.9}}`, baseJSON, []string{"warn: 0.9 is below the minimum 0.95"}, true},
 		{"file filter", "{name: r, metric: eval.accuracy, file: other.json, goal: maximize}",
@@ -85,7 +103,7 @@ func TestEvaluate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			in := Input{Head: []*metrics.File{parseMetrics(t, "metrics.json", tt.head)}}
+			in := Input{Head: []*metrics.File{parseMetrics(t, "metrics.json", tt.head)}, BaseName: "main (1a2b3c4)"}
 			if tt.base != "" {
 				in.Base = []*metrics.File{parseMetrics(t, "metrics.json", tt.base)}
 			}
@@ -198,6 +216,40 @@ func TestBootstrapGate(t *testing.T) {
 			again, _ := Evaluate(context.Background(), rule, in)
 			if *again.Verdicts[0].Interval != *v.Interval {
 				t.Error("same seed gave a different interval")
+			}
+		})
+	}
+}
+
+// A per-example file that the baseline revision lacks is a missing
+// baseline, judged by missing_base like a missing metric, not bad input.
+func TestBootstrapGateWithoutBaseScores(t *testing.T) {
+	tests := []struct {
+		name, extra, want string
+	}{
+		{"fails by default", "", "fail: no baseline value: scores.csv is not at the baseline, main (1a2b3c4)" + noBaseFail},
+		{"warns when told", ", missing_base: warn", "warn: no baseline value: scores.csv is not at the baseline, main (1a2b3c4) (missing_base: warn)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rule := rules(t, "gates:\n  - {name: acc, metric: eval.accuracy, goal: maximize, per_example: {head: scores.csv, score: correct}"+tt.extra+"}\n")
+			in := Input{
+				Base:     []*metrics.File{parseMetrics(t, "metrics.json", `{"eval": {"accuracy": 0.9}}`)},
+				Head:     []*metrics.File{parseMetrics(t, "metrics.json", `{"eval": {"accuracy": 0.9}}`)},
+				BaseName: "main (1a2b3c4)",
+				Scores: func(ctx context.Context, fromBase bool, path string) ([]byte, error) {
+					if fromBase {
+						return nil, fmt.Errorf("%s at 1a2b3c4: %w", path, fs.ErrNotExist)
+					}
+					return scoresCSV(100, 0.9, 1), nil
+				},
+			}
+			r, err := Evaluate(context.Background(), rule, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v := r.Verdicts[0]; v.Status+": "+v.Reason != tt.want {
+				t.Errorf("verdict %q, want %q", v.Status+": "+v.Reason, tt.want)
 			}
 		})
 	}

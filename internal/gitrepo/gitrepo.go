@@ -150,6 +150,38 @@ func (r *Repo) ResolveBase(ctx context.Context, ref string) (Base, error) {
 	return Base{}, fmt.Errorf("%w: HEAD and %s share no history; pass --base REF", ErrNoBase, branch)
 }
 
+// FirstParent resolves HEAD's first parent, the commit a push to a branch
+// follows. A shallow clone that lacks it fetches HEAD with depth 2. ok is
+// false when HEAD is the repository's first commit.
+func (r *Repo) FirstParent(ctx context.Context) (rev string, ok bool, err error) {
+	if rev, ok := r.Verify(ctx, "HEAD^"); ok {
+		return rev, true, nil
+	}
+	head, ok := r.Verify(ctx, "HEAD")
+	if !ok {
+		return "", false, fmt.Errorf("%w: HEAD has no commit yet; commit, or pass --base REF", ErrNoBase)
+	}
+	if !r.Shallow(ctx) {
+		return "", false, nil
+	}
+	if _, err := r.git(ctx, "fetch", "--quiet", "--no-tags", "--depth=2", "origin", head); err == nil {
+		if rev, ok := r.Verify(ctx, "HEAD^"); ok {
+			return rev, true, nil
+		}
+	}
+	return "", false, fmt.Errorf("%w: the parent of HEAD is not in this shallow clone and could not be fetched; clone with depth 2 (actions/checkout: fetch-depth: 2; GitLab: GIT_DEPTH: 2) or pass --base REF", ErrNoBase)
+}
+
+// EmptyTree is the id of the empty tree, a revision at which no file
+// exists: the baseline of a repository's first commit.
+func (r *Repo) EmptyTree(ctx context.Context) (string, error) {
+	out, err := r.git(ctx, "hash-object", "-t", "tree", "--stdin")
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
 // findOrFetch resolves ref locally, as origin/ref, or by fetching it from
 // origin with depth 1, which is all a shallow CI clone needs to read files.
 func (r *Repo) findOrFetch(ctx context.Context, ref string) (string, error) {

@@ -151,3 +151,46 @@ func TestLog(t *testing.T) {
 		t.Errorf("newest commit first: f.txt = %q", got)
 	}
 }
+
+// A push is compared with HEAD's first parent: found locally, fetched by a
+// depth-1 clone (as actions/checkout makes on a push), absent for the
+// first commit, whose baseline is the empty tree.
+func TestFirstParent(t *testing.T) {
+	ctx := context.Background()
+	up, first := upstream(t)
+	r, err := Open(ctx, up)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rev, ok, err := r.FirstParent(ctx); err != nil || !ok || rev != first {
+		t.Errorf("FirstParent = %s, %v, %v; want %s", rev, ok, err, first)
+	}
+
+	clone := filepath.Join(t.TempDir(), "clone")
+	gitCmd(t, filepath.Dir(clone), "clone", "-q", "--depth=1", "--single-branch", "--branch=main", "file://"+up, clone)
+	c, err := Open(ctx, clone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rev, ok, err := c.FirstParent(ctx); err != nil || !ok || rev != first {
+		t.Errorf("shallow FirstParent = %s, %v, %v; want %s", rev, ok, err, first)
+	}
+
+	root := t.TempDir()
+	gitCmd(t, root, "init", "-q", "-b", "main")
+	commitFile(t, root, "f.txt", "one", "one")
+	rr, err := Open(ctx, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rev, ok, err := rr.FirstParent(ctx); err != nil || ok {
+		t.Errorf("first commit: FirstParent = %s, %v, %v; want none", rev, ok, err)
+	}
+	empty, err := rr.EmptyTree(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rr.Show(ctx, empty, "f.txt"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("f.txt in the empty tree: err = %v, want ErrNotFound", err)
+	}
+}

@@ -55,6 +55,9 @@ type Input struct {
 	// RunURL links the CI run; Commit is the head commit.
 	RunURL, Commit string
 	Precision      int
+	// Notes are things the reader should know that fit no section, such
+	// as a run record that was left out.
+	Notes []string
 }
 
 // Run is the part of a run record the report shows.
@@ -154,6 +157,9 @@ func render(in Input, maxRows int) string {
 		renderHistory(&b, in.History, precision(in))
 	}
 	renderRun(&b, in.Run)
+	for _, n := range in.Notes {
+		fmt.Fprintf(&b, "\n> ⚠️ %s\n", escape(n))
+	}
 	footer(&b, &in, maxRows >= 0)
 	return b.String()
 }
@@ -172,6 +178,10 @@ func headline(b *strings.Builder, in *Input) {
 	}
 	fmt.Fprintf(b, "## %s mlci: checks %s\n\n", icon, word)
 	b.WriteString(escape(in.Summary()) + "\n")
+	if in.Baseline != "" {
+		// What "change" means depends on it: say it before any number.
+		fmt.Fprintf(b, "\nBaseline: %s\n", escape(in.Baseline))
+	}
 }
 
 func dataSection(b *strings.Builder, in *Input) {

@@ -52,6 +52,7 @@ func sample(t *testing.T) Input {
 		Gates:   g,
 		RunURL:  "https://github.com/o/r/actions/runs/42",
 		Commit:  "0123456789abcdef0123",
+		Notes:   []string{"mlci-run.intoto.json was recorded at commit 89abcdef0123, not at HEAD (0123456789ab)"},
 	}
 }
 

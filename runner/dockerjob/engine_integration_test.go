@@ -283,7 +283,9 @@ func (e *engine) checkHardening(t *testing.T, ins container.InspectResponse) {
 func (e *engine) testDatasetVolume(t *testing.T) {
 	t.Parallel()
 	ctx := testCtx(t, 2*time.Minute)
-	digest := "sha256:" + randHex(t, 32)
+	// Holding the run's ID, the volume's mlci.digest marks it as this
+	// run's for dockertest.Main.
+	digest := "sha256:" + e.run + randHex(t, 26)
 	name, err := DatasetVolumeName(digest)
 	if err != nil {
 		t.Fatal(err)
@@ -364,7 +366,9 @@ func (e *engine) testDatasetVolume(t *testing.T) {
 func (e *engine) testUnsealedDatasetVolume(t *testing.T) {
 	t.Parallel()
 	ctx := testCtx(t, 2*time.Minute)
-	digest := "sha256:" + randHex(t, 32)
+	// Holding the run's ID, the volume's mlci.digest marks it as this
+	// run's for dockertest.Main.
+	digest := "sha256:" + e.run + randHex(t, 26)
 	name, err := DatasetVolumeName(digest)
 	if err != nil {
 		t.Fatal(err)
@@ -378,7 +382,7 @@ func (e *engine) testUnsealedDatasetVolume(t *testing.T) {
 	})
 	// What an older mlci-runner made, then a job poisoned while the
 	// complete marker stayed.
-	if _, err := e.c.api.VolumeCreate(ctx, volume.CreateOptions{Name: name, Labels: map[string]string{LabelRunner: "1", LabelDigest: digest}}); err != nil {
+	if _, err := e.c.api.VolumeCreate(ctx, volume.CreateOptions{Name: name, Labels: map[string]string{LabelRunner: "1", LabelDigest: digest, labelTest: e.run}}); err != nil {
 		t.Fatal(err)
 	}
 	for _, w := range [][]string{{"/data/a.txt", "poisoned"}, {"/data/" + CompleteMarker, digest + "\n"}} {

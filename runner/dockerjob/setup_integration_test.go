@@ -21,9 +21,10 @@ import (
 	"github.com/mlci/mlci/runner/dockerjob/dockertest"
 )
 
-// labelTest marks everything these tests create, with a value unique to one
-// run, so cleanup finds it and parallel runs on one engine do not collide.
-const labelTest = "mlci.test"
+// labelTest marks everything these tests create, with the run's
+// dockertest.RunID, so cleanup finds it and parallel runs on one engine do
+// not collide.
+const labelTest = dockertest.LabelTest
 
 // engine is what every subtest shares: one client and one tiny image.
 type engine struct {
@@ -52,7 +53,7 @@ func TestEngine(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	e := &engine{c: c, run: randHex(t, 6)}
+	e := &engine{c: c, run: dockertest.RunID()}
 	// Registered before the image so it runs after everything else.
 	t.Cleanup(func() { e.removeLeftovers(t) })
 	e.image = e.buildImage(ctx, t)

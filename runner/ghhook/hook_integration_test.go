@@ -61,7 +61,8 @@ func newEngine(ctx context.Context, tb testing.TB) *engine {
 
 // recDocker is the real client, remembering the jobs it created things
 // for so a test can remove whatever a failure left, and letting a test look
-// at a container just before it starts.
+// at a container just before it starts. It labels what it creates with
+// dockertest.Labels, so dockertest.Main finds what a failure left.
 type recDocker struct {
 	*dockerjob.Client
 	mu      sync.Mutex
@@ -83,12 +84,13 @@ func (r *recDocker) Create(ctx context.Context, spec dockerjob.Spec) (string, er
 	r.mu.Lock()
 	r.specs = append(r.specs, spec)
 	r.mu.Unlock()
+	spec.Labels = dockertest.WithLabels(spec.Labels)
 	return r.Client.Create(ctx, spec)
 }
 
 func (r *recDocker) EnsureNetwork(ctx context.Context, name string, labels map[string]string) (string, error) {
 	r.note(labels)
-	return r.Client.EnsureNetwork(ctx, name, labels)
+	return r.Client.EnsureNetwork(ctx, name, dockertest.WithLabels(labels))
 }
 
 func (r *recDocker) Start(ctx context.Context, id string) error {

@@ -38,7 +38,7 @@ var busyboxApplets = []string{"sh", "tail", "cat", "env", "echo", "ls", "sleep",
 type engine struct {
 	api   *client.Client
 	image string
-	run   string // random, unique to this test run
+	run   string // dockertest.RunID: job hosts hold it, so their labels do
 }
 
 func testCtx(t *testing.T, d time.Duration) context.Context {
@@ -58,7 +58,7 @@ func TestEngine(t *testing.T) {
 	if _, err := api.Ping(ctx); err != nil {
 		t.Fatalf("the Docker Engine does not answer: %v", err)
 	}
-	e := &engine{api: api, run: dockertest.RandomHex(t, 5)}
+	e := &engine{api: api, run: dockertest.RunID()}
 	e.image = dockertest.BusyboxImage(t, api, busyboxApplets...)
 	t.Run("Executor", e.testExecutor)
 	t.Run("CLI", e.testCLI)
@@ -167,6 +167,7 @@ func (e *engine) testExecutor(t *testing.T) {
 	ctx := testCtx(t, time.Minute)
 	dj, cfg, host, stdout, stderr := newRealHost(ctx, t)
 	j := e.newJob(t, "101")
+	e.labelCache(t, j)
 	env := j.env(e.image)
 	ex := &Executor{
 		Host: host, Docker: Engine{Client: dj, Inspector: e.api}, Config: cfg, Version: "test",
@@ -318,6 +319,7 @@ func (e *engine) testCLI(t *testing.T) {
 	}
 
 	j := e.newJob(t, "201")
+	e.labelCache(t, j)
 	env := j.env(e.image)
 	if code, out := c.stage(ctx, t, env, "prepare"); code != 0 {
 		t.Fatalf("prepare: exit %d\n%s", code, out)
@@ -444,6 +446,7 @@ func (e *engine) testServices(t *testing.T) {
 	ctx := testCtx(t, time.Minute)
 	dj, cfg, host, stdout, stderr := newRealHost(ctx, t)
 	j := e.newJob(t, "301")
+	e.labelCache(t, j)
 	env := j.env(e.image)
 	services, err := json.Marshal([]map[string]any{{
 		"name":       e.image,

@@ -4,7 +4,10 @@
 //
 // Every helper takes the test, fails it on an engine error and removes what
 // it made with t.Cleanup. Nothing is pulled: images are built FROM scratch,
-// so the tests run without a registry.
+// so the tests run without a registry. Names hold RunID() and resources
+// carry Labels(), so two test runs on one engine never touch each other's,
+// and Main, run from TestMain, removes what a run left and fails it if
+// anything remains.
 package dockertest
 
 import (
@@ -33,8 +36,11 @@ import (
 	"github.com/docker/docker/client"
 )
 
-// LabelTest marks every image these helpers build, with a value unique to
-// the image, so an operator can find and remove what a killed test left.
+// LabelTest marks everything a test makes on the engine, with RunID() as
+// its value: Main removes what carries this run's, and an operator finds
+// what a killed run left with docker ps -a --filter label=mlci.test.
+// Containers of an image built here inherit it, and so do images built
+// FROM one.
 const LabelTest = "mlci.test"
 
 // timeout bounds each engine call sequence, so a hung engine fails the
@@ -99,8 +105,9 @@ func checkStatic(t testing.TB, path string) {
 }
 
 // BuildImage builds dockerfile with files (path in the build context ->
-// contents, written mode 0755) as its build context. It returns a random
-// tag, which is removed with the image when the test ends.
+// contents, written mode 0755) as its build context, labelled with
+// Labels(). It returns a tag unique to the image, which is removed with
+// the image when the test ends.
 func BuildImage(t testing.TB, api client.APIClient, dockerfile string, files map[string][]byte) string {
 	t.Helper()
 	entries := []entry{{name: "Dockerfile", mode: 0o644, body: []byte(dockerfile)}}
@@ -119,10 +126,11 @@ func BuildImage(t testing.TB, api client.APIClient, dockerfile string, files map
 
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	id := RandomHex(t, 6)
-	tag := "mlci-dockertest:" + id
+	// The repository name is what a GitLab service of the image is
+	// reached by; the tag is unique, so removing it touches no other run.
+	tag := "mlci-dockertest:" + RunID() + "-" + RandomHex(t, 6)
 	resp, err := api.ImageBuild(ctx, bytes.NewReader(buildCtx), build.ImageBuildOptions{
-		Tags: []string{tag}, Remove: true, ForceRemove: true, Labels: map[string]string{LabelTest: id},
+		Tags: []string{tag}, Remove: true, ForceRemove: true, Labels: Labels(),
 	})
 	if err != nil {
 		t.Fatalf("build test image: %v", err)
