@@ -148,7 +148,13 @@ func buildImage(t *testing.T, labels map[string]string) string {
 	if !strings.Contains(final, "COPY --from=build /out/mlci") {
 		t.Fatalf("the Dockerfile's final stage changed shape:\n%s", final)
 	}
-	dockerfile := "ARG BASE_IMAGE\nFROM scratch AS build\nCOPY bin/mlci /out/mlci\n" + strings.Join(lines, "\n")
+	// --label reaches the last stage only, and the build stage's image
+	// stays behind untagged: it gets the labels from a LABEL line.
+	var stage []string
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
+		stage = append(stage, fmt.Sprintf("%s=%q", k, labels[k]))
+	}
+	dockerfile := "ARG BASE_IMAGE\nFROM scratch AS build\nLABEL " + strings.Join(stage, " ") + "\nCOPY bin/mlci /out/mlci\n" + strings.Join(lines, "\n")
 	os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte(dockerfile), 0o644)
 	args := append([]string{"build", "-q", "--build-arg", "BASE_IMAGE=" + base, "-t", name}, labelFlags("--label", "%s=%s", labels)...)
 	docker(t, nil, append(args, ctx)...)
