@@ -116,12 +116,12 @@ func (h *Host) Allocate(ctx context.Context, job string, ask Ask, owner lease.Ow
 		}
 		h.Sweep(ctx)
 		l, err := h.Leases.Acquire(ctx, lease.Request{
-			Job:        job,
-			Count:      ask.Count,
-			MinMemory:  ask.MinMemory,
-			Model:      ask.Model,
-			Owner:      owner,
-			Wait:       time.Duration(h.Config.GPUWait),
+			Job:       job,
+			Count:     ask.Count,
+			MinMemory: ask.MinMemory,
+			Model:     ask.Model,
+			Owner:     owner,
+			Wait:      time.Duration(h.Config.GPUWait),
 			Candidates: func(ctx context.Context) ([]lease.Candidate, error) {
 				// The last look at the GPUs also makes the fingerprint.
 				var err error
@@ -130,8 +130,8 @@ func (h *Host) Allocate(ctx context.Context, job string, ask Ask, owner lease.Ow
 				}
 				return candidates(inv), nil
 			},
-			Ended:      h.ended,
-			Progress:   func(msg string) { h.logf("waiting for GPUs: %s", msg) },
+			Ended:    h.ended,
+			Progress: func(msg string) { h.logf("waiting for GPUs: %s", msg) },
 		})
 		if err != nil {
 			return Allocation{}, err
