@@ -49,7 +49,7 @@ func testCtx(t *testing.T, d time.Duration) context.Context {
 }
 
 func TestEngine(t *testing.T) {
-	ctx := testCtx(t, 80*time.Second)
+	ctx := testCtx(t, 5*time.Minute)
 	api, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
 	if err != nil {
 		t.Fatal(err)
@@ -164,7 +164,7 @@ func newRealHost(ctx context.Context, t *testing.T) (*dockerjob.Client, hostconf
 // as the stage processes would, on a host without GPUs.
 func (e *engine) testExecutor(t *testing.T) {
 	t.Parallel()
-	ctx := testCtx(t, time.Minute)
+	ctx := testCtx(t, 3*time.Minute)
 	dj, cfg, host, stdout, stderr := newRealHost(ctx, t)
 	j := e.newJob(t, "101")
 	e.labelCache(t, j)
@@ -281,7 +281,7 @@ func (c *cli) stage(ctx context.Context, t *testing.T, jobEnv map[string]string,
 
 func (e *engine) testCLI(t *testing.T) {
 	t.Parallel()
-	ctx := testCtx(t, 75*time.Second)
+	ctx := testCtx(t, 5*time.Minute)
 	dir := t.TempDir()
 	c := &cli{bin: filepath.Join(dir, "mlci-runner"), dir: dir, state: filepath.Join(dir, "state"), codeFile: filepath.Join(dir, "build_exit_code")}
 	gobuild := exec.CommandContext(ctx, "go", "build", "-o", c.bin, "github.com/mlci/mlci/cmd/mlci-runner")
@@ -443,7 +443,7 @@ func (e *engine) testSIGTERM(ctx context.Context, t *testing.T, c *cli, j job, e
 // which the job's script reaches by its aliases on the job's network.
 func (e *engine) testServices(t *testing.T) {
 	t.Parallel()
-	ctx := testCtx(t, time.Minute)
+	ctx := testCtx(t, 3*time.Minute)
 	dj, cfg, host, stdout, stderr := newRealHost(ctx, t)
 	j := e.newJob(t, "301")
 	e.labelCache(t, j)

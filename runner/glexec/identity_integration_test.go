@@ -53,7 +53,7 @@ func (e *engine) running(ctx context.Context, t *testing.T, name, id string) {
 // volume must be its own project's (attack c).
 func (e *engine) testJobIDFromEnv(t *testing.T) {
 	t.Parallel()
-	ctx := testCtx(t, time.Minute)
+	ctx := testCtx(t, 3*time.Minute)
 	victim := e.newJob(t, "401")
 	self := lease.Self()
 	vx := e.executor(ctx, t, victim.env(e.image), self)
@@ -97,7 +97,7 @@ func (e *engine) testJobIDFromEnv(t *testing.T) {
 // runs after a failed prepare) leaves the first job's container running.
 func (e *engine) testNameHeld(t *testing.T) {
 	t.Parallel()
-	ctx := testCtx(t, time.Minute)
+	ctx := testCtx(t, 3*time.Minute)
 	other, err := lease.ProcessOwner(os.Getppid())
 	if err != nil {
 		t.Skipf("no parent process to own the first job: %v", err)
