@@ -112,12 +112,14 @@ patch); the first is v0.0.1. The tag is pushed to the remote unless
 				return err
 			}
 			if version == "" {
-				events, err := registry.Events(ctx, repo.Root)
+				// From the remote's tags: a checkout's are lightweight, and
+				// a stale set would bump from the wrong version.
+				state, err := g.registryState(ctx, p, &rf)
 				if err != nil {
-					return usageError(err)
+					return err
 				}
 				latest := ""
-				if st := registry.State(events)[m.Name]; st != nil && len(st.Versions) > 0 {
+				if st := state[m.Name]; st != nil && len(st.Versions) > 0 {
 					latest = st.Versions[len(st.Versions)-1].Version
 				}
 				if bump == "" {
@@ -236,19 +238,27 @@ func registryError(err error) error {
 	return usageError(err)
 }
 
+// modelRow is one model in `model show`; its JSON keys, like the
+// assignments', are snake_case as in the rest of mlci's JSON.
 type modelRow struct {
-	Model  string                          `json:"model"`
-	Latest string                          `json:"latest"`
-	Digest string                          `json:"digest,omitempty"`
-	Stages map[string]*registry.Assignment `json:"stages"`
+	Model      string                          `json:"model"`
+	Latest     string                          `json:"latest"`
+	Digest     string                          `json:"digest,omitempty"`
+	Deprecated bool                            `json:"deprecated"`
+	Stages     map[string]*registry.Assignment `json:"stages"`
 }
 
 func newModelShowCmd(g *globals) *cobra.Command {
 	var rf registryFlags
+	var deprecated bool
 	cmd := &cobra.Command{
 		Use:   "show [NAME]",
 		Short: "Models × stages: the version in each stage, its digest, date and actor",
-		Args:  cobra.MaximumNArgs(1),
+		Long: `Models × stages, as gto show reads the tags: a stage is held by the version
+whose assignment is the latest by tag date; an unassigned or deregistered
+version gives the stage back to the one before; deprecated models are left
+out unless --deprecated.`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			_, state, err := g.projectRegistry(cmd.Context(), &rf)
 			if err != nil {
@@ -260,7 +270,16 @@ func newModelShowCmd(g *globals) *cobra.Command {
 					continue
 				}
 				m := state[name]
-				row := modelRow{Model: name, Stages: m.Stages}
+				for _, w := range m.Warnings {
+					g.warn(w)
+				}
+				if m.Deprecated && !deprecated {
+					if len(args) == 1 {
+						return usageError(fmt.Errorf("%w; --deprecated shows it", m.DeprecatedError()))
+					}
+					continue
+				}
+				row := modelRow{Model: name, Stages: m.Stages, Deprecated: m.Deprecated}
 				if n := len(m.Versions); n > 0 {
 					row.Latest = m.Versions[n-1].Version
 					if r := m.Versions[n-1].Record; r != nil {
@@ -278,20 +297,29 @@ func newModelShowCmd(g *globals) *cobra.Command {
 			t := newTable(g.io.Stdout)
 			t.row("MODEL", "STAGE", "VERSION", "DIGEST", "SINCE", "BY")
 			for _, r := range rows {
-				t.row(r.Model, "(latest)", r.Latest, shortDigest(r.Digest), "", "")
+				name := r.Model
+				if r.Deprecated {
+					name += " (deprecated)"
+				}
+				t.row(name, "(latest)", r.Latest, shortDigest(r.Digest), "", "")
 				for _, s := range slices.Sorted(maps.Keys(r.Stages)) {
 					a := r.Stages[s]
 					d, by := "", ""
 					if a.Record != nil {
 						d, by = a.Record.Artifact, a.Record.Actor
 					}
-					t.row("", s, a.Version, shortDigest(d), a.Time.UTC().Format("2006-01-02 15:04"), by)
+					version := a.Version
+					if !a.Registered {
+						version = "commit " + shortRev(a.Commit) // GTO names it by the commit
+					}
+					t.row("", s, version, shortDigest(d), a.Time.UTC().Format("2006-01-02 15:04"), by)
 				}
 			}
 			return t.flush()
 		},
 	}
 	rf.register(cmd)
+	cmd.Flags().BoolVar(&deprecated, "deprecated", false, "include deprecated models")
 	return cmd
 }
 
@@ -314,9 +342,9 @@ func newModelHistoryCmd(g *globals) *cobra.Command {
 				return g.printJSON(m.History)
 			}
 			t := newTable(g.io.Stdout)
-			t.row("TIME", "EVENT", "TAG", "COMMIT", "BY")
+			t.row("TIME", "EVENT", "TAG", "VERSION", "COMMIT", "BY")
 			for _, e := range m.History {
-				t.row(e.Time.UTC().Format("2006-01-02 15:04:05"), e.Kind.String(), e.Name, shortRev(e.Commit), e.Tagger)
+				t.row(e.Time.UTC().Format("2006-01-02 15:04:05"), e.Kind.String(), e.Name, e.Version, shortRev(e.Commit), e.Tagger)
 			}
 			return t.flush()
 		},

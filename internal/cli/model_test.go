@@ -2,11 +2,13 @@ package cli
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mlci/mlci/internal/forge/githubfake"
 )
@@ -201,5 +203,137 @@ func TestModelArtifactStore(t *testing.T) {
 	show := mlci("--json", "model", "history", "digits")
 	if !strings.Contains(show.stdout, `"oci_manifest": "sha256:`) {
 		t.Errorf("the registration record lacks the manifest:\n%s", show.stdout)
+	}
+}
+
+// snakeKeys reports the keys of v's JSON objects that are not snake_case;
+// the values of keys in maps are user names (stages, metrics, datasets),
+// so their keys are not checked.
+func snakeKeys(v any, path string, bad *[]string) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, val := range x {
+			for _, c := range k {
+				if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+					*bad = append(*bad, path+"."+k)
+					break
+				}
+			}
+			if k == "stages" || k == "metrics" || k == "data_roots" {
+				if m, ok := val.(map[string]any); ok {
+					for name, sub := range m {
+						snakeKeys(sub, path+"."+k+"["+name+"]", bad)
+					}
+					continue
+				}
+			}
+			snakeKeys(val, path+"."+k, bad)
+		}
+	case []any:
+		for i, e := range x {
+			snakeKeys(e, fmt.Sprintf("%s[%d]", path, i), bad)
+		}
+	}
+}
+
+func TestModelJSONIsSnakeCase(t *testing.T) {
+	dir, _ := registryProject(t)
+	mlci := func(args ...string) result { return run(t, nil, append([]string{"-C", dir}, args...)...) }
+	if r := mlci("model", "register", "digits", "--baseline", "baseline/metrics.json"); r.code != ExitOK {
+		t.Fatalf("register: %d %s", r.code, r.stderr)
+	}
+	if r := mlci("promote", "digits", "--to", "dev"); r.code != ExitOK {
+		t.Fatalf("promote: %d %s", r.code, r.stderr)
+	}
+	for _, args := range [][]string{{"model", "show"}, {"model", "show", "digits"}, {"model", "history", "digits"}} {
+		r := mlci(append([]string{"--json"}, args...)...)
+		var v any
+		if err := json.Unmarshal([]byte(r.stdout), &v); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, r.stdout)
+		}
+		var bad []string
+		snakeKeys(v, "", &bad)
+		if len(bad) > 0 {
+			t.Errorf("%v: keys not in snake_case: %v\n%s", args, bad, r.stdout)
+		}
+	}
+	var rows []struct {
+		Stages map[string]struct {
+			Version string `json:"version"`
+			Tag     string `json:"tag"`
+		} `json:"stages"`
+	}
+	if err := json.Unmarshal([]byte(mlci("--json", "model", "show").stdout), &rows); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 || rows[0].Stages["dev"].Version != "v0.0.1" || rows[0].Stages["dev"].Tag != "digits#dev#1" {
+		t.Errorf("show --json = %+v", rows)
+	}
+}
+
+func TestModelOneVersionPerCommit(t *testing.T) {
+	dir, remote := registryProject(t)
+	mlci := func(args ...string) result { return run(t, nil, append([]string{"-C", dir}, args...)...) }
+	if r := mlci("model", "register", "digits", "--baseline", "baseline/metrics.json"); r.code != ExitOK {
+		t.Fatalf("register: %d %s", r.code, r.stderr)
+	}
+	r := mlci("model", "register", "digits", "--version", "v0.0.9", "--baseline", "baseline/metrics.json")
+	if r.code != ExitUsage || !strings.Contains(r.stderr, "digits is already registered at commit") || !strings.Contains(r.stderr, "with version v0.0.1") {
+		t.Errorf("second version on HEAD: exit %d %s", r.code, r.stderr)
+	}
+	if tags := remoteTags(t, remote); strings.Contains(tags, "v0.0.9") {
+		t.Errorf("remote tags: %s", tags)
+	}
+}
+
+func TestModelDeprecated(t *testing.T) {
+	dir, _ := registryProject(t)
+	mlci := func(args ...string) result { return run(t, nil, append([]string{"-C", dir}, args...)...) }
+	if r := mlci("model", "register", "digits", "--baseline", "baseline/metrics.json"); r.code != ExitOK {
+		t.Fatalf("register: %d %s", r.code, r.stderr)
+	}
+	// GTO's deprecation, dated after the registration, pushed to origin.
+	cmd := exec.Command("git", "tag", "-a", "digits@deprecated", "HEAD", "-m", "Deprecating artifact digits")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com",
+		"GIT_COMMITTER_DATE="+time.Now().Add(time.Minute).Format(time.RFC3339))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	git(t, dir, "push", "-q", "origin", "refs/tags/digits@deprecated")
+
+	if r := mlci("model", "show"); r.code != ExitOK || strings.Contains(r.stdout, "digits") {
+		t.Errorf("show lists a deprecated model: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := mlci("model", "show", "--deprecated"); r.code != ExitOK || !strings.Contains(r.stdout, "digits (deprecated)") {
+		t.Errorf("show --deprecated: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := mlci("model", "show", "digits"); r.code != ExitUsage || !strings.Contains(r.stderr, "digits is deprecated") {
+		t.Errorf("show digits: exit %d %s", r.code, r.stderr)
+	}
+	if r := mlci("promote", "digits", "--to", "dev"); r.code != ExitUsage || !strings.Contains(r.stderr, "digits is deprecated") {
+		t.Errorf("promote of a deprecated model: exit %d %s", r.code, r.stderr)
+	}
+}
+
+// TestModelRegisterFailedPush: a push the remote refuses leaves no tag,
+// and the next register takes the same version.
+func TestModelRegisterFailedPush(t *testing.T) {
+	dir, remote := registryProject(t)
+	mlci := func(args ...string) result { return run(t, nil, append([]string{"-C", dir}, args...)...) }
+	hook := filepath.Join(remote, "hooks", "pre-receive")
+	if err := os.WriteFile(hook, []byte("#!/bin/sh\necho refused >&2\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if r := mlci("model", "register", "digits", "--baseline", "baseline/metrics.json"); r.code == ExitOK {
+		t.Fatalf("register through a refusing remote: exit 0\n%s", r.stdout)
+	}
+	out, err := exec.Command("git", "-C", dir, "tag", "-l").Output()
+	if err != nil || len(out) > 0 {
+		t.Fatalf("local tags after the failed push: %q %v", out, err)
+	}
+	os.Remove(hook)
+	if r := mlci("model", "register", "digits", "--baseline", "baseline/metrics.json"); r.code != ExitOK || !strings.Contains(r.stdout, "registered digits v0.0.1") {
+		t.Errorf("next register: exit %d %s%s", r.code, r.stdout, r.stderr)
 	}
 }

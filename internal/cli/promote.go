@@ -90,28 +90,21 @@ func newRollbackCmd(g *globals) *cobra.Command {
 }
 
 // previousHolder is the version that held the stage before the current
-// one, from the stage's assignments in order.
+// one: the latest assignment to another version that is still registered.
 func previousHolder(m *registry.Model, stage string) string {
 	current := m.Stages[stage].Version
 	var prev string
 	for _, e := range m.History {
-		if e.Kind == registry.KindAssignment && e.Stage == stage && e.Name != "" {
-			v := versionAt(m, e.Commit)
-			if v != "" && v != current {
-				prev = v
+		if e.Kind != registry.KindAssignment || e.Stage != stage || e.Version == current {
+			continue
+		}
+		for _, v := range m.Versions {
+			if v.Version == e.Version {
+				prev = v.Version
 			}
 		}
 	}
 	return prev
-}
-
-func versionAt(m *registry.Model, commit string) string {
-	for _, v := range m.Versions {
-		if v.Commit == commit {
-			return v.Version
-		}
-	}
-	return ""
 }
 
 // promoteVersion assigns version (default: the latest) of model name to
@@ -122,13 +115,9 @@ func (g *globals) promoteVersion(ctx context.Context, p *project, rf *registryFl
 	if err != nil {
 		return registry.Tag{}, none, err
 	}
-	st, ok := stageOf(mc, stage)
-	if !ok {
-		var names []string
-		for _, s := range mc.Stages {
-			names = append(names, s.Name)
-		}
-		return registry.Tag{}, none, usageError(fmt.Errorf("model %s has no stage %q (stages: %s)", name, stage, strings.Join(names, ", ")))
+	st, err := stageOf(mc, stage)
+	if err != nil {
+		return registry.Tag{}, none, err
 	}
 	state, err := g.registryState(ctx, p, rf)
 	if err != nil {
@@ -137,6 +126,9 @@ func (g *globals) promoteVersion(ctx context.Context, p *project, rf *registryFl
 	m := state[name]
 	if m == nil || len(m.Versions) == 0 {
 		return registry.Tag{}, none, usageError(fmt.Errorf("no versions of %s are registered; run mlci model register %s", name, name))
+	}
+	if err := m.DeprecatedError(); err != nil {
+		return registry.Tag{}, none, usageError(err)
 	}
 	if version == "" {
 		version = m.Versions[len(m.Versions)-1].Version
@@ -192,13 +184,17 @@ func (g *globals) printAssigned(t registry.Tag, rec registry.Record, verb string
 	return nil
 }
 
-func stageOf(m config.Model, name string) (config.Stage, bool) {
+// stageOf finds a stage of the model in mlci.yaml; the error, a usage
+// error, lists the stages there are.
+func stageOf(m config.Model, name string) (config.Stage, error) {
+	var names []string
 	for _, s := range m.Stages {
 		if s.Name == name {
-			return s, true
+			return s, nil
 		}
+		names = append(names, s.Name)
 	}
-	return config.Stage{}, false
+	return config.Stage{}, usageError(fmt.Errorf("model %s has no stage %q (stages: %s)", m.Name, name, strings.Join(names, ", ")))
 }
 
 // requirements checks a stage's requires: against what the registry knows

@@ -109,8 +109,7 @@ func (g *globals) releaseOne(ctx context.Context, p *project, pl *pipeline, bf *
 	if st := state[m.Name]; st != nil {
 		if a := st.Stages[stage]; a != nil && a.Version == version {
 			// A re-run of the same merge: the version is in place already.
-			tag := registry.Tag{Artifact: m.Name, Stage: stage, Counter: a.Counter, Kind: registry.KindAssignment}
-			r := released{Model: m.Name, Version: version, Stage: stage, Tag: tag.String(), Path: m.Artifact}
+			r := released{Model: m.Name, Version: version, Stage: stage, Tag: a.Tag, Path: m.Artifact}
 			if a.Record != nil {
 				r.Digest = a.Record.Artifact
 			}

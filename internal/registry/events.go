@@ -9,27 +9,31 @@ import (
 	"time"
 )
 
-// Event is one annotated registry tag.
+// Event is one registry tag.
 type Event struct {
 	Tag
 	// Name is the full tag name.
-	Name string
+	Name string `json:"tag"`
 	// Commit is the commit the tag points at, after peeling.
-	Commit string
-	Time   time.Time
-	Tagger string
+	Commit string    `json:"commit"`
+	Time   time.Time `json:"time"`
+	Tagger string    `json:"tagger,omitempty"`
 	// Record is nil for tags without mlci's JSON block, such as GTO's own.
-	Record *Record
+	Record *Record `json:"record,omitempty"`
+	// Lightweight tags have no date, tagger or message. GTO's state
+	// ignores them, but its counter counts them.
+	Lightweight bool `json:"-"`
 }
 
-// Events lists the registry tags in dir, oldest first. Lightweight tags are
-// skipped, as GTO skips them: they carry no tagger, date or message.
+// Events lists the registry tags in dir, oldest first, lightweight ones
+// (marked, undated) included.
 func Events(ctx context.Context, dir string) ([]Event, error) {
 	// One for-each-ref call reads every tag, NUL-separated because messages
 	// may hold any other byte; the message goes last.
 	eventFields := []string{
 		"%(refname:lstrip=2)",
 		"%(objecttype)",
+		"%(objectname)",
 		"%(*objecttype)",
 		"%(*objectname)",
 		"%(taggername)",
@@ -50,23 +54,25 @@ func Events(ctx context.Context, dir string) ([]Event, error) {
 	for i := 0; i+n <= len(fields); i += n {
 		f := fields[i : i+n]
 		name := strings.TrimPrefix(f[0], "\n")
-		if f[1] != "tag" {
-			continue
-		}
 		t, ok := ParseTag(name)
 		if !ok {
 			continue
 		}
-		e := Event{Tag: t, Name: name, Commit: f[3], Tagger: f[4]}
-		if ts, err := time.Parse(time.RFC3339, f[5]); err == nil {
+		if f[1] != "tag" {
+			// Lightweight: GTO's state skips it, its counter does not.
+			events = append(events, Event{Tag: t, Name: name, Commit: f[2], Lightweight: true})
+			continue
+		}
+		e := Event{Tag: t, Name: name, Commit: f[4], Tagger: f[5]}
+		if ts, err := time.Parse(time.RFC3339, f[6]); err == nil {
 			e.Time = ts
 		}
-		if r, ok := ParseMessage(f[6]); ok {
+		if r, ok := ParseMessage(f[7]); ok {
 			e.Record = &r
 		}
-		if f[2] == "tag" {
+		if f[3] == "tag" {
 			nested = append(nested, len(events))
-		} else if f[2] != "commit" {
+		} else if f[3] != "commit" {
 			continue
 		}
 		events = append(events, e)
@@ -80,27 +86,35 @@ func Events(ctx context.Context, dir string) ([]Event, error) {
 	return events, nil
 }
 
-// sortEvents orders by time; tag dates have one-second resolution, so the
-// counter breaks ties between tags made in the same second.
+// sortEvents orders as GTO's history does, by date, then by kind; tag dates
+// have one-second resolution, so the counter and the name break the ties
+// GTO leaves open.
 func sortEvents(events []Event) {
 	slices.SortStableFunc(events, func(a, b Event) int {
-		return cmp.Or(a.Time.Compare(b.Time), cmp.Compare(a.Counter, b.Counter), strings.Compare(a.Name, b.Name))
+		return cmp.Or(a.Time.Compare(b.Time), cmp.Compare(a.Kind.priority(), b.Kind.priority()),
+			a.Counter.Compare(b.Counter), strings.Compare(a.Name, b.Name))
 	})
 }
 
 // RefetchTags replaces local tags with the remote's. actions/checkout
-// fetches tags as lightweight ones, which GTO and Events ignore, and a stale
+// fetches tags as lightweight ones, which GTO and State ignore, and a stale
 // tag set would give a wrong next counter; --force lets the annotated
 // originals replace them.
 func RefetchTags(ctx context.Context, dir string) error {
-	return refetch(ctx, dir, "origin")
+	return refetch(ctx, dir, "origin", "")
 }
 
-func refetch(ctx context.Context, dir, remote string) error {
+// refetch fetches the remote's tags, and the refs under also (a glob such
+// as "refs/x/*") when it is set.
+func refetch(ctx context.Context, dir, remote, also string) error {
 	if remote == "" {
 		return nil // a registry in this clone only
 	}
-	if _, err := git(ctx, dir, nil, "fetch", "--quiet", "--force", "--tags", remote); err != nil {
+	args := []string{"fetch", "--quiet", "--force", "--tags", remote}
+	if also != "" {
+		args = append(args, "+"+also+":"+also)
+	}
+	if _, err := git(ctx, dir, nil, args...); err != nil {
 		return fmt.Errorf("fetching registry tags from %s (check the remote and its credentials): %w", remote, err)
 	}
 	return nil

@@ -10,7 +10,7 @@ import (
 )
 
 func TestMessageRoundTrip(t *testing.T) {
-	assign := Tag{Artifact: "churn", Stage: "prod", Counter: 3, Kind: KindAssignment}
+	assign := Tag{Artifact: "churn", Stage: "prod", Counter: "3", Kind: KindAssignment}
 	reg := Tag{Artifact: "churn", Version: "v1.0.0", Kind: KindRegistration}
 	full := Record{
 		Artifact: "blake3:abc", Path: "models/churn.pkl",

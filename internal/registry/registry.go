@@ -17,14 +17,19 @@ var (
 	// never overwritten.
 	ErrExists = errors.New("already exists")
 	// ErrConflict means the remote refused a push because another run
-	// created the same tag first.
+	// created the same tag, or claimed the same counter, first.
 	ErrConflict = errors.New("tag already exists on the remote")
 	// ErrNotRegistered means a version has no registration tag.
 	ErrNotRegistered = errors.New("not registered")
+	// ErrDeprecated means the model's latest event is a deprecation, so it
+	// takes no new versions or stages.
+	ErrDeprecated = errors.New("deprecated")
+	// ErrNoStage means no version holds the stage.
+	ErrNoStage = errors.New("no version in the stage")
 )
 
 // gitError carries git's first stderr line plus the whole stderr, which
-// callers such as Push inspect.
+// callers such as createRefs inspect.
 type gitError struct {
 	args   []string
 	msg    string

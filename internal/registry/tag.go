@@ -1,7 +1,6 @@
 package registry
 
 import (
-	"strconv"
 	"strings"
 )
 
@@ -15,6 +14,9 @@ const (
 	KindAssignment
 	KindUnassignment
 	KindDeprecation
+	// KindCreation is GTO's "@created": no event in GTO's state (its
+	// tag reader fails on one), but its counter counts.
+	KindCreation
 )
 
 func (k Kind) String() string {
@@ -29,23 +31,48 @@ func (k Kind) String() string {
 		return "unassignment"
 	case KindDeprecation:
 		return "deprecation"
+	case KindCreation:
+		return "creation"
 	}
 	return "unknown"
+}
+
+// MarshalText writes the kind's name, GTO's "event" in its history.
+func (k Kind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// priority orders events of the same second as GTO's history does
+// (gto/base.py: deprecation 2, registration 3 … unassignment 6).
+func (k Kind) priority() int {
+	switch k {
+	case KindCreation:
+		return 1
+	case KindDeprecation:
+		return 2
+	case KindRegistration:
+		return 3
+	case KindDeregistration:
+		return 4
+	case KindAssignment:
+		return 5
+	}
+	return 6
 }
 
 // Tag is one parsed registry tag.
 type Tag struct {
 	// Artifact is the artifact name; a monorepo name is "dir/path:name".
-	Artifact string
-	// Version is "v1.2.3" for registration and deregistration tags.
-	Version string
+	Artifact string `json:"artifact"`
+	// Version is "v1.2.3" for registration and deregistration tags; in
+	// a Model's History, State sets it on stage tags too, to the version
+	// the tag was resolved to.
+	Version string `json:"version,omitempty"`
 	// Stage is set for assignment and unassignment tags.
-	Stage string
-	// Counter is the "#N" suffix; 0 means none.
-	Counter int
+	Stage string `json:"stage,omitempty"`
+	// Counter is the "#N" suffix; "" means none.
+	Counter Counter `json:"counter,omitempty"`
 	// Cancel is the "!" of deregistration and unassignment tags.
-	Cancel bool
-	Kind   Kind
+	Cancel bool `json:"-"`
+	Kind   Kind `json:"event"`
 }
 
 // In tags a monorepo name's ":" becomes "=", since git forbids ":" in refs.
@@ -54,8 +81,8 @@ const (
 	sepInTag  = "="
 )
 
-// ParseTag parses a tag name in GTO's grammar; ok is false for any other
-// tag, including GTO's "@created", which mlci does not use.
+// ParseTag parses a tag name in GTO's grammar (gto/constants.py tag_re);
+// ok is false for any other tag.
 func ParseTag(name string) (Tag, bool) {
 	i := strings.IndexAny(name, "#@")
 	if i < 0 {
@@ -69,19 +96,20 @@ func ParseTag(name string) (Tag, bool) {
 	rest := name[i+1:]
 	body, counter, hasCounter := strings.Cut(rest, "#")
 	if hasCounter {
-		n, ok := parseCounter(counter)
+		c, ok := parseCounter(counter)
 		if !ok {
 			return Tag{}, false
 		}
-		t.Counter = n
+		t.Counter = c
 	}
 	if name[i] == '@' {
-		switch {
-		case body == "deprecated":
+		switch body {
+		case "deprecated":
 			t.Kind = KindDeprecation
 			return t, true
-		case body == "created":
-			return Tag{}, false
+		case "created":
+			t.Kind = KindCreation
+			return t, true
 		}
 		if v, cancel := strings.CutSuffix(body, "!"); cancel {
 			body, t.Cancel = v, true
@@ -121,12 +149,14 @@ func (t Tag) String() string {
 		b.WriteString("#" + t.Stage)
 	case KindDeprecation:
 		b.WriteString("@deprecated")
+	case KindCreation:
+		b.WriteString("@created")
 	}
-	if t.Cancel && t.Kind != KindDeprecation {
+	if t.Cancel && t.Kind != KindDeprecation && t.Kind != KindCreation {
 		b.WriteString("!")
 	}
-	if t.Counter > 0 {
-		b.WriteString("#" + strconv.Itoa(t.Counter))
+	if t.Counter != "" {
+		b.WriteString("#" + string(t.Counter))
 	}
 	return b.String()
 }
@@ -138,17 +168,50 @@ func (t Tag) valid() bool {
 	return ok && p == t
 }
 
-func parseCounter(s string) (int, bool) {
-	if s == "" || len(s) > 9 {
-		return 0, false
+// Counter is a tag's "#N" suffix. GTO reads N as a Python int, of any
+// size, so it is kept as decimal digits without leading zeros; "" means the
+// tag has none, which orders below "0".
+type Counter string
+
+// parseCounter reads GTO's [0-9]+.
+func parseCounter(s string) (Counter, bool) {
+	if !numeric(s) {
+		return "", false
 	}
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return 0, false
+	s = strings.TrimLeft(s, "0")
+	if s == "" {
+		s = "0"
+	}
+	return Counter(s), true
+}
+
+// Compare orders counters by value.
+func (c Counter) Compare(d Counter) int {
+	if len(c) != len(d) {
+		return len(c) - len(d)
+	}
+	return strings.Compare(string(c), string(d))
+}
+
+// Next is c + 1; the next of none is 1.
+func (c Counter) Next() Counter {
+	b := []byte(c)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < '9' {
+			b[i]++
+			return Counter(b)
 		}
+		b[i] = '0'
 	}
-	n, err := strconv.Atoi(s)
-	return n, err == nil
+	return Counter("1" + string(b))
+}
+
+// MarshalJSON writes the counter as a JSON number, whatever its size.
+func (c Counter) MarshalJSON() ([]byte, error) {
+	if c == "" {
+		return []byte("null"), nil
+	}
+	return []byte(c), nil
 }
 
 func artifactFromTag(s string) (string, bool) {
