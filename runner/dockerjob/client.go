@@ -117,6 +117,21 @@ func (c *Client) Create(ctx context.Context, spec Spec) (string, error) {
 	}
 }
 
+// Labels returns the labels of the container id or name; ok is false when
+// there is none.
+func (c *Client) Labels(ctx context.Context, id string) (labels map[string]string, ok bool, err error) {
+	info, err := c.api.ContainerInspect(ctx, id)
+	switch {
+	case cerrdefs.IsNotFound(err):
+		return nil, false, nil
+	case err != nil:
+		return nil, false, fmt.Errorf("inspect container %s: %w", shortID(id), err)
+	case info.Config == nil:
+		return map[string]string{}, true, nil
+	}
+	return info.Config.Labels, true, nil
+}
+
 // Start starts a created container.
 func (c *Client) Start(ctx context.Context, id string) error {
 	if err := c.api.ContainerStart(ctx, id, container.StartOptions{}); err != nil {

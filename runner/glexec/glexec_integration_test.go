@@ -170,7 +170,7 @@ func (e *engine) testExecutor(t *testing.T) {
 	e.labelCache(t, j)
 	env := j.env(e.image)
 	ex := &Executor{
-		Host: host, Docker: Engine{Client: dj, Inspector: e.api}, Config: cfg, Version: "test",
+		Host: host, Docker: dj, Config: cfg, Version: "test",
 		Getenv: func(k string) string { return env[k] },
 		Stdout: stdout, Stderr: stderr,
 		Owner: func() (lease.Owner, error) { return lease.Self(), nil },
@@ -461,7 +461,7 @@ func (e *engine) testServices(t *testing.T) {
 	env["CUSTOM_ENV_CI_JOB_SERVICES"] = string(services)
 	env["CUSTOM_ENV_SECRET"] = "job-secret"
 	ex := &Executor{
-		Host: host, Docker: Engine{Client: dj, Inspector: e.api}, Config: cfg, Version: "test",
+		Host: host, Docker: dj, Config: cfg, Version: "test",
 		Getenv: func(k string) string { return env[k] },
 		Stdout: stdout, Stderr: stderr,
 		Owner: func() (lease.Owner, error) { return lease.Self(), nil },

@@ -6,10 +6,6 @@ import (
 	"strconv"
 	"strings"
 
-	cerrdefs "github.com/containerd/errdefs"
-	"github.com/docker/docker/api/types/container"
-
-	"github.com/mlci/mlci/runner/dockerjob"
 	"github.com/mlci/mlci/runner/lease"
 )
 
@@ -83,32 +79,4 @@ func (e *Executor) checkHolder(ctx context.Context, job string, n int, owner lea
 		return fmt.Errorf("job %s holds GPUs %s for another gitlab-runner process (pid %d) that still runs: refusing to take them over; if that job is stale, stop that process or run `mlci-runner leases release %s`", job, strings.Join(l.IDs, ","), l.Owner.PID, job)
 	}
 	return nil
-}
-
-// ContainerInspector is the engine API call Engine reads labels with;
-// the Docker SDK's client implements it.
-type ContainerInspector interface {
-	ContainerInspect(ctx context.Context, container string) (container.InspectResponse, error)
-}
-
-// Engine is the Docker the executor runs on: dockerjob's client, and the
-// engine's API for what that client does not offer, a container's labels.
-type Engine struct {
-	*dockerjob.Client
-	Inspector ContainerInspector
-}
-
-// Labels returns the labels of the container called name; ok is false when
-// there is none.
-func (e Engine) Labels(ctx context.Context, name string) (map[string]string, bool, error) {
-	info, err := e.Inspector.ContainerInspect(ctx, name)
-	switch {
-	case cerrdefs.IsNotFound(err):
-		return nil, false, nil
-	case err != nil:
-		return nil, false, fmt.Errorf("inspect container %s: %w", name, err)
-	case info.Config == nil:
-		return map[string]string{}, true, nil
-	}
-	return info.Config.Labels, true, nil
 }

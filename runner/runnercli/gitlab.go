@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/docker/docker/client"
 	"github.com/spf13/cobra"
 
 	"github.com/mlci/mlci/internal/atomicfile"
@@ -65,19 +64,12 @@ such as h100); it runs in its own container with exactly those GPUs.`,
 			done()
 			return nil, nil, err
 		}
-		// dockerjob's client reads no labels; the executor needs a
-		// container's owner label before it replaces or removes it.
-		api, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-		if err != nil {
-			done()
-			return nil, nil, fmt.Errorf("cannot configure the Docker client from DOCKER_HOST/DOCKER_CERT_PATH/DOCKER_TLS_VERIFY: %w: fix those variables", err)
-		}
 		e := &glexec.Executor{
-			Host: h, Docker: glexec.Engine{Client: d, Inspector: api}, Config: h.Config, Version: g.version(),
+			Host: h, Docker: d, Config: h.Config, Version: g.version(),
 			Getenv: g.io.Getenv, Stdout: g.io.Stdout, Stderr: g.io.Stderr,
 			StartMonitor: g.monitorStarter(h),
 		}
-		return e, func() { api.Close(); done() }, nil
+		return e, done, nil
 	}
 	cmd.AddCommand(&cobra.Command{
 		Use:   "config",
