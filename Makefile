@@ -42,3 +42,4 @@ fuzz:
 	go test -run='^$$' -fuzz=FuzzParse$$ -fuzztime=$(FUZZTIME) ./runner/hostconfig/
 	go test -run='^$$' -fuzz=FuzzReadInput -fuzztime=$(FUZZTIME) ./runner/ghhook/
 	go test -run='^$$' -fuzz=FuzzServices -fuzztime=$(FUZZTIME) ./runner/glexec/
+	go test -run='^$$' -fuzz=FuzzIdentity -fuzztime=$(FUZZTIME) ./runner/glexec/
