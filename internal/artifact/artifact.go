@@ -3,15 +3,19 @@
 package artifact
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"maps"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -21,7 +25,9 @@ import (
 	"oras.land/oras-go/v2/errdef"
 	"oras.land/oras-go/v2/registry/remote"
 	"oras.land/oras-go/v2/registry/remote/auth"
-	"oras.land/oras-go/v2/registry/remote/retry"
+
+	"github.com/mlci/mlci/internal/forge/redact"
+	"github.com/mlci/mlci/internal/forge/retry"
 )
 
 // Media types of mlci model artifacts.
@@ -41,8 +47,9 @@ type Store interface {
 	Push(ctx context.Context, name, path string, annotations map[string]string) (Pushed, error)
 	// Tag points tag (e.g. "production", "digits-v1.2.0") at a manifest digest.
 	Tag(ctx context.Context, dgst, tag string) error
-	// Pull unpacks the artifact that ref (a tag or digest) names into dir.
-	Pull(ctx context.Context, ref, dir string) (Pulled, error)
+	// Pull unpacks the artifact that ref (a tag or, better, the manifest
+	// digest a registry record holds) names into dir, all or nothing.
+	Pull(ctx context.Context, ref, dir string, opt PullOptions) (Pulled, error)
 }
 
 // Pushed describes a pushed artifact.
@@ -58,13 +65,38 @@ type Pulled struct {
 	Files    int    // regular files written
 }
 
+// Options say how a registry store reaches its server. The zero value
+// works: it times out and retries as the forge clients do.
+type Options struct {
+	// Getenv reads the credentials' variables (see Open); nil reads none.
+	Getenv func(string) string
+	// Timeout bounds the wait for each response's headers, so a server that
+	// never answers fails the attempt instead of hanging the job; 0 means
+	// 30s, the forge clients' bound on an attempt. It is not a bound on a
+	// whole transfer: a large layer may take longer to stream.
+	Timeout time.Duration
+	// Retry is the policy of retry.Transport, the forge clients' retry
+	// layer, which every request goes through except a blob upload
+	// streamed from a file, which cannot be replayed and goes once.
+	Retry retry.Policy
+}
+
+// defaultTimeout is the forge clients' attempt timeout.
+const defaultTimeout = 30 * time.Second
+
 // Open parses an artifact_store value: "oci-layout:PATH" (relative to base) or "oci://REGISTRY/REPO"; plain-http for 127.0.0.1/localhost registries; credentials from env (MLCI_REGISTRY_USERNAME/MLCI_REGISTRY_PASSWORD, GITHUB_TOKEN for ghcr.io with the actor as username, or GitLab's CI_REGISTRY_USER/CI_REGISTRY_PASSWORD for the CI_REGISTRY host). Unknown schemes -> error listing the two forms.
-func Open(ctx context.Context, spec, base string, getenv func(string) string) (Store, error) {
+// Errors never hold credentials written into spec.
+func Open(ctx context.Context, spec, base string, opt Options) (Store, error) {
+	s, err := open(ctx, spec, base, opt)
+	return s, redact.Error(err)
+}
+
+func open(ctx context.Context, spec, base string, opt Options) (Store, error) {
 	switch {
 	case strings.HasPrefix(spec, "oci-layout:"):
 		p := strings.TrimPrefix(spec, "oci-layout:")
 		if p == "" {
-			return nil, fmt.Errorf("artifact_store %q: empty path; use oci-layout:PATH", spec)
+			return nil, fmt.Errorf("artifact_store %q: empty path; use oci-layout:PATH", redact.URL(spec))
 		}
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(base, p)
@@ -76,28 +108,57 @@ func Open(ctx context.Context, spec, base string, getenv func(string) string) (S
 		return &store{target: s, where: p}, nil
 	case strings.HasPrefix(spec, "oci://"):
 		ref := strings.TrimPrefix(spec, "oci://")
+		if host, _, _ := strings.Cut(ref, "/"); strings.Contains(host, "@") {
+			return nil, fmt.Errorf("artifact_store %q: credentials do not go in the URL; set MLCI_REGISTRY_USERNAME and MLCI_REGISTRY_PASSWORD", redact.URL(spec))
+		}
 		repo, err := remote.NewRepository(ref)
 		if err != nil {
 			return nil, fmt.Errorf("artifact_store %q: want oci://REGISTRY/REPO: %w", spec, err)
 		}
 		if repo.Reference.Reference != "" {
-			return nil, fmt.Errorf("artifact_store %q: drop the tag or digest; want oci://REGISTRY/REPO", spec)
+			return nil, fmt.Errorf("artifact_store %q: drop the tag or digest; want oci://REGISTRY/REPO", redact.URL(spec))
 		}
 		host := repo.Reference.Registry
 		repo.PlainHTTP = isLoopback(host)
-		cred, err := credential(host, getenv)
+		cred, err := credential(host, opt.Getenv)
 		if err != nil {
 			return nil, err
 		}
 		repo.Client = &auth.Client{
-			Client:     retry.DefaultClient,
+			Client:     httpClient(opt),
 			Cache:      auth.NewCache(),
 			Credential: auth.StaticCredential(host, cred),
 		}
-		return &store{target: repo, where: spec}, nil
+		return &store{target: repo, where: redact.URL(spec)}, nil
 	default:
-		return nil, fmt.Errorf("artifact_store %q: unknown form; use oci-layout:PATH or oci://REGISTRY/REPO", spec)
+		return nil, fmt.Errorf("artifact_store %q: unknown form; use oci-layout:PATH or oci://REGISTRY/REPO", redact.URL(spec))
 	}
+}
+
+// httpClient times out and retries as the forge clients do.
+func httpClient(opt Options) *http.Client {
+	base := http.DefaultTransport.(*http.Transport).Clone()
+	base.ResponseHeaderTimeout = cmp.Or(opt.Timeout, defaultTimeout)
+	p := opt.Retry
+	if p.Logger == nil {
+		p.Logger = slog.Default().With("client", "artifact store")
+	}
+	return &http.Client{Transport: &onceOrRetry{once: base, retry: &retry.Transport{Base: base, Policy: p}}}
+}
+
+// onceOrRetry sends a request whose body cannot be replayed (a blob
+// streamed from a file) once, and every other through the retry layer,
+// which refuses such bodies rather than lose them on a second attempt.
+type onceOrRetry struct {
+	once  http.RoundTripper
+	retry *retry.Transport
+}
+
+func (t *onceOrRetry) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
+		return t.once.RoundTrip(req)
+	}
+	return t.retry.RoundTrip(req)
 }
 
 // isLoopback reports whether a registry host (with optional port) is local,
@@ -154,7 +215,24 @@ type store struct {
 // always gives the same manifest digest.
 const epoch = "1970-01-01T00:00:00Z"
 
+// Push, Tag and Pull keep credentials out of their errors: a server's
+// error can quote the URL it was sent to.
+
 func (s *store) Push(ctx context.Context, name, path string, annotations map[string]string) (Pushed, error) {
+	p, err := s.push(ctx, name, path, annotations)
+	return p, redact.Error(err)
+}
+
+func (s *store) Tag(ctx context.Context, dgst, tag string) error {
+	return redact.Error(s.tag(ctx, dgst, tag))
+}
+
+func (s *store) Pull(ctx context.Context, ref, dir string, opt PullOptions) (Pulled, error) {
+	p, err := s.pull(ctx, ref, dir, opt)
+	return p, redact.Error(err)
+}
+
+func (s *store) push(ctx context.Context, name, path string, annotations map[string]string) (Pushed, error) {
 	info, err := os.Stat(path)
 	if err != nil {
 		return Pushed{}, fmt.Errorf("push %s: %w", path, err)
@@ -249,7 +327,7 @@ func (s *store) pushBlob(ctx context.Context, desc ocispec.Descriptor, r io.Read
 	return nil
 }
 
-func (s *store) Tag(ctx context.Context, dgst, tag string) error {
+func (s *store) tag(ctx context.Context, dgst, tag string) error {
 	if _, err := digest.Parse(dgst); err != nil {
 		return fmt.Errorf("tag %s: %q is not a digest (want sha256:…): %w", tag, dgst, err)
 	}
@@ -262,7 +340,7 @@ func (s *store) Tag(ctx context.Context, dgst, tag string) error {
 	return nil
 }
 
-func (s *store) Pull(ctx context.Context, ref, dir string) (Pulled, error) {
+func (s *store) pull(ctx context.Context, ref, dir string, opt PullOptions) (Pulled, error) {
 	mdesc, err := s.target.Resolve(ctx, ref)
 	if err != nil {
 		if errors.Is(err, errdef.ErrNotFound) {
@@ -270,12 +348,12 @@ func (s *store) Pull(ctx context.Context, ref, dir string) (Pulled, error) {
 		}
 		return Pulled{}, fmt.Errorf("pull %q from %s: %w", ref, s.where, err)
 	}
+	if want, err := digest.Parse(ref); err == nil && mdesc.Digest != want {
+		return Pulled{}, fmt.Errorf("pull %q: %s answered with manifest %s", ref, s.where, mdesc.Digest)
+	}
 	layer, err := s.modelLayer(ctx, mdesc)
 	if err != nil {
 		return Pulled{}, fmt.Errorf("pull %q from %s: %w", ref, s.where, err)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return Pulled{}, fmt.Errorf("pull %q: %w", ref, err)
 	}
 	rc, err := s.target.Fetch(ctx, layer)
 	if err != nil {
@@ -284,15 +362,7 @@ func (s *store) Pull(ctx context.Context, ref, dir string) (Pulled, error) {
 	defer rc.Close()
 	// The verifying reader fails the pull unless the bytes hash to the
 	// manifest's digest, so a tampered layer never replaces files in dir.
-	vr := content.NewVerifyReader(rc, layer)
-	var n int
-	switch layer.MediaType {
-	case MediaTypeFile:
-		err = writeFile(dir, layer.Annotations[ocispec.AnnotationTitle], vr)
-		n = 1
-	case MediaTypeTar:
-		n, err = extractTar(dir, vr)
-	}
+	n, err := unpack(dir, layer, content.NewVerifyReader(rc, layer), opt)
 	if err != nil {
 		return Pulled{}, fmt.Errorf("pull %q into %s: %w", ref, dir, err)
 	}
@@ -321,35 +391,4 @@ func (s *store) modelLayer(ctx context.Context, mdesc ocispec.Descriptor) (ocisp
 		return ocispec.Descriptor{}, fmt.Errorf("manifest %s: unknown layer media type %q; upgrade mlci", mdesc.Digest, l.MediaType)
 	}
 	return l, nil
-}
-
-// writeFile writes a single-file artifact to dir/name through a temporary
-// file, renamed into place only after the content is verified.
-func writeFile(dir, name string, vr *content.VerifyReader) (err error) {
-	if name == "" || name != filepath.Base(name) || !filepath.IsLocal(name) {
-		return fmt.Errorf("refusing file name %q: want a plain file name", name)
-	}
-	f, err := os.CreateTemp(dir, ".mlci-pull-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = io.Copy(f, vr); err != nil {
-		return err
-	}
-	if err = vr.Verify(); err != nil {
-		return err
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), filepath.Join(dir, name))
 }

@@ -24,7 +24,7 @@ func noEnv(string) string { return "" }
 func openLayout(t *testing.T) (Store, string) {
 	t.Helper()
 	base := t.TempDir()
-	s, err := Open(context.Background(), "oci-layout:store", base, noEnv)
+	s, err := Open(context.Background(), "oci-layout:store", base, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +153,7 @@ func roundTrip(t *testing.T, s Store) {
 				t.Fatal(err)
 			}
 			out := filepath.Join(t.TempDir(), "pulled")
-			got, err := s.Pull(ctx, "production", out)
+			got, err := s.Pull(ctx, "production", out, PullOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -193,15 +193,25 @@ func roundTrip(t *testing.T, s Store) {
 					t.Errorf("model.onnx mode = %v, %v; want 0755", info, err)
 				}
 			}
-			// Pulling again over the same directory replaces files in place.
-			if _, err := s.Pull(ctx, p.Manifest, out); err != nil {
+			// Pulling again over the same directory replaces files in
+			// place when asked to, and only then.
+			if _, err := s.Pull(ctx, p.Manifest, out, PullOptions{}); !errors.Is(err, ErrExists) {
+				t.Errorf("re-pull by digest without Overwrite: error = %v, want ErrExists", err)
+			}
+			if _, err := s.Pull(ctx, p.Manifest, out, PullOptions{Overwrite: true}); err != nil {
 				t.Errorf("re-pull by digest: %v", err)
+			}
+			if left, _ := filepath.Glob(filepath.Join(filepath.Dir(out), ".*")); len(left) > 0 {
+				t.Errorf("staging left beside the folder: %v", left)
+			}
+			if left, _ := filepath.Glob(filepath.Join(out, stagingPrefix+"*")); len(left) > 0 {
+				t.Errorf("staging left in the folder: %v", left)
 			}
 		})
 	}
 
 	t.Run("unknown tag", func(t *testing.T) {
-		_, err := s.Pull(ctx, "no-such-tag", t.TempDir())
+		_, err := s.Pull(ctx, "no-such-tag", t.TempDir(), PullOptions{})
 		if err == nil || !strings.Contains(err.Error(), "no-such-tag") || !errors.Is(err, ErrNotFound) {
 			t.Errorf("Pull(no-such-tag) error = %v; want ErrNotFound naming the tag", err)
 		}
@@ -237,6 +247,10 @@ func TestPullRefusesHostileTar(t *testing.T) {
 	reg := func(name string) *tar.Header {
 		return &tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o644, Size: 4}
 	}
+	dir := func(name string) *tar.Header { return &tar.Header{Name: name, Typeflag: tar.TypeDir, Mode: 0o755} }
+	link := func(name, target string) *tar.Header {
+		return &tar.Header{Name: name, Typeflag: tar.TypeSymlink, Linkname: target, Mode: 0o777}
+	}
 	tests := []struct {
 		name    string
 		entries []*tar.Header
@@ -249,6 +263,14 @@ func TestPullRefusesHostileTar(t *testing.T) {
 		{"absolute symlink", []*tar.Header{{Name: "link", Typeflag: tar.TypeSymlink, Linkname: "/etc"}}, "escapes"},
 		{"char device", []*tar.Header{{Name: "null", Typeflag: tar.TypeChar, Devmajor: 1, Devminor: 3}}, "not a file"},
 		{"hard link", []*tar.Header{reg("a"), {Name: "b", Typeflag: tar.TypeLink, Linkname: "a"}}, "not a file"},
+		{"chained links", []*tar.Header{dir("a/"), link("a/b", ".."), link("c", "a/b/..")}, "escapes"},
+		{"chained links, the escaping one first", []*tar.Header{link("c", "a/b/.."), dir("a/"), link("a/b", "..")}, "escapes"},
+		{"link through a link", []*tar.Header{link("up", ".."), link("x", "up/escape")}, "escapes"},
+		{"link loop", []*tar.Header{link("a", "b"), link("b", "a")}, "links"},
+		{"file below a link", []*tar.Header{dir("d/"), link("l", "d"), reg("l/escape")}, "symbolic link"},
+		{".git entry", []*tar.Header{reg(".git/config")}, `".git/config"`},
+		{"nested .git entry", []*tar.Header{reg("sub/.GIT/config")}, `".GIT"`},
+		{"link into .git", []*tar.Header{link("cfg", ".git/config")}, ".git"},
 	}
 	ctx := context.Background()
 	root := t.TempDir()
@@ -275,16 +297,19 @@ func TestPullRefusesHostileTar(t *testing.T) {
 		}
 		cases = append(cases, crafted{tag, tc.want})
 	}
-	s, err := Open(ctx, "oci-layout:"+layout, "/nonexistent", noEnv)
+	s, err := Open(ctx, "oci-layout:"+layout, "/nonexistent", Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "deep", "out")
-			_, err := s.Pull(ctx, cases[i].tag, out)
-			if err == nil || !strings.Contains(err.Error(), cases[i].want) {
-				t.Fatalf("Pull error = %v; want one containing %s", err, cases[i].want)
+			_, err := s.Pull(ctx, cases[i].tag, out, PullOptions{})
+			if err == nil || !strings.Contains(err.Error(), cases[i].want) || !errors.Is(err, ErrRefused) {
+				t.Fatalf("Pull error = %v; want ErrRefused containing %s", err, cases[i].want)
+			}
+			if left, _ := os.ReadDir(filepath.Dir(out)); len(left) != 0 {
+				t.Errorf("refused pull left %v beside %s", left, out)
 			}
 			for _, p := range []string{filepath.Join(out, "..", "escape"), "/tmp/escape"} {
 				if _, err := os.Lstat(p); err == nil {
@@ -335,7 +360,7 @@ func TestOpen(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := Open(context.Background(), tc.spec, base, tc.env)
+			s, err := Open(context.Background(), tc.spec, base, Options{Getenv: tc.env})
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("Open(%q) error = %v; want one containing %q", tc.spec, err, tc.wantErr)

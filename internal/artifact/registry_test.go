@@ -27,7 +27,7 @@ func TestRoundTripRegistry(t *testing.T) {
 	t.Cleanup(srv.Close)
 
 	host := strings.TrimPrefix(srv.URL, "http://") // 127.0.0.1:PORT, so plain HTTP
-	s, err := Open(ctx, "oci://"+host+"/mlci/digits", "", noEnv)
+	s, err := Open(ctx, "oci://"+host+"/mlci/digits", "", Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

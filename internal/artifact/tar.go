@@ -12,8 +12,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-
-	"oras.land/oras-go/v2/content"
 )
 
 // writeTar writes dir as a reproducible tar: entries sorted by path, modes
@@ -104,83 +102,64 @@ func symlinkInside(name, target string) bool {
 	return filepath.IsLocal(filepath.FromSlash(path.Join(path.Dir(name), target)))
 }
 
-// extractTar unpacks a tar layer into dir. Entries are first written into a
-// staging directory inside dir and moved into place only after the whole
-// layer has been read and its digest verified, so a bad layer leaves dir as
-// it was. All writes go through os.Root, which refuses to follow any path
-// (including through symlinks) out of dir.
-func extractTar(dir string, vr *content.VerifyReader) (files int, err error) {
-	staging, err := os.MkdirTemp(dir, ".mlci-pull-*")
-	if err != nil {
-		return 0, err
-	}
-	defer os.RemoveAll(staging)
-	sroot, err := os.OpenRoot(staging)
-	if err != nil {
-		return 0, err
-	}
-	defer sroot.Close()
-
-	var moves []string // regular files and symlinks, in tar order
-	tr := tar.NewReader(vr)
+// extractTar unpacks a tar layer into the staging root and lists what it
+// wrote, in tar order. The root refuses any path out of staging; entries
+// named .git and entries below a link are refused here, links that lead
+// out by checkLinks once all are known.
+func extractTar(sroot *os.Root, r io.Reader) ([]entry, error) {
+	var entries []entry
+	links := map[string]bool{}
+	tr := tar.NewReader(r)
 	for {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
-			break
+			return entries, nil
 		}
 		if err != nil {
-			return 0, fmt.Errorf("read tar: %w", err)
+			return nil, fmt.Errorf("read tar: %w", err)
 		}
 		name, err := entryName(hdr)
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
 		if name == "." {
 			continue
 		}
+		for d := path.Dir(filepath.ToSlash(name)); d != "."; d = path.Dir(d) {
+			if links[d] {
+				return nil, refused(fmt.Errorf("refusing tar entry %q: %s before it is a symbolic link, and mlci does not write through links", hdr.Name, d))
+			}
+		}
 		if parent := filepath.Dir(name); parent != "." {
 			if err := sroot.MkdirAll(parent, 0o755); err != nil {
-				return 0, fmt.Errorf("tar entry %q: %w", hdr.Name, err)
+				return nil, fmt.Errorf("tar entry %q: %w", hdr.Name, err)
 			}
 		}
+		e := entry{name: name, kind: hdr.Typeflag}
 		switch hdr.Typeflag {
 		case tar.TypeDir:
-			if err := sroot.MkdirAll(name, 0o755); err != nil {
-				return 0, fmt.Errorf("tar entry %q: %w", hdr.Name, err)
-			}
-			continue
+			err = sroot.MkdirAll(name, 0o755)
 		case tar.TypeReg:
-			if err := extractFile(sroot, name, hdr, tr); err != nil {
-				return 0, fmt.Errorf("tar entry %q: %w", hdr.Name, err)
-			}
-			files++
+			err = extractFile(sroot, name, hdr, tr)
 		case tar.TypeSymlink:
-			if !symlinkInside(filepath.ToSlash(name), hdr.Linkname) {
-				return 0, fmt.Errorf("refusing tar entry %q: symlink to %q escapes the target directory", hdr.Name, hdr.Linkname)
-			}
-			if err := sroot.Symlink(filepath.FromSlash(hdr.Linkname), name); err != nil {
-				return 0, fmt.Errorf("tar entry %q: %w", hdr.Name, err)
-			}
+			e.target = hdr.Linkname
+			links[filepath.ToSlash(name)] = true
+			err = sroot.Symlink(filepath.FromSlash(hdr.Linkname), name)
 		default:
-			return 0, fmt.Errorf("refusing tar entry %q: type %q is not a file, directory or symlink", hdr.Name, hdr.Typeflag)
+			return nil, refused(fmt.Errorf("refusing tar entry %q: type %q is not a file, directory or symlink", hdr.Name, hdr.Typeflag))
 		}
-		moves = append(moves, name)
+		if err != nil {
+			return nil, fmt.Errorf("tar entry %q: %w", hdr.Name, err)
+		}
+		entries = append(entries, e)
 	}
-	// Drain tar padding so the digest covers every byte of the blob.
-	if _, err := io.Copy(io.Discard, vr); err != nil {
-		return 0, err
-	}
-	if err := vr.Verify(); err != nil {
-		return 0, err
-	}
-	return files, moveInto(dir, filepath.Base(staging), moves)
 }
 
 // entryName validates a tar entry name and returns it as a clean local path.
 func entryName(hdr *tar.Header) (string, error) {
 	n := hdr.Name
 	if n == "" || path.IsAbs(n) || filepath.IsAbs(n) || strings.Contains(n, `\`) {
-		return "", fmt.Errorf("refusing tar entry %q: absolute or malformed path", n)
+		return "", refused(fmt.Errorf("refusing tar entry %q: absolute or malformed path", n))
 	}
 	clean := path.Clean(n)
 	if clean == "." {
@@ -188,12 +167,16 @@ func entryName(hdr *tar.Header) (string, error) {
 	}
 	for _, part := range strings.Split(n, "/") {
 		if part == ".." {
-			return "", fmt.Errorf("refusing tar entry %q: path contains \"..\"", n)
+			return "", refused(fmt.Errorf("refusing tar entry %q: path contains \"..\"", n))
+		}
+		if isGitDir(part) {
+			// Git runs what a .git folder's config says (core.fsmonitor…).
+			return "", refused(fmt.Errorf("refusing tar entry %q: mlci never writes a %q folder", n, part))
 		}
 	}
 	local := filepath.FromSlash(clean)
-	if !filepath.IsLocal(local) || strings.HasPrefix(clean, ".mlci-pull-") {
-		return "", fmt.Errorf("refusing tar entry %q: path is not inside the target directory", n)
+	if !filepath.IsLocal(local) || strings.HasPrefix(clean, stagingPrefix) {
+		return "", refused(fmt.Errorf("refusing tar entry %q: path is not inside the target directory", n))
 	}
 	return local, nil
 }
@@ -213,25 +196,4 @@ func extractFile(root *os.Root, name string, hdr *tar.Header, r io.Reader) error
 		return err
 	}
 	return f.Close()
-}
-
-// moveInto renames each staged entry from dir/staging into dir. Each rename
-// replaces one file atomically; readers never see a half-written file.
-func moveInto(dir, staging string, names []string) error {
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		return err
-	}
-	defer root.Close()
-	for _, name := range names {
-		if parent := filepath.Dir(name); parent != "." {
-			if err := root.MkdirAll(parent, 0o755); err != nil {
-				return fmt.Errorf("create %s: %w", parent, err)
-			}
-		}
-		if err := root.Rename(filepath.Join(staging, name), name); err != nil {
-			return fmt.Errorf("move %s into place: %w", name, err)
-		}
-	}
-	return nil
 }

@@ -197,7 +197,7 @@ func TestModelArtifactStore(t *testing.T) {
 	if r := mlci("model", "pull", "digits@v0.0.1", "-o", t.TempDir()); r.code != ExitOK {
 		t.Errorf("pull by version: %d %s", r.code, r.stderr)
 	}
-	if r := mlci("model", "pull", "digits#production", "-o", t.TempDir()); r.code != ExitUsage || !strings.Contains(r.stderr, "digits-production") {
+	if r := mlci("model", "pull", "digits#production", "-o", t.TempDir()); r.code != ExitUsage || !strings.Contains(r.stderr, "no version of digits is in production") {
 		t.Errorf("pull of an empty stage: %d %s", r.code, r.stderr)
 	}
 	show := mlci("--json", "model", "history", "digits")

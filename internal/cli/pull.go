@@ -1,0 +1,135 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mlci/mlci/internal/artifact"
+	"github.com/mlci/mlci/internal/registry"
+)
+
+func newModelPullCmd(g *globals) *cobra.Command {
+	var rf registryFlags
+	var out string
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "pull NAME#STAGE|NAME@vX.Y.Z [-o DIR]",
+		Short: "Fetch a model's artifact from the artifact store, by stage or version",
+		Long: `Fetch the artifact of the version in a stage (NAME#STAGE) or of a version
+(NAME@vX.Y.Z, NAME@latest) and unpack it into DIR, by default a new folder
+NAME-vX.Y.Z. The artifact is fetched by the manifest digest its registration
+tag recorded, never by the store's own tags, which whoever can write to the
+store could move. Nothing is written into a .git folder, files already in DIR
+are replaced only with --force, and a pull writes all of the artifact or
+nothing.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			p, err := g.loadProject()
+			if err != nil {
+				return err
+			}
+			store, err := g.artifactStore(ctx, p)
+			if err != nil {
+				return err
+			}
+			if store == nil {
+				return usageError(errors.New("no artifact_store in mlci.yaml: set it to oci-layout:PATH or oci://REGISTRY/REPO"))
+			}
+			ref, err := registry.ParseRef(args[0])
+			if err != nil {
+				return usageError(err)
+			}
+			v, err := g.pullVersion(ctx, p, &rf, ref)
+			if err != nil {
+				return err
+			}
+			if out == "" {
+				out = artifactTag(v.Artifact, v.Version)
+			}
+			dir, err := g.pullDir(out)
+			if err != nil {
+				return err
+			}
+			pulled, err := store.Pull(ctx, v.Record.Manifest, dir, artifact.PullOptions{Overwrite: force})
+			var exists *artifact.ExistsError
+			switch {
+			case errors.As(err, &exists):
+				return usageError(fmt.Errorf("%s: %s exists in %s; pass --force to replace the files there, or pull into a new folder", args[0], filepath.ToSlash(exists.Name), out))
+			case errors.Is(err, artifact.ErrRefused):
+				return usageError(fmt.Errorf("%s: %w", args[0], err))
+			case errors.Is(err, artifact.ErrNotFound):
+				return usageError(fmt.Errorf("%s: the registry records %s for %s, which the artifact store lacks: %w", args[0], v.Record.Manifest, v.Version, err))
+			case err != nil:
+				return serviceError(err)
+			}
+			if g.json {
+				return g.printJSON(struct {
+					Version  string `json:"version"`
+					Manifest string `json:"manifest"`
+					Files    int    `json:"files"`
+					Dir      string `json:"dir"`
+				}{v.Version, pulled.Manifest, pulled.Files, out})
+			}
+			fmt.Fprintf(g.io.Stdout, "pulled %s (%s, %d files) into %s\n", args[0], pulled.Manifest, pulled.Files, out)
+			return nil
+		},
+	}
+	rf.register(cmd)
+	cmd.Flags().StringVarP(&out, "output", "o", "", "`DIR` to unpack into (default: a new folder NAME-vX.Y.Z)")
+	cmd.Flags().BoolVar(&force, "force", false, "replace files already in DIR")
+	return cmd
+}
+
+// pullVersion resolves ref in the registry to a version whose record names
+// the artifact's manifest.
+func (g *globals) pullVersion(ctx context.Context, p *project, rf *registryFlags, ref registry.Ref) (registry.Version, error) {
+	state, err := g.registryState(ctx, p, rf)
+	if err != nil {
+		return registry.Version{}, err
+	}
+	v, err := registry.Resolve(state, ref)
+	if err != nil {
+		return registry.Version{}, registryError(err)
+	}
+	if v.Record == nil || v.Record.Manifest == "" {
+		return registry.Version{}, usageError(fmt.Errorf("%s: %s %s was registered without an artifact store, so no artifact is recorded for it; register a new version", ref, v.Artifact, v.Version))
+	}
+	return v, nil
+}
+
+// pullDir resolves -o against the work directory and refuses any path
+// into a .git folder, where git would run what a config says.
+func (g *globals) pullDir(out string) (string, error) {
+	dir := out
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(g.workDir, dir)
+	}
+	dir = filepath.Clean(dir)
+	refuse := usageError(fmt.Errorf("-o %s is inside a .git folder; pull into a folder of the work tree", out))
+	if inGitDir(dir) {
+		return "", refuse
+	}
+	// Links count too: resolve the part that exists.
+	existing, rest := dir, ""
+	for {
+		if _, err := os.Lstat(existing); err == nil {
+			break
+		}
+		parent := filepath.Dir(existing)
+		if parent == existing {
+			break
+		}
+		rest = filepath.Join(filepath.Base(existing), rest)
+		existing = parent
+	}
+	if resolved, err := filepath.EvalSymlinks(existing); err == nil && inGitDir(filepath.Join(resolved, rest)) {
+		return "", refuse
+	}
+	return dir, nil
+}
