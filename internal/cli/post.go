@@ -77,22 +77,37 @@ func (g *globals) mask(token string) {
 }
 
 // post renders the report, writes the full copy to mlci-report.md (the job
-// artifact and the local forge's output), posts it to the forge, and sets
-// the Actions outputs and step summary.
+// artifact and the local forge's output), sets the Actions outputs and step
+// summary, and posts it to the forge. The file, the summary and the outputs
+// come first, so a job whose post fails (exit 3) still has the report and
+// its verdict.
 func (g *globals) post(ctx context.Context, p *project, in report.Input, pf *postFlags) (*postOutput, error) {
-	f, err := g.selectForge(p, pf.forge)
-	if err != nil {
-		return nil, err
-	}
+	name := g.forgeName(pf.forge)
 	full, _ := report.Render(in, 0)
-	body, truncated := report.Render(in, reportLimit(f.Name()))
 	reportPath := filepath.Join(p.Root, local.FileName)
-	out := &postOutput{Forge: f.Name()}
-	if f.Name() != "local" {
+	if name != "local" {
 		if err := atomicfile.Write(reportPath, []byte(full), 0o644); err != nil {
 			return nil, usageError(err)
 		}
 	}
+	a := g.actions()
+	if a != nil {
+		verdict := "pass"
+		if !in.Pass() {
+			verdict = "fail"
+		}
+		a.SetOutput("verdict", verdict)
+		a.SetOutput("report-path", reportPath)
+		a.SetOutput("data-root", dataRoot(in))
+		if g.io.Getenv("GITHUB_STEP_SUMMARY") != "" {
+			a.AddStepSummary(full)
+		}
+	}
+	f, err := g.selectForge(p, pf.forge)
+	if err != nil {
+		return nil, err
+	}
+	body, truncated := report.Render(in, reportLimit(f.Name()))
 	res, err := f.Post(ctx, forge.Report{
 		ID: pf.id, Body: body, Pass: in.Pass(), Summary: in.Summary(),
 		Annotations: annotations(p, in.Gates), Mode: pf.mode,
@@ -103,25 +118,15 @@ func (g *globals) post(ctx context.Context, p *project, in report.Input, pf *pos
 		}
 		return nil, serviceError(fmt.Errorf("posting the report to %s: %w", f.Name(), err))
 	}
-	out.CommentURL, out.Unchanged, out.Notes = res.CommentURL, res.Unchanged, res.Notes
+	out := &postOutput{Forge: f.Name(), CommentURL: res.CommentURL, Unchanged: res.Unchanged, Notes: res.Notes}
 	if f.Name() == "local" {
 		out.CommentURL = p.rel(res.CommentURL)
 	}
 	if truncated {
 		out.Notes = append(out.Notes, fmt.Sprintf("the comment was shortened to fit %s's limit; the full report is in %s and the step summary", f.Name(), local.FileName))
 	}
-	if a := g.actions(); a != nil {
-		verdict := "pass"
-		if !in.Pass() {
-			verdict = "fail"
-		}
-		a.SetOutput("verdict", verdict)
-		a.SetOutput("report-path", reportPath)
+	if a != nil {
 		a.SetOutput("comment-url", out.CommentURL)
-		a.SetOutput("data-root", dataRoot(in))
-		if g.io.Getenv("GITHUB_STEP_SUMMARY") != "" {
-			a.AddStepSummary(full)
-		}
 	}
 	return out, nil
 }

@@ -112,6 +112,32 @@ func TestCIMissingTokenIsOneLine(t *testing.T) {
 	}
 }
 
+// A job whose post fails still has the report: the step summary and the
+// verdict and report-path outputs are written before the forge is asked.
+func TestCIPostFailureKeepsSummaryAndOutputs(t *testing.T) {
+	api := githubfake.New(t)
+	api.AddRepo("o", "r")
+	api.AddPullRequest("o", "r", 7, "headsha", "open")
+	env := githubEnv(t, api, "unknown-token") // 401 on the first call
+	dir := quickstart(t)
+	r := run(t, env, "-C", dir, "ci", "--baseline", "baseline/metrics.json")
+	if r.code != ExitService || strings.Count(r.stderr, "\n") != 1 {
+		t.Fatalf("exit %d, stderr %q; want 3 and one line", r.code, r.stderr)
+	}
+	outputs, _ := os.ReadFile(env["GITHUB_OUTPUT"])
+	for _, want := range []string{"verdict", "pass", "report-path", filepath.Join(dir, "mlci-report.md"), "data-root"} {
+		if !strings.Contains(string(outputs), want) {
+			t.Errorf("outputs lack %q:\n%s", want, outputs)
+		}
+	}
+	if summary, _ := os.ReadFile(env["GITHUB_STEP_SUMMARY"]); !strings.Contains(string(summary), "mlci: checks passed") {
+		t.Errorf("step summary = %q", summary)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "mlci-report.md")); err != nil {
+		t.Errorf("no report file: %v", err)
+	}
+}
+
 func TestCIPostsToGitLab(t *testing.T) {
 	api := gitlabfake.New(t)
 	api.AddToken("gltok", "mlci-bot", true)
