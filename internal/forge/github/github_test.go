@@ -12,7 +12,7 @@ import (
 	"github.com/mlci/mlci/internal/forge/githubfake"
 )
 
-func sticky(body string) string { return body + "\n\n" + forge.Marker("r") }
+func marked(body string) string { return body + "\n\n" + forge.Marker("r") }
 
 func TestPostComments(t *testing.T) {
 	push := func(sha string) func(*Config) {
@@ -31,7 +31,7 @@ func TestPostComments(t *testing.T) {
 			posts: []forge.Report{{Body: "one"}, {Body: "two"}},
 			check: func(t *testing.T, s *githubfake.Server, res []forge.Result, reqs [][]string) {
 				cs := s.Comments("o", "r", prNumber)
-				if len(cs) != 1 || cs[0].Body != sticky("two") || cs[0].Login != "octocat" {
+				if len(cs) != 1 || cs[0].Body != marked("two") || cs[0].Login != "octocat" {
 					t.Fatalf("comments = %+v", cs)
 				}
 				if res[0].CommentURL == "" || res[1].CommentURL != res[0].CommentURL || res[1].Unchanged {
@@ -62,7 +62,7 @@ func TestPostComments(t *testing.T) {
 			posts: []forge.Report{{Body: "one"}, {Body: "two", Mode: forge.ModeRecreate}},
 			check: func(t *testing.T, s *githubfake.Server, res []forge.Result, reqs [][]string) {
 				cs := s.Comments("o", "r", prNumber)
-				if len(cs) != 1 || cs[0].ID != 2 || cs[0].Body != sticky("two") {
+				if len(cs) != 1 || cs[0].ID != 2 || cs[0].Body != marked("two") {
 					t.Fatalf("comments = %+v", cs)
 				}
 				if count(reqs[1], "DELETE", "/issues/comments/1") != 1 || !strings.HasSuffix(res[1].CommentURL, "#issuecomment-2") {
@@ -74,7 +74,7 @@ func TestPostComments(t *testing.T) {
 			name:  "append keeps the old comment",
 			posts: []forge.Report{{Body: "one"}, {Body: "two", Mode: forge.ModeAppend}},
 			check: func(t *testing.T, s *githubfake.Server, res []forge.Result, reqs [][]string) {
-				if cs := s.Comments("o", "r", prNumber); len(cs) != 2 || cs[1].Body != sticky("two") {
+				if cs := s.Comments("o", "r", prNumber); len(cs) != 2 || cs[1].Body != marked("two") {
 					t.Fatalf("comments = %+v", cs)
 				}
 			},
@@ -97,7 +97,7 @@ func TestPostComments(t *testing.T) {
 				for i := range 150 {
 					s.AddComment("o", "r", prNumber, "someone", fmt.Sprint("chatter ", i))
 				}
-				s.AddComment("o", "r", prNumber, "octocat", sticky("old"))
+				s.AddComment("o", "r", prNumber, "octocat", marked("old"))
 				for i := range 80 {
 					s.AddComment("o", "r", prNumber, "someone", fmt.Sprint("later ", i))
 				}
@@ -105,7 +105,7 @@ func TestPostComments(t *testing.T) {
 			posts: []forge.Report{{Body: "new"}},
 			check: func(t *testing.T, s *githubfake.Server, res []forge.Result, reqs [][]string) {
 				cs := s.Comments("o", "r", prNumber)
-				if len(cs) != 231 || cs[150].ID != 151 || cs[150].Body != sticky("new") {
+				if len(cs) != 231 || cs[150].ID != 151 || cs[150].Body != marked("new") {
 					t.Fatalf("%d comments, #151 = %+v", len(cs), cs[150])
 				}
 				if count(reqs[0], "GET", "/issues/7/comments") != 3 || count(reqs[0], "PATCH", "/issues/comments/151") != 1 {
@@ -115,11 +115,11 @@ func TestPostComments(t *testing.T) {
 		},
 		{
 			name:  "only own comments count",
-			seed:  func(s *githubfake.Server) { s.AddComment("o", "r", prNumber, "mallory", sticky("spoof")) },
+			seed:  func(s *githubfake.Server) { s.AddComment("o", "r", prNumber, "mallory", marked("spoof")) },
 			posts: []forge.Report{{Body: "mine"}},
 			check: func(t *testing.T, s *githubfake.Server, res []forge.Result, reqs [][]string) {
 				cs := s.Comments("o", "r", prNumber)
-				if len(cs) != 2 || cs[0].Body != sticky("spoof") || cs[1].Body != sticky("mine") || cs[1].Login != "octocat" {
+				if len(cs) != 2 || cs[0].Body != marked("spoof") || cs[1].Body != marked("mine") || cs[1].Login != "octocat" {
 					t.Fatalf("comments = %+v", cs)
 				}
 			},
@@ -127,40 +127,41 @@ func TestPostComments(t *testing.T) {
 		{
 			name:  "App token counts github-actions[bot] comments as its own",
 			token: appToken,
-			seed:  func(s *githubfake.Server) { s.AddComment("o", "r", prNumber, "github-actions[bot]", sticky("old")) },
+			seed:  func(s *githubfake.Server) { s.AddComment("o", "r", prNumber, "github-actions[bot]", marked("old")) },
 			posts: []forge.Report{{Body: "new"}},
 			check: func(t *testing.T, s *githubfake.Server, res []forge.Result, reqs [][]string) {
-				if cs := s.Comments("o", "r", prNumber); len(cs) != 1 || cs[0].Body != sticky("new") {
+				if cs := s.Comments("o", "r", prNumber); len(cs) != 1 || cs[0].Body != marked("new") {
 					t.Fatalf("comments = %+v", cs)
 				}
 			},
 		},
 		{
-			name: "update collapses duplicates onto the oldest",
+			// The newest wins in every mode, so concurrent update and
+			// recreate posters agree on which comment stays.
+			name: "update collapses duplicates onto the newest",
 			seed: func(s *githubfake.Server) {
-				s.AddComment("o", "r", prNumber, "octocat", sticky("a"))
-				s.AddComment("o", "r", prNumber, "octocat", sticky("b"))
+				s.AddComment("o", "r", prNumber, "octocat", marked("a"))
+				s.AddComment("o", "r", prNumber, "octocat", marked("b"))
 			},
-			posts: []forge.Report{{Body: "a"}},
+			posts: []forge.Report{{Body: "b"}},
 			check: func(t *testing.T, s *githubfake.Server, res []forge.Result, reqs [][]string) {
-				if cs := s.Comments("o", "r", prNumber); len(cs) != 1 || cs[0].ID != 1 || !res[0].Unchanged {
+				if cs := s.Comments("o", "r", prNumber); len(cs) != 1 || cs[0].ID != 2 || !res[0].Unchanged {
 					t.Fatalf("comments = %+v, result %+v", cs, res[0])
 				}
 			},
 		},
 		{
-			// A concurrent recreate can delete the comment a poster settles on
-			// between its list and its edit; faults stage it: the first delete
-			// "finds it gone" but leaves it, and its edit answers 404 once.
-			name: "settle lists again when the kept comment vanishes",
+			// A poster lists again after deleting, until a list shows one
+			// comment. A fault stages a delete that answers 404 (as if a
+			// concurrent job had deleted it) but leaves the comment.
+			name: "recreate lists again until one comment is left",
 			seed: func(s *githubfake.Server) {
-				s.AddComment("o", "r", prNumber, "octocat", sticky("old"))
+				s.AddComment("o", "r", prNumber, "octocat", marked("old"))
 				s.FailNext("DELETE", "/repos/o/r/issues/comments/*", 404, nil, 1)
-				s.FailNext("PATCH", "/repos/o/r/issues/comments/*", 404, nil, 1)
 			},
 			posts: []forge.Report{{Body: "new", Mode: forge.ModeRecreate}},
 			check: func(t *testing.T, s *githubfake.Server, res []forge.Result, reqs [][]string) {
-				if cs := s.Comments("o", "r", prNumber); len(cs) != 1 || cs[0].Body != sticky("new") {
+				if cs := s.Comments("o", "r", prNumber); len(cs) != 1 || cs[0].Body != marked("new") {
 					t.Fatalf("comments = %+v; want the one kept, holding the new report", cs)
 				}
 			},
@@ -190,7 +191,7 @@ func TestPostComments(t *testing.T) {
 			posts: []forge.Report{{Body: "one"}, {Body: "two"}},
 			check: func(t *testing.T, s *githubfake.Server, res []forge.Result, reqs [][]string) {
 				cs := s.CommitComments("o", "r", pushSHA)
-				if len(cs) != 1 || cs[0].Body != sticky("two") || !strings.Contains(res[1].CommentURL, "/commit/"+pushSHA) {
+				if len(cs) != 1 || cs[0].Body != marked("two") || !strings.Contains(res[1].CommentURL, "/commit/"+pushSHA) {
 					t.Fatalf("commit comments = %+v, url %q", cs, res[1].CommentURL)
 				}
 				if st := s.Statuses("o", "r", pushSHA); len(st) != 2 {

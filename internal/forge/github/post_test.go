@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -146,40 +145,6 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// TestPostConcurrent runs two jobs at once on the same PR, many times over:
-// however they interleave, one sticky comment is left.
-func TestPostConcurrent(t *testing.T) {
-	for _, mode := range []string{forge.ModeUpdate, forge.ModeRecreate} {
-		t.Run(mode, func(t *testing.T) {
-			s := newFake(t)
-			s.Delay(time.Millisecond) // widen the windows between calls
-			for round := range 8 {
-				pr := 100 + round
-				s.AddPullRequest("o", "r", pr, headSHA, "open")
-				var wg sync.WaitGroup
-				errs := make([]error, 2)
-				for i := range 2 {
-					cfg := config(t, s, userToken, &sleeps{})
-					cfg.EventPath = writeEvent(t, map[string]any{"pull_request": map[string]any{"number": pr, "head": map[string]any{"sha": headSHA}}})
-					f := newForge(t, cfg)
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						_, errs[i] = f.Post(context.Background(), forge.Report{ID: "r", Body: fmt.Sprint("job ", i), Mode: mode})
-					}()
-				}
-				wg.Wait()
-				if err := errors.Join(errs...); err != nil {
-					t.Fatal(err)
-				}
-				if cs := s.Comments("o", "r", pr); len(cs) != 1 {
-					t.Fatalf("round %d: %d comments, want 1: %+v", round, len(cs), cs)
-				}
-			}
-		})
-	}
 }
 
 func TestPostErrors(t *testing.T) {

@@ -8,18 +8,17 @@ import (
 
 	gh "github.com/google/go-github/v62/github"
 
-	"github.com/mlci/mlci/internal/forge"
+	"github.com/mlci/mlci/internal/forge/sticky"
 )
 
-// comment is what the sticky logic needs of a PR or commit comment.
+// comment is a PR or commit comment with its author.
 type comment struct {
-	id          int64
-	login, body string
-	url         string
+	sticky.Comment
+	login string
 }
 
 // thread is a place comments live: a pull request or a commit. Errors are
-// go-github's, unwrapped; the sticky logic wraps them with the operation.
+// go-github's, unwrapped; stickyThread wraps them with the operation.
 type thread interface {
 	list(ctx context.Context) ([]comment, error) // every page, oldest first
 	create(ctx context.Context, body string) (comment, error)
@@ -63,7 +62,7 @@ func (t issueThread) remove(ctx context.Context, id int64) error {
 }
 
 func issueComment(c *gh.IssueComment) comment {
-	return comment{id: c.GetID(), login: c.GetUser().GetLogin(), body: c.GetBody(), url: c.GetHTMLURL()}
+	return comment{sticky.Comment{ID: c.GetID(), Body: c.GetBody(), URL: c.GetHTMLURL()}, c.GetUser().GetLogin()}
 }
 
 // allPages calls list for the first page (0: the API's default) and then
@@ -125,7 +124,7 @@ func (t commitThread) remove(ctx context.Context, id int64) error {
 }
 
 func commitComment(c *gh.RepositoryComment) comment {
-	return comment{id: c.GetID(), login: c.GetUser().GetLogin(), body: c.GetBody(), url: c.GetHTMLURL()}
+	return comment{sticky.Comment{ID: c.GetID(), Body: c.GetBody(), URL: c.GetHTMLURL()}, c.GetUser().GetLogin()}
 }
 
 // posted is what one sticky post did.
@@ -134,123 +133,65 @@ type posted struct {
 	unchanged bool
 }
 
-// sticky applies mode to th. Update and recreate converge on one comment:
-// after creating, they re-list and keep the oldest marked comment, so two
-// jobs racing on the same PR leave exactly one.
+// sticky applies mode to th; see sticky.Post.
 func (f *Forge) sticky(ctx context.Context, th thread, mode, marker, body string) (posted, error) {
-	if mode == forge.ModeAppend {
-		c, err := th.create(ctx, body)
-		if err != nil {
-			return posted{}, f.wrap("create comment on "+th.String(), err)
-		}
-		return posted{url: c.url}, nil
-	}
-	found, err := f.find(ctx, th, marker)
+	res, err := sticky.Post(ctx, stickyThread{f: f, th: th}, mode, marker, body)
 	if err != nil {
 		return posted{}, err
 	}
-	if mode == forge.ModeUpdate && len(found) > 0 {
-		keep := found[0]
-		unchanged := sameBody(keep.body, body)
-		if !unchanged {
-			edited, err := th.edit(ctx, keep.id, body)
-			switch {
-			case status(err) == http.StatusNotFound:
-				// Deleted under us (a racing recreate): post afresh.
-				return f.createAndSettle(ctx, th, marker, body)
-			case err != nil:
-				return posted{}, f.wrap(fmt.Sprintf("edit comment %d on %s", keep.id, th), err)
-			}
-			keep = edited
-		}
-		if err := f.removeAll(ctx, th, found[1:]); err != nil {
-			return posted{}, err
-		}
-		return posted{url: keep.url, unchanged: unchanged}, nil
+	if res.Contended {
+		f.log.InfoContext(ctx, "another job posted the same report at the same time; kept the newest comment",
+			"thread", th.String(), "kept", res.Comment.ID)
 	}
-	if mode == forge.ModeRecreate {
-		if err := f.removeAll(ctx, th, found); err != nil {
-			return posted{}, err
-		}
-	}
-	return f.createAndSettle(ctx, th, marker, body)
+	return posted{url: res.Comment.URL, unchanged: res.Unchanged}, nil
 }
 
-// createAndSettle creates the comment, then resolves a race with another
-// job: the oldest marked comment wins and carries our body; the rest go.
-func (f *Forge) createAndSettle(ctx context.Context, th thread, marker, body string) (posted, error) {
-	created, err := th.create(ctx, body)
-	if err != nil {
-		return posted{}, f.wrap("create comment on "+th.String(), err)
-	}
-	for attempt := 1; ; attempt++ {
-		found, err := f.find(ctx, th, marker)
-		if err != nil {
-			return posted{}, err
-		}
-		switch len(found) {
-		case 0: // a list that lags the create
-			return posted{url: created.url}, nil
-		case 1: // ours, or a racing recreate's that replaced ours
-			return posted{url: found[0].url}, nil
-		}
-		keep := found[0]
-		f.log.InfoContext(ctx, "another job posted the same report; keeping the oldest comment",
-			"thread", th.String(), "kept", keep.id, "removing", len(found)-1)
-		if keep.id != created.id && !sameBody(keep.body, body) {
-			edited, err := th.edit(ctx, keep.id, body)
-			if status(err) == http.StatusNotFound && attempt < settleAttempts {
-				// A concurrent recreate deleted it between list and edit.
-				continue
-			}
-			if err != nil {
-				return posted{}, f.wrap(fmt.Sprintf("edit comment %d on %s", keep.id, th), err)
-			}
-			keep = edited
-		}
-		if err := f.removeAll(ctx, th, found[1:]); err != nil {
-			return posted{}, err
-		}
-		return posted{url: keep.url}, nil
-	}
+// stickyThread is th as sticky.Post sees it: only the token's own comments,
+// errors wrapped into *Error, a 404 on one comment also sticky.ErrNotFound.
+type stickyThread struct {
+	f  *Forge
+	th thread
 }
 
-// settleAttempts bounds how often createAndSettle re-lists after the
-// comment it chose vanished under a concurrent recreate.
-const settleAttempts = 3
-
-// find lists th and returns our comments holding marker, oldest first.
-func (f *Forge) find(ctx context.Context, th thread, marker string) ([]comment, error) {
-	mine, err := f.identity(ctx)
+func (s stickyThread) List(ctx context.Context) ([]sticky.Comment, error) {
+	mine, err := s.f.identity(ctx)
 	if err != nil {
 		return nil, err
 	}
-	all, err := th.list(ctx)
+	all, err := s.th.list(ctx)
 	if err != nil {
-		return nil, f.wrap("list comments on "+th.String(), err)
+		return nil, s.f.wrap("list comments on "+s.th.String(), err)
 	}
-	var out []comment
+	var out []sticky.Comment
 	for _, c := range all {
-		if mine(c.login) && strings.Contains(c.body, marker) {
-			out = append(out, c)
+		if mine(c.login) {
+			out = append(out, c.Comment)
 		}
 	}
 	return out, nil
 }
 
-// removeAll deletes cs; one already gone (a racing job deleted it) is fine.
-func (f *Forge) removeAll(ctx context.Context, th thread, cs []comment) error {
-	for _, c := range cs {
-		if err := th.remove(ctx, c.id); err != nil && status(err) != http.StatusNotFound {
-			return f.wrap(fmt.Sprintf("delete comment %d on %s", c.id, th), err)
-		}
-	}
-	return nil
+func (s stickyThread) Create(ctx context.Context, body string) (sticky.Comment, error) {
+	c, err := s.th.create(ctx, body)
+	return c.Comment, s.f.wrap("create comment on "+s.th.String(), err)
 }
 
-// sameBody compares as GitHub stores bodies: it may hand back CRLF.
-func sameBody(a, b string) bool {
-	return strings.ReplaceAll(a, "\r\n", "\n") == strings.ReplaceAll(b, "\r\n", "\n")
+func (s stickyThread) Edit(ctx context.Context, id int64, body string) (sticky.Comment, error) {
+	c, err := s.th.edit(ctx, id, body)
+	return c.Comment, s.gone(fmt.Sprintf("edit comment %d on %s", id, s.th), err)
+}
+
+func (s stickyThread) Delete(ctx context.Context, id int64) error {
+	return s.gone(fmt.Sprintf("delete comment %d on %s", id, s.th), s.th.remove(ctx, id))
+}
+
+// gone wraps err, marking a 404 as sticky.ErrNotFound: the comment was
+// deleted by a concurrent job.
+func (s stickyThread) gone(op string, err error) error {
+	if status(err) == http.StatusNotFound {
+		return fmt.Errorf("%w: %w", sticky.ErrNotFound, s.f.wrap(op, err))
+	}
+	return s.f.wrap(op, err)
 }
 
 // identity says which comment authors are us. A user token knows its login
