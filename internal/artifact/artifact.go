@@ -96,7 +96,7 @@ func open(ctx context.Context, spec, base string, opt Options) (Store, error) {
 	case strings.HasPrefix(spec, "oci-layout:"):
 		p := strings.TrimPrefix(spec, "oci-layout:")
 		if p == "" {
-			return nil, fmt.Errorf("artifact_store %q: empty path; use oci-layout:PATH", redact.URL(spec))
+			return nil, fmt.Errorf("artifact_store %q: empty path; use oci-layout:PATH", spec)
 		}
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(base, p)
@@ -108,6 +108,7 @@ func open(ctx context.Context, spec, base string, opt Options) (Store, error) {
 		return &store{target: s, where: p}, nil
 	case strings.HasPrefix(spec, "oci://"):
 		ref := strings.TrimPrefix(spec, "oci://")
+		// Whatever the URL holds goes into messages: no credentials.
 		if host, _, _ := strings.Cut(ref, "/"); strings.Contains(host, "@") {
 			return nil, fmt.Errorf("artifact_store %q: credentials do not go in the URL; set MLCI_REGISTRY_USERNAME and MLCI_REGISTRY_PASSWORD", redact.URL(spec))
 		}
@@ -116,7 +117,7 @@ func open(ctx context.Context, spec, base string, opt Options) (Store, error) {
 			return nil, fmt.Errorf("artifact_store %q: want oci://REGISTRY/REPO: %w", spec, err)
 		}
 		if repo.Reference.Reference != "" {
-			return nil, fmt.Errorf("artifact_store %q: drop the tag or digest; want oci://REGISTRY/REPO", redact.URL(spec))
+			return nil, fmt.Errorf("artifact_store %q: drop the tag or digest; want oci://REGISTRY/REPO", spec)
 		}
 		host := repo.Reference.Registry
 		repo.PlainHTTP = isLoopback(host)
@@ -129,7 +130,7 @@ func open(ctx context.Context, spec, base string, opt Options) (Store, error) {
 			Cache:      auth.NewCache(),
 			Credential: auth.StaticCredential(host, cred),
 		}
-		return &store{target: repo, where: redact.URL(spec)}, nil
+		return &store{target: repo, where: spec}, nil
 	default:
 		return nil, fmt.Errorf("artifact_store %q: unknown form; use oci-layout:PATH or oci://REGISTRY/REPO", redact.URL(spec))
 	}

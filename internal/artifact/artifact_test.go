@@ -354,6 +354,8 @@ func TestOpen(t *testing.T) {
 		{name: "gitlab anonymous", spec: "oci://registry.gitlab.com/acme/digits", env: noEnv},
 		{name: "half credentials", spec: "oci://harbor.example.com/ml/digits", env: env("MLCI_REGISTRY_USERNAME", "bot"), wantErr: "MLCI_REGISTRY_PASSWORD"},
 		{name: "tag in spec", spec: "oci://ghcr.io/acme/digits:latest", env: noEnv, wantErr: "drop the tag"},
+		{name: "digest in spec", spec: "oci://ghcr.io/acme/digits@sha256:" + strings.Repeat("0", 64), env: noEnv, wantErr: `"oci://ghcr.io/acme/digits@sha256:000`},
+		{name: "credentials in spec", spec: "oci://bot:s3cret@ghcr.io/acme/digits", env: noEnv, wantErr: `"oci://***@ghcr.io/acme/digits": credentials do not go in the URL`},
 		{name: "bad repo", spec: "oci://ghcr.io", env: noEnv, wantErr: "oci://REGISTRY/REPO"},
 		{name: "unknown scheme", spec: "s3://bucket/models", env: noEnv, wantErr: "oci-layout:PATH or oci://REGISTRY/REPO"},
 		{name: "bare path", spec: "./models", env: noEnv, wantErr: "oci-layout:PATH or oci://REGISTRY/REPO"},
