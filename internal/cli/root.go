@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mlci/mlci/internal/exitcode"
+	"github.com/mlci/mlci/internal/forge/redact"
 )
 
 // Exit codes, as DESIGN.md fixes them (see package exitcode).
@@ -75,8 +76,15 @@ func Execute(ctx context.Context, args []string, io IO) int {
 	if code == exitcode.Interrupted {
 		err = errors.New("interrupted; no lock or cache was half-written (writes are atomic)")
 	}
-	fmt.Fprintf(io.Stderr, "mlci: %s\n", exitcode.OneLine(err.Error()))
+	fmt.Fprintf(io.Stderr, "mlci: %s\n", errorLine(err))
 	return code
+}
+
+// errorLine is the one line a failed command prints. Git and the clients
+// may echo a remote's URL, and a CI remote carries its token
+// (https://gitlab-ci-token:TOKEN@host/...); the line never does.
+func errorLine(err error) string {
+	return redact.URLs(exitcode.OneLine(err.Error()))
 }
 
 func newRoot(g *globals) *cobra.Command {
@@ -153,7 +161,7 @@ func (g *globals) printJSON(v any) error {
 // warn prints a warning on stderr unless quiet.
 func (g *globals) warn(msg string) {
 	if !g.quiet {
-		fmt.Fprintf(g.io.Stderr, "mlci: warning: %s\n", msg)
+		fmt.Fprintf(g.io.Stderr, "mlci: warning: %s\n", redact.URLs(msg))
 	}
 }
 
