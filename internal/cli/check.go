@@ -67,7 +67,7 @@ not read again thanks to the state cache in .mlci/.`,
 					return err
 				}
 			} else {
-				printCheck(g, results, limit)
+				printCheckResults(g, results, limit)
 			}
 			if failed > 0 {
 				return dataFailure(failed, len(results))
@@ -83,7 +83,7 @@ not read again thanks to the state cache in .mlci/.`,
 // checkData checks the named datasets (all when names is empty) and counts
 // those that do not match the lock.
 func (g *globals) checkData(ctx context.Context, p *project, args []string, h *hashFlags) ([]checkResult, int, error) {
-	l, err := p.readLock()
+	l, manifests, err := g.loadLock(ctx, p)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -106,7 +106,7 @@ func (g *globals) checkData(ctx context.Context, p *project, args []string, h *h
 	var results []checkResult
 	failed := 0
 	for _, name := range names {
-		r, err := g.checkOne(ctx, p, l, name, h)
+		r, err := g.checkOne(ctx, p, l, manifests, name, h)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -115,15 +115,45 @@ func (g *globals) checkData(ctx context.Context, p *project, args []string, h *h
 		}
 		results = append(results, r)
 	}
+	// Every manifest is checked against the lock, those of datasets not
+	// checked now too: the two are committed together.
+	if err := manifests.Err(); err != nil {
+		return nil, 0, usageError(err)
+	}
 	return results, failed, nil
 }
 
-func dataFailure(failed, total int) error {
-	return checkFailed(fmt.Errorf("data check failed: %d of %d datasets differ from %s; if the change is intended, run mlci data lock and commit %s and %s/",
-		failed, total, lockfile.FileName, lockfile.FileName, lockfile.ManifestDir))
+// loadLock reads mlci.lock and its manifests, which are verified in the
+// background (Manifests.Get waits), turning each failure into one
+// actionable line.
+func (g *globals) loadLock(ctx context.Context, p *project) (*lockfile.Lock, *lockfile.Manifests, error) {
+	l, manifests, err := lockfile.Load(ctx, p.Root, g.waitForWriter)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil, nil, usageError(fmt.Errorf("no %s in %s: run mlci data lock first, then commit it", lockfile.FileName, p.Root))
+	case errors.Is(err, context.Canceled):
+		return nil, nil, err
+	case err != nil:
+		return nil, nil, usageError(err)
+	}
+	return l, manifests, nil
 }
 
-func (g *globals) checkOne(ctx context.Context, p *project, l *lockfile.Lock, name string, h *hashFlags) (checkResult, error) {
+func dataFailure(failed, total int) error {
+	return checkFailed(errors.New(dataFailureText(failed, total)))
+}
+
+// dataFailureText says how many datasets failed and what to do: the exit
+// message of data check, and the last line of mlci ci's data section.
+func dataFailureText(failed, total int) string {
+	return fmt.Sprintf("data check failed: %d of %d datasets differ from %s; if the change is intended, run mlci data lock and commit %s and %s/",
+		failed, total, lockfile.FileName, lockfile.FileName, lockfile.ManifestDir)
+}
+
+// checkOne checks one dataset. Its manifest is verified while it is
+// hashed: a manifest that fails stops the hashing, and its error is the
+// one reported.
+func (g *globals) checkOne(ctx context.Context, p *project, l *lockfile.Lock, manifests *lockfile.Manifests, name string, h *hashFlags) (checkResult, error) {
 	locked, ok := l.Datasets[name]
 	if !ok {
 		d, _ := p.Config.Dataset(name)
@@ -139,8 +169,23 @@ func (g *globals) checkOne(ctx context.Context, p *project, l *lockfile.Lock, na
 			return r, nil
 		}
 	}
-	res, err := g.hash(ctx, p, d, h)
-	if err != nil {
+	hctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var manifest []datahash.Entry
+	var merr error
+	verified := make(chan struct{})
+	go func() {
+		defer close(verified)
+		if manifest, merr = manifests.Get(name); merr != nil {
+			cancel()
+		}
+	}()
+	res, err := g.hash(hctx, p, d, h)
+	<-verified
+	switch {
+	case merr != nil:
+		return r, usageError(merr)
+	case err != nil:
 		return r, err
 	}
 	r.Actual, r.Files, r.Bytes = res.Root, res.Files, res.Bytes
@@ -149,42 +194,52 @@ func (g *globals) checkOne(ctx context.Context, p *project, l *lockfile.Lock, na
 		return r, nil
 	}
 	r.Status = statusChanged
-	entries, err := p.readManifest(locked)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
+	if manifest == nil {
 		r.Message = fmt.Sprintf("%s is missing, so the changed files cannot be named; run mlci data lock %s", locked.Manifest, name)
 		return r, nil
-	case err != nil:
-		return r, err
 	}
-	changes := datahash.Diff(entries, res.Entries)
+	changes := datahash.Diff(manifest, res.Entries)
 	r.Changes = &changes
 	return r, nil
 }
 
-// readManifest loads a dataset's manifest and checks it against the lock's
-// digest, so an edited manifest cannot name the wrong files.
-func (p *project) readManifest(ds *lockfile.Dataset) ([]datahash.Entry, error) {
-	data, err := os.ReadFile(p.abs(ds.Manifest))
-	if err != nil {
-		return nil, err
-	}
-	return verifyManifest(ds, data)
-}
-
-func verifyManifest(ds *lockfile.Dataset, data []byte) ([]datahash.Entry, error) {
-	alg, entries, err := lockfile.ParseManifest(ds.Manifest, data)
-	if err != nil {
+// readManifest loads a dataset's manifest and checks it against the lock,
+// so an edited manifest cannot name the wrong files.
+func (p *project) readManifest(name string, ds *lockfile.Dataset) ([]datahash.Entry, error) {
+	entries, err := lockfile.ReadManifest(p.Root, name, ds)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, usageError(err)
 	}
-	if got := datahash.Root(alg, entries); got != ds.Digest {
-		return nil, usageError(fmt.Errorf("%s does not match the digest in %s (%s, manifest gives %s); re-create both with mlci data lock",
-			ds.Manifest, lockfile.FileName, ds.Digest.Short(), got.Short()))
+	return entries, err
+}
+
+// verifyManifest checks a manifest read from git, where the fix is not a
+// data lock of the work tree.
+func verifyManifest(ds *lockfile.Dataset, data []byte) ([]datahash.Entry, error) {
+	entries, err := lockfile.VerifyManifest(ds.Manifest, "", ds, data)
+	if err != nil {
+		return nil, usageError(err)
 	}
 	return entries, nil
 }
 
+// printCheck is the data section of mlci ci: the results and, when a
+// dataset failed, what to do about it, which data check says in its exit
+// message instead.
 func printCheck(g *globals, results []checkResult, limit int) {
+	printCheckResults(g, results, limit)
+	failed := 0
+	for _, r := range results {
+		if r.Status != statusOK {
+			failed++
+		}
+	}
+	if failed > 0 {
+		fmt.Fprintf(g.io.Stdout, "\n%s\n", dataFailureText(failed, len(results)))
+	}
+}
+
+func printCheckResults(g *globals, results []checkResult, limit int) {
 	out := g.io.Stdout
 	t := newTable(out)
 	for _, r := range results {

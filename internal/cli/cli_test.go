@@ -262,7 +262,7 @@ func TestBadInput(t *testing.T) {
 			f[2] = strings.Repeat("0", 64)
 			lines[1] = strings.Join(f, "\t")
 			os.WriteFile(p, []byte(strings.Join(lines, "\n")), 0o644)
-		}, []string{"data", "check"}, ExitUsage, "does not match the digest in mlci.lock"},
+		}, []string{"data", "check"}, ExitUsage, "mlci.lock.d/digits.tsv does not match mlci.lock"},
 		{"dataset not locked", func(t *testing.T, dir string) {
 			writeFile(t, filepath.Join(dir, "extra", "f"), "x")
 			writeFile(t, filepath.Join(dir, "mlci.yaml"), "data:\n  - name: digits\n    path: data/digits\n    exclude: [\"*.tmp\", .DS_Store]\n  - extra\n")

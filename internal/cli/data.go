@@ -7,12 +7,14 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/mlci/mlci/internal/config"
 	"github.com/mlci/mlci/internal/datahash"
 	"github.com/mlci/mlci/internal/digest"
+	"github.com/mlci/mlci/internal/forge/local"
 	"github.com/mlci/mlci/internal/ignore"
 	"github.com/mlci/mlci/internal/lockfile"
 	"github.com/mlci/mlci/internal/progress"
@@ -109,16 +111,49 @@ func (g *globals) selectDatasets(p *project, h *hashFlags, args []string) ([]dat
 		if !filepath.IsAbs(a) {
 			abs = filepath.Join(g.workDir, a)
 		}
-		rel := p.rel(abs)
-		if p.Config != nil {
-			if d, ok := p.Config.Dataset(rel); ok {
-				out = append(out, fromConfig(d, alg))
-				continue
-			}
+		if d, ok := p.datasetAt(abs); ok {
+			out = append(out, fromConfig(d, alg))
+			continue
 		}
+		rel := p.rel(abs)
 		out = append(out, dataset{Name: rel, Path: rel, Exclude: h.exclude, Follow: h.follow, Alg: alg})
 	}
 	return out, nil
+}
+
+// datasetAt finds the configured dataset whose path is abs: hashed by its
+// path, it is hashed with its options, as by its name.
+func (p *project) datasetAt(abs string) (config.Dataset, bool) {
+	if p.Config == nil {
+		return config.Dataset{}, false
+	}
+	for _, d := range p.Config.Data {
+		if p.abs(d.Path) == filepath.Clean(abs) {
+			return d, true
+		}
+	}
+	return config.Dataset{}, false
+}
+
+// ownFiles are exclude patterns, relative to the dataset at abs, for the
+// files mlci itself writes into the project and their temporary files: a
+// dataset holding the project root (path: ., or a folder above) would
+// otherwise hash the lock it is checked against, and never pass. mlci.yaml
+// is written by people, so it counts.
+func (p *project) ownFiles(abs string) []string {
+	rel, err := filepath.Rel(abs, p.Root)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return nil
+	}
+	prefix := "/"
+	if rel != "." {
+		prefix += ignore.Escape(filepath.ToSlash(rel)) + "/"
+	}
+	out := []string{prefix + ignore.Escape(lockfile.ManifestDir) + "/", prefix + ".mlci/"}
+	for _, f := range []string{lockfile.FileName, local.FileName, RunRecordFile} {
+		out = append(out, prefix+ignore.Escape(f), prefix+ignore.Escape("."+f)+".tmp-*")
+	}
+	return out
 }
 
 // projectDatasets loads the project and selects the datasets args name.
@@ -133,11 +168,11 @@ func (g *globals) projectDatasets(h *hashFlags, args []string) (*project, []data
 
 // hash computes one dataset's digest, with the state cache unless disabled.
 func (g *globals) hash(ctx context.Context, p *project, d dataset, h *hashFlags) (*datahash.Result, error) {
-	m, err := ignore.Compile(d.Exclude)
+	abs := p.abs(d.Path)
+	m, err := ignore.Compile(append(slices.Clip(d.Exclude), p.ownFiles(abs)...))
 	if err != nil {
 		return nil, usageError(fmt.Errorf("dataset %s: %w", d.Name, err))
 	}
-	abs := p.abs(d.Path)
 	opts := datahash.Options{
 		Algorithm:      d.Alg,
 		Exclude:        m,
@@ -216,6 +251,25 @@ file's digest equals b3sum's (or sha256sum's with --algo sha256).`,
 	return cmd
 }
 
+// waitForWriter tells the user why a command has not started yet.
+func (g *globals) waitForWriter() {
+	if !g.quiet {
+		fmt.Fprintf(g.io.Stderr, "mlci: waiting for another mlci to finish writing %s (it holds %s)\n", lockfile.FileName, lockfile.MutexFile)
+	}
+}
+
+// readLockOrNew reads mlci.lock for a data lock: a missing one starts empty.
+func (p *project) readLockOrNew() (*lockfile.Lock, error) {
+	l, err := lockfile.Read(p.lockPath())
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return lockfile.New(), nil
+	case err != nil:
+		return nil, usageError(fmt.Errorf("%w (to start over, delete it and run mlci data lock)", err))
+	}
+	return l, nil
+}
+
 func newDataLockCmd(g *globals) *cobra.Command {
 	var h hashFlags
 	var prune bool
@@ -226,16 +280,38 @@ func newDataLockCmd(g *globals) *cobra.Command {
 mlci.lock.d/. With no arguments, every dataset in mlci.yaml; datasets locked
 earlier by path are kept unless --prune. Commit both afterwards.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
 			p, sets, err := g.projectDatasets(&h, args)
 			if err != nil {
 				return err
 			}
-			l, err := lockfile.Read(p.lockPath())
-			switch {
-			case errors.Is(err, os.ErrNotExist):
-				l = lockfile.New()
-			case err != nil:
-				return usageError(fmt.Errorf("%w (to start over, delete it and run mlci data lock)", err))
+			// A lock this mlci cannot use fails now, not after the hashing.
+			if _, err := p.readLockOrNew(); err != nil {
+				return err
+			}
+			results := make([]*datahash.Result, len(sets))
+			manifests := map[string][]byte{}
+			for i, d := range sets {
+				if results[i], err = g.hash(ctx, p, d, &h); err != nil {
+					return err
+				}
+				manifests[d.Name] = lockfile.EncodeManifest(d.Alg, results[i].Entries)
+				results[i].Entries = nil // the manifest holds them now
+			}
+			// Another data lock may have written mlci.lock while we hashed:
+			// read it again under the writers' lock and add to what it holds,
+			// or one of the two runs' datasets would be lost.
+			release, err := lockfile.Acquire(ctx, p.Root, g.waitForWriter)
+			if err != nil {
+				if errors.Is(err, context.Canceled) {
+					return err
+				}
+				return usageError(err)
+			}
+			defer release()
+			l, err := p.readLockOrNew()
+			if err != nil {
+				return err
 			}
 			if prune && len(args) == 0 {
 				for name := range l.Datasets {
@@ -249,12 +325,8 @@ earlier by path are kept unless --prune. Commit both afterwards.`,
 				Status string `json:"status"`
 			}
 			var out []lockOutput
-			manifests := map[string][]byte{}
-			for _, d := range sets {
-				res, err := g.hash(cmd.Context(), p, d, &h)
-				if err != nil {
-					return err
-				}
+			for i, d := range sets {
+				res := results[i]
 				status := "new"
 				if old, ok := l.Datasets[d.Name]; ok {
 					status = "updated"
@@ -266,12 +338,15 @@ earlier by path are kept unless --prune. Commit both afterwards.`,
 					Path: d.Path, Digest: res.Root, Files: res.Files, Bytes: res.Bytes,
 					Manifest: lockfile.ManifestPath(d.Name), Exclude: d.Exclude, FollowSymlinks: d.Follow,
 				}
-				manifests[d.Name] = lockfile.EncodeManifest(d.Alg, res.Entries)
 				out = append(out, lockOutput{hashOutput{d.Name, d.Path, res.Root, res.Files, res.Bytes, res.Hashed, res.Cached}, status})
 			}
-			if err := lockfile.Save(p.Root, l, manifests); err != nil {
-				return usageError(fmt.Errorf("%w; the previous lock is unchanged", err))
+			switch err := lockfile.Save(p.Root, l, manifests); {
+			case errors.Is(err, lockfile.ErrPartial):
+				return usageError(fmt.Errorf("%w; data check finds them where they are, and the next mlci data lock moves them", err))
+			case err != nil:
+				return usageError(fmt.Errorf("%w; %s and %s/ are unchanged", err, lockfile.FileName, lockfile.ManifestDir))
 			}
+			release()
 			if g.json {
 				return g.printJSON(struct {
 					Lock     string       `json:"lock"`

@@ -56,9 +56,12 @@ In a shallow clone the base is fetched with depth 1.`,
 			if err != nil {
 				return err
 			}
-			head, err := p.readLock()
+			head, manifests, err := g.loadLock(ctx, p)
 			if err != nil {
 				return err
+			}
+			if err := manifests.Err(); err != nil {
+				return usageError(err)
 			}
 			repo, err := gitrepo.Open(ctx, p.Root)
 			if err != nil {
@@ -131,7 +134,7 @@ func diffLocks(ctx context.Context, p *project, repo *gitrepo.Repo, rev, prefix 
 			if err != nil {
 				return nil, err
 			}
-			newEntries, err := p.readManifest(h)
+			newEntries, err := p.readManifest(n, h)
 			if err == nil && oldEntries != nil {
 				c := datahash.Diff(oldEntries, newEntries)
 				a, rm, m := len(c.Added), len(c.Removed), len(c.Modified)

@@ -159,13 +159,16 @@ func run(ctx context.Context, root string, opts *Options) (*Result, []statecache
 		total += len(jobs)
 	})
 	close(queue)
-	if err == nil && opts.Progress != nil {
+	if err != nil {
+		// A walk that stopped because a worker failed returns the
+		// cancellation that failure caused: the worker's error, recorded
+		// first, is the one to report.
+		fail(err)
+	} else if opts.Progress != nil {
 		opts.Progress.SetTotal(int64(total), 0)
 	}
 	wg.Wait()
 	switch {
-	case err != nil:
-		return nil, nil, err
 	case firstErr != nil:
 		return nil, nil, firstErr
 	case ctx.Err() != nil:

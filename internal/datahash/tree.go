@@ -79,16 +79,26 @@ func Root(alg digest.Algorithm, entries []Entry) digest.Digest {
 	if len(entries) == 1 && entries[0].Path == "" {
 		return digest.New(alg, entries[0].Sum[:])
 	}
-	var scratch []byte
-	sum := treeSum(alg, entries, 0, &scratch)
+	var t treeHasher
+	sum := t.sum(alg, entries, 0, 0)
 	return digest.New(alg, sum[:])
 }
 
-// treeSum hashes the directory whose children are entries, each with the
-// common prefix of length prefix stripped.
-func treeSum(alg digest.Algorithm, entries []Entry, prefix int, scratch *[]byte) Sum {
-	var children []byte
-	children = append(children, treeHeader...)
+// treeHasher keeps one buffer per directory depth, reused by siblings, so
+// a tree costs a few allocations rather than one growing buffer per
+// directory.
+type treeHasher struct {
+	bufs    [][]byte
+	scratch []byte
+}
+
+// sum hashes the directory at depth whose children are entries, each with
+// the common prefix of length prefix stripped.
+func (t *treeHasher) sum(alg digest.Algorithm, entries []Entry, prefix, depth int) Sum {
+	if depth == len(t.bufs) {
+		t.bufs = append(t.bufs, nil)
+	}
+	children := append(t.bufs[depth][:0], treeHeader...)
 	for i := 0; i < len(entries); {
 		rest := entries[i].Path[prefix:]
 		name, _, isDir := strings.Cut(rest, "/")
@@ -100,7 +110,7 @@ func treeSum(alg digest.Algorithm, entries []Entry, prefix int, scratch *[]byte)
 			for j < len(entries) && strings.HasPrefix(entries[j].Path, sub) {
 				j++
 			}
-			typ, sum = dir, treeSum(alg, entries[i:j], len(sub), scratch)
+			typ, sum = dir, t.sum(alg, entries[i:j], len(sub), depth+1)
 			i = j
 		} else {
 			typ, sum = entries[i].Type, entries[i].Sum
@@ -111,10 +121,12 @@ func treeSum(alg digest.Algorithm, entries []Entry, prefix int, scratch *[]byte)
 		children = append(children, 0)
 		children = append(children, sum[:]...)
 	}
+	t.bufs[depth] = children
 	h := alg.New()
 	h.Write(children)
 	var out Sum
-	copy(out[:], h.Sum((*scratch)[:0]))
+	t.scratch = h.Sum(t.scratch[:0])
+	copy(out[:], t.scratch)
 	return out
 }
 

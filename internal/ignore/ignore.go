@@ -173,3 +173,19 @@ func bracket(p string, i int) (int, string, error) {
 	}
 	return 0, "", fmt.Errorf("unclosed [ at offset %d", i)
 }
+
+// Escape quotes the characters that are special in a pattern, so that
+// "/" + Escape(path) matches exactly that path from the dataset root.
+func Escape(path string) string {
+	var b strings.Builder
+	for i := 0; i < len(path); i++ {
+		switch c := path[i]; c {
+		case '\\', '*', '?', '[', ' ', '!', '#':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}

@@ -72,3 +72,24 @@ func FuzzCompile(f *testing.F) {
 		m.Match(path, true)
 	})
 }
+
+// An escaped path matches itself and nothing its characters would match
+// as a pattern.
+func TestEscape(t *testing.T) {
+	for _, p := range []string{"a*b/[x]?.txt", `back\slash`, "trailing ", "!bang/#hash", "**/x", "plain/mlci.lock"} {
+		m, err := Compile([]string{"/" + Escape(p)})
+		if err != nil {
+			t.Fatalf("%q: %v", p, err)
+		}
+		if !m.Match(p, false) {
+			t.Errorf("/%s does not match %q", Escape(p), p)
+		}
+		if other := p + "x"; m.Match(other, false) {
+			t.Errorf("/%s matches %q", Escape(p), other)
+		}
+	}
+	m, _ := Compile([]string{"/" + Escape("a*b")})
+	if m.Match("aXb", false) {
+		t.Error(`escaped "a*b" matches "aXb"`)
+	}
+}

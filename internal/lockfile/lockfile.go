@@ -7,10 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"os"
 	"path"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -32,6 +30,12 @@ var (
 	ErrNewerVersion = errors.New("written by a newer mlci")
 	// ErrMalformed means the lock or a manifest cannot be parsed.
 	ErrMalformed = errors.New("malformed")
+	// ErrMismatch means a manifest does not give the digest, file count or
+	// size that mlci.lock records for its dataset.
+	ErrMismatch = errors.New("does not match " + FileName)
+	// ErrPartial means mlci.lock was written but not every manifest was
+	// moved into place; readers find the rest where they were staged.
+	ErrPartial = errors.New(FileName + " was written, but not all of its manifests were moved into place")
 )
 
 // Lock is the content of mlci.lock. Keys of Datasets are dataset names.
@@ -176,42 +180,4 @@ func (l *Lock) Encode() []byte {
 func Write(file string, l *Lock) error {
 	l.Version = Version
 	return atomicfile.Write(file, l.Encode(), 0o644)
-}
-
-// Save writes the given manifests (keyed by dataset name) and then the lock,
-// so the lock never names a manifest that is not there yet, and removes
-// manifests no dataset names any more.
-func Save(dir string, l *Lock, manifests map[string][]byte) error {
-	mdir := filepath.Join(dir, ManifestDir)
-	if len(manifests) > 0 {
-		if err := os.MkdirAll(mdir, 0o755); err != nil {
-			return err
-		}
-	}
-	for _, n := range slices.Sorted(maps.Keys(manifests)) {
-		ds := l.Datasets[n]
-		if ds == nil {
-			return fmt.Errorf("manifest for %q, which is not in the lock", n)
-		}
-		if err := atomicfile.Write(filepath.Join(dir, filepath.FromSlash(ds.Manifest)), manifests[n], 0o644); err != nil {
-			return err
-		}
-	}
-	if err := Write(filepath.Join(dir, FileName), l); err != nil {
-		return err
-	}
-	used := map[string]bool{}
-	for _, ds := range l.Datasets {
-		used[path.Base(ds.Manifest)] = true
-	}
-	entries, err := os.ReadDir(mdir)
-	if err != nil {
-		return nil
-	}
-	for _, e := range entries {
-		if !e.IsDir() && strings.HasSuffix(e.Name(), manifestExt) && !used[e.Name()] {
-			os.Remove(filepath.Join(mdir, e.Name()))
-		}
-	}
-	return nil
 }

@@ -25,8 +25,12 @@ import (
 // any byte sequence.
 
 const (
-	manifestHeader = "# mlci-manifest 1 "
-	manifestExt    = ".tsv"
+	manifestMagic = "# mlci-manifest "
+	// ManifestVersion is the manifest format this mlci writes and the
+	// newest it reads.
+	ManifestVersion = 1
+	manifestHeader  = manifestMagic + "1 "
+	manifestExt     = ".tsv"
 )
 
 // ManifestPath returns the manifest's path for a dataset name, relative to
@@ -91,23 +95,43 @@ func ParseManifest(name string, data []byte) (digest.Algorithm, []datahash.Entry
 		return fmt.Errorf("%s:%d: %w manifest: %s; re-create it with mlci data lock", name, line, ErrMalformed, fmt.Sprintf(format, args...))
 	}
 	header, rest, _ := bytes.Cut(data, []byte("\n"))
-	if !bytes.HasPrefix(header, []byte(manifestHeader)) {
+	version, algName, ok := strings.Cut(strings.TrimPrefix(string(header), manifestMagic), " ")
+	n, verr := strconv.Atoi(version)
+	switch {
+	case !bytes.HasPrefix(header, []byte(manifestMagic)) || !ok || verr != nil || n < 1:
 		return "", nil, bad(1, "first line is not %q", manifestHeader+"ALGORITHM")
+	case n > ManifestVersion:
+		return "", nil, fmt.Errorf("%s: %w (manifest format %d; this mlci reads up to %d): upgrade mlci", name, ErrNewerVersion, n, ManifestVersion)
 	}
-	alg, err := digest.ParseAlgorithm(string(header[len(manifestHeader):]))
+	alg, err := digest.ParseAlgorithm(algName)
 	if err != nil {
 		return "", nil, bad(1, "%v", err)
 	}
-	entries := make([]datahash.Entry, 0, bytes.Count(rest, []byte("\n")))
-	for lineNo := 2; len(rest) > 0; lineNo++ {
-		var line []byte
-		line, rest, _ = bytes.Cut(rest, []byte("\n"))
-		f := bytes.SplitN(line, []byte("\t"), 4)
-		if len(f) != 4 {
-			return "", nil, bad(lineNo, "want 4 tab-separated fields, got %d", len(f))
+	if last := len(data) - 1; last >= 0 && data[last] != '\n' {
+		return "", nil, bad(bytes.Count(data, []byte("\n"))+1, "no newline at the end: the file is cut short")
+	}
+	// One string for the whole body: paths are slices of it, not a copy
+	// each, which halves the time of a check that changed nothing.
+	body := string(rest)
+	entries := make([]datahash.Entry, 0, strings.Count(body, "\n"))
+	var f [4]string
+	for lineNo := 2; len(body) > 0; lineNo++ {
+		var line string
+		line, body, _ = strings.Cut(body, "\n")
+		n := 0
+		for ; n < 3; n++ {
+			i := strings.IndexByte(line, '\t')
+			if i < 0 {
+				break
+			}
+			f[n], line = line[:i], line[i+1:]
+		}
+		f[n] = line
+		if n != 3 {
+			return "", nil, bad(lineNo, "want 4 tab-separated fields, got %d", n+1)
 		}
 		var e datahash.Entry
-		switch string(f[0]) {
+		switch f[0] {
 		case "f":
 			e.Type = datahash.File
 		case "l":
@@ -115,16 +139,16 @@ func ParseManifest(name string, data []byte) (digest.Algorithm, []datahash.Entry
 		default:
 			return "", nil, bad(lineNo, "unknown entry type %q", f[0])
 		}
-		if e.Size, err = strconv.ParseInt(string(f[1]), 10, 64); err != nil || e.Size < 0 {
+		if e.Size, err = strconv.ParseInt(f[1], 10, 64); err != nil || e.Size < 0 {
 			return "", nil, bad(lineNo, "bad size %q", f[1])
 		}
 		if len(f[2]) != 64 {
 			return "", nil, bad(lineNo, "digest is not 64 hex characters")
 		}
-		if _, err := hex.Decode(e.Sum[:], f[2]); err != nil {
+		if !decodeHex(e.Sum[:], f[2]) {
 			return "", nil, bad(lineNo, "digest is not hex")
 		}
-		e.Path = string(f[3])
+		e.Path = f[3]
 		if strings.HasPrefix(e.Path, `"`) {
 			if e.Path, err = strconv.Unquote(e.Path); err != nil {
 				return "", nil, bad(lineNo, "bad quoted path")
@@ -133,7 +157,7 @@ func ParseManifest(name string, data []byte) (digest.Algorithm, []datahash.Entry
 		if n := len(entries); n > 0 && !datahash.Less(entries[n-1].Path, e.Path) {
 			return "", nil, bad(lineNo, "path %q is out of order or repeated", e.Path)
 		}
-		if err := checkPath(e.Path, len(entries) == 0 && len(rest) == 0); err != nil {
+		if err := checkPath(e.Path, len(entries) == 0 && len(body) == 0); err != nil {
 			return "", nil, bad(lineNo, "%v", err)
 		}
 		entries = append(entries, e)
@@ -153,10 +177,39 @@ func checkPath(p string, only bool) error {
 		}
 		return fmt.Errorf("empty path in a multi-file manifest")
 	}
-	for _, part := range strings.Split(p, "/") {
+	for rest := p; ; {
+		part, more, found := strings.Cut(rest, "/")
 		if part == "" || part == "." || part == ".." || strings.IndexByte(part, 0) >= 0 {
 			return fmt.Errorf("path %q is not a clean relative path", p)
 		}
+		if !found {
+			return nil
+		}
+		rest = more
 	}
-	return nil
+}
+
+// decodeHex decodes lower- or upper-case hex into dst, len(src) == 2*len(dst).
+func decodeHex(dst []byte, src string) bool {
+	for i := range dst {
+		hi, ok1 := fromHex(src[2*i])
+		lo, ok2 := fromHex(src[2*i+1])
+		if !ok1 || !ok2 {
+			return false
+		}
+		dst[i] = hi<<4 | lo
+	}
+	return true
+}
+
+func fromHex(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
 }

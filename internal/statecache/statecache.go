@@ -65,7 +65,10 @@ type Cache struct {
 
 // Open loads the cache for one dataset and algorithm from dir. It never
 // fails on bad content: a corrupt or foreign file gives an empty cache.
+// Temporary files that runs killed while saving left in dir are removed;
+// those of runs still saving are not.
 func Open(dir, dataset, algorithm string) *Cache {
+	atomicfile.CleanDir(dir)
 	scope := algorithm + "\x00" + dataset
 	id := blake3.Sum256([]byte(scope))
 	c := &Cache{

@@ -2,6 +2,7 @@ package statecache
 
 import (
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -111,4 +112,18 @@ func FuzzDecode(f *testing.F) {
 			t.Fatal(diff)
 		}
 	})
+}
+
+// A run killed while saving leaves a temporary file; the next run that
+// opens a cache in the directory removes it.
+func TestOpenRemovesAbandonedTemps(t *testing.T) {
+	dir := t.TempDir()
+	torn := filepath.Join(dir, ".state-0123456789abcdef.tmp-42")
+	if err := os.WriteFile(torn, []byte("torn"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	Open(dir, "/data/other", "blake3")
+	if _, err := os.Stat(torn); !os.IsNotExist(err) {
+		t.Errorf("abandoned temporary file still there: %v", err)
+	}
 }
