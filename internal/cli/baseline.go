@@ -319,9 +319,10 @@ func (p *project) readMetrics(files []string) ([]*metrics.File, error) {
 	return out, nil
 }
 
-// readBaseMetrics parses the files at the baseline; a file missing there
-// is left out, so its metrics show as added.
-func (bl *baseline) readMetrics(ctx context.Context, files []string) ([]*metrics.File, error) {
+// readMetrics parses the files at the baseline with parse (metrics.Parse
+// or metrics.ParseParams); a file missing there is left out, so its
+// values show as added.
+func (bl *baseline) readMetrics(ctx context.Context, files []string, parse func(string, []byte) (*metrics.File, error)) ([]*metrics.File, error) {
 	var out []*metrics.File
 	if bl.recorded != nil {
 		for _, f := range files {
@@ -339,7 +340,7 @@ func (bl *baseline) readMetrics(ctx context.Context, files []string) ([]*metrics
 		if err != nil {
 			return nil, usageError(err)
 		}
-		m, err := metrics.Parse(f, data)
+		m, err := parse(f, data)
 		if err != nil {
 			return nil, usageError(fmt.Errorf("baseline %w", err))
 		}

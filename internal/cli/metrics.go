@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -25,7 +27,16 @@ func (o *outputFlags) register(cmd *cobra.Command, withAll bool) {
 	if withAll {
 		f.BoolVar(&o.all, "all", false, "show unchanged rows too")
 	}
-	f.IntVar(&o.precision, "precision", 5, "significant `DIGITS` for numbers")
+	// Metric tables round as dvc metrics does; gate tables, mlci's own,
+	// keep significant digits.
+	usage := "round metrics to `N` decimal places, as dvc metrics does"
+	switch cmd.Name() {
+	case "gate":
+		usage = "significant `DIGITS` for numbers"
+	case "ci":
+		usage += "; the gate table shows N significant digits"
+	}
+	f.IntVar(&o.precision, "precision", 5, usage)
 }
 
 func (o *outputFlags) options() metrics.RenderOptions {
@@ -50,8 +61,10 @@ func newMetricsCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "metrics",
 		Short: "Show metrics and compare them with a baseline",
-		Long: `Metrics files (JSON, YAML, CSV/TSV, as DVC reads them) are listed under
-metrics: in mlci.yaml. Nested keys are flattened with "." and lists indexed.`,
+		Long: `Metrics files (JSON or YAML, read as DVC reads them; CSV/TSV, mlci's own)
+are listed under metrics: in mlci.yaml. Nested keys are flattened with ".";
+lists and nulls are no metrics, as in DVC. Numbers are shown as dvc metrics
+shows them: rounded to --precision decimal places.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
@@ -88,8 +101,11 @@ func newParamsCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "params",
 		Short: "Compare params with a baseline",
-		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+		Long: `Params files are listed under params: in mlci.yaml and read as DVC reads
+them: nested keys flattened with ".", a list shown as one value ("[64, 32]"),
+values as written, never rounded.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
 	cmd.AddCommand(newDiffCmd(g, "params"))
 	return cmd
@@ -116,7 +132,7 @@ func newDiffCmd(g *globals, kind string) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			rows, err := diffFiles(ctx, p, bl, files)
+			rows, err := g.diffFiles(ctx, p, bl, kind, files)
 			if err != nil {
 				return err
 			}
@@ -128,10 +144,17 @@ func newDiffCmd(g *globals, kind string) *cobra.Command {
 	}
 	bf.register(cmd)
 	out.register(cmd, true)
+	if kind == "params" {
+		// Params are shown as written, as DVC shows them; the flag stays
+		// so that command lines that gave it keep working.
+		cmd.Flags().MarkHidden("precision")
+	}
 	return cmd
 }
 
-func diffFiles(ctx context.Context, p *project, bl *baseline, files []string) ([]metrics.Row, error) {
+// diffFiles compares the files of one kind ("metrics" or "params") with
+// the baseline.
+func (g *globals) diffFiles(ctx context.Context, p *project, bl *baseline, kind string, files []string) ([]metrics.Row, error) {
 	if bl.files != nil || bl.recorded != nil {
 		// With --baseline files or a registry record, compare only the
 		// files they stand for: the others have nothing to be compared with.
@@ -145,15 +168,45 @@ func diffFiles(ctx context.Context, p *project, bl *baseline, files []string) ([
 		}
 		files = given
 	}
-	head, err := p.readMetrics(files)
-	if err != nil {
-		return nil, err
-	}
-	base, err := bl.readMetrics(ctx, files)
+	base, head, err := g.readSides(ctx, p, bl, kind, files, true)
 	if err != nil {
 		return nil, err
 	}
 	return metrics.Diff(base, head), nil
+}
+
+// readSides reads files of one kind at the baseline and in the work tree.
+// A file the work tree lacks but the baseline has was deleted by the
+// change: as in dvc metrics diff, its values show with no new value, and a
+// warning says why, unless !warn. A file missing from both is a mistake in
+// mlci.yaml.
+func (g *globals) readSides(ctx context.Context, p *project, bl *baseline, kind string, files []string, warn bool) (base, head []*metrics.File, err error) {
+	parse := metrics.Parse
+	if kind == "params" {
+		parse = metrics.ParseParams
+	}
+	base, err = bl.readMetrics(ctx, files, parse)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, f := range files {
+		data, err := p.readInput(f)
+		if errors.Is(err, fs.ErrNotExist) && slices.ContainsFunc(base, func(b *metrics.File) bool { return b.Path == f }) {
+			if warn {
+				g.warn(fmt.Sprintf("%s is not in the work tree: its %s at the baseline show with no new value", f, kind))
+			}
+			continue
+		}
+		if err != nil {
+			return nil, nil, usageError(err)
+		}
+		m, err := parse(f, data)
+		if err != nil {
+			return nil, nil, usageError(err)
+		}
+		head = append(head, m)
+	}
+	return base, head, nil
 }
 
 func (g *globals) renderRows(rows []metrics.Row, o metrics.RenderOptions, md bool) error {
@@ -219,11 +272,10 @@ func (g *globals) evaluateGates(ctx context.Context, p *project, bl *baseline) (
 	if err != nil {
 		return nil, err
 	}
-	head, err := p.readMetrics(files)
-	if err != nil {
-		return nil, err
-	}
-	base, err := bl.readMetrics(ctx, files)
+	// A metrics file the change deleted leaves its metrics missing from
+	// the candidate, which fails the gates that need them; the verdicts
+	// say so, and the metric diff has warned.
+	base, head, err := g.readSides(ctx, p, bl, "metrics", files, false)
 	if err != nil {
 		return nil, err
 	}

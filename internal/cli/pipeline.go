@@ -54,12 +54,12 @@ func (g *globals) runPipeline(ctx context.Context, p *project, bf *baselineFlags
 			}
 		}
 		if len(cfg.Metrics) > 0 {
-			if pl.metrics, err = diffFiles(ctx, p, bl, cfg.Metrics); err != nil {
+			if pl.metrics, err = g.diffFiles(ctx, p, bl, "metrics", cfg.Metrics); err != nil {
 				return nil, err
 			}
 		}
 		if len(cfg.Params) > 0 {
-			if pl.params, err = diffFiles(ctx, p, bl, cfg.Params); err != nil {
+			if pl.params, err = g.diffFiles(ctx, p, bl, "params", cfg.Params); err != nil {
 				return nil, err
 			}
 		}

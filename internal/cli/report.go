@@ -60,7 +60,7 @@ fail a build.`,
 	h.register(cmd, false)
 	pf.register(cmd)
 	cmd.Flags().BoolVar(&postIt, "post", false, "post the report to the forge")
-	cmd.Flags().IntVar(&precision, "precision", 5, "significant `DIGITS` for numbers")
+	cmd.Flags().IntVar(&precision, "precision", 5, "round metrics to `N` decimal places, as dvc metrics does; the gate table shows N significant digits")
 	return cmd
 }
 

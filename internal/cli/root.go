@@ -11,6 +11,8 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -111,15 +113,38 @@ lock file, metric gates, pull request reports and staged model promotion.`,
 	f.BoolVar(&g.json, "json", false, "print machine-readable JSON on stdout")
 	f.BoolVarP(&g.quiet, "quiet", "q", false, "print only results and errors; no progress")
 	root.AddCommand(newVersionCmd(g), newDataCmd(g), newMetricsCmd(g), newParamsCmd(g), newGateCmd(g), newCICmd(g), newReportCmd(g), newRunCmd(g), newModelCmd(g), newPromoteCmd(g), newRollbackCmd(g))
-	// Unknown subcommands are usage errors with a suggestion.
-	root.Args = func(cmd *cobra.Command, args []string) error {
-		if len(args) > 0 {
-			return usageError(fmt.Errorf("unknown command %q; run mlci --help", args[0]))
-		}
+	root.RunE = func(cmd *cobra.Command, args []string) error { return cmd.Help() }
+	suggestCommands(root)
+	return root
+}
+
+// suggestCommands makes a word that names no subcommand of a command
+// group a usage error that suggests the closest (cobra's suggestions:
+// an edit distance of 2 or a prefix), in the one line mlci prints. The
+// groups take no arguments of their own.
+func suggestCommands(cmd *cobra.Command) {
+	if !cmd.HasSubCommands() {
+		return
+	}
+	cmd.SuggestionsMinimumDistance = 2
+	cmd.Args = unknownCommand
+	for _, sub := range cmd.Commands() {
+		suggestCommands(sub)
+	}
+}
+
+func unknownCommand(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
 		return nil
 	}
-	root.RunE = func(cmd *cobra.Command, args []string) error { return cmd.Help() }
-	return root
+	msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+	if close := cmd.SuggestionsFor(args[0]); len(close) > 0 {
+		for i, c := range close {
+			close[i] = strconv.Quote(c)
+		}
+		return usageError(fmt.Errorf("%s; did you mean %s?", msg, strings.Join(close, " or ")))
+	}
+	return usageError(fmt.Errorf("%s; run %s --help", msg, cmd.CommandPath()))
 }
 
 func (g *globals) resolveDir() error {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -128,12 +127,17 @@ func (g *globals) runSubjects(ctx context.Context, p *project, paths []string) (
 // lock, which data check has held to the work tree.
 func (g *globals) runMaterials(ctx context.Context, p *project, image string) (runrecord.Materials, error) {
 	m := runrecord.Materials{Data: map[string]digest.Digest{}}
+	var origin func() string
 	if repo, err := gitrepo.Open(ctx, p.Root); err == nil {
 		if rev, ok := repo.Verify(ctx, "HEAD"); ok {
 			m.Commit = rev
 		}
+		origin = func() string {
+			u, _ := repo.RemoteURL(ctx, "origin") // no origin: no repository
+			return u
+		}
 	}
-	m.Repository = repository(g.io.Getenv)
+	m.Repository = runrecord.Repository(g.io.Getenv, origin)
 	if l, err := lockfile.Read(p.lockPath()); err == nil {
 		for name, ds := range l.Datasets {
 			m.Data[name] = ds.Digest
@@ -180,13 +184,6 @@ func paramsDigest(p *project, files []string) (digest.Digest, error) {
 	}
 	datahash.Sort(entries)
 	return datahash.Root(digest.BLAKE3, entries), nil
-}
-
-func repository(getenv func(string) string) string {
-	if r := getenv("GITHUB_REPOSITORY"); r != "" {
-		return strings.TrimSuffix(getenv("GITHUB_SERVER_URL"), "/") + "/" + r
-	}
-	return getenv("CI_PROJECT_URL")
 }
 
 func builderID(getenv func(string) string) string {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -94,5 +95,54 @@ func TestStaleRunRecordIgnored(t *testing.T) {
 	}
 	if h := run(t, nil, "-C", dir, "--json", "model", "history", "digits", "--remote", ""); strings.Contains(h.stdout, "run_id") {
 		t.Errorf("the registration cites a run record of another commit:\n%s", h.stdout)
+	}
+}
+
+// TestRunRecordRepository: the record names the repository, from the CI's
+// variables or else the origin remote without its credentials, and leaves
+// the field out rather than write "" when nothing names one.
+func TestRunRecordRepository(t *testing.T) {
+	dir := quickstart(t)
+	writeFile(t, filepath.Join(dir, "model", "knn.bin"), "weights")
+	record := func(env map[string]string) (string, map[string]any) {
+		t.Helper()
+		r := run(t, env, "-C", dir, "run", "record", "--subject", "model/knn.bin")
+		if r.code != ExitOK {
+			t.Fatalf("exit %d: %s", r.code, r.stderr)
+		}
+		data, err := os.ReadFile(filepath.Join(dir, RunRecordFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var st struct {
+			Predicate struct {
+				BuildDefinition struct {
+					ExternalParameters map[string]any `json:"externalParameters"`
+				} `json:"buildDefinition"`
+			} `json:"predicate"`
+		}
+		if err := json.Unmarshal(data, &st); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := runrecord.Read(filepath.Join(dir, RunRecordFile)); err != nil {
+			t.Errorf("the record does not read back: %v", err)
+		}
+		return string(data), st.Predicate.BuildDefinition.ExternalParameters
+	}
+
+	git(t, dir, "init", "-q", "-b", "main")
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-q", "-m", "quickstart")
+	if _, params := record(nil); params["repository"] != nil {
+		t.Errorf("no remote, no CI: repository = %v, want it left out", params["repository"])
+	}
+
+	git(t, dir, "remote", "add", "origin", "https://gitlab-ci-token:glcbt-64_SECRET@gitlab.example.com/g/p.git")
+	data, params := record(nil)
+	if params["repository"] != "https://gitlab.example.com/g/p" || strings.Contains(data, "SECRET") {
+		t.Errorf("from origin: repository = %v; the record holds the token: %v", params["repository"], strings.Contains(data, "SECRET"))
+	}
+	if _, params := record(map[string]string{"GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "acme/digits"}); params["repository"] != "https://github.com/acme/digits" {
+		t.Errorf("in GitHub Actions: repository = %v", params["repository"])
 	}
 }

@@ -233,6 +233,16 @@ func (r *Repo) HasRemote(ctx context.Context, name string) bool {
 	return err == nil
 }
 
+// RemoteURL returns the URL of the remote of that name, as git would use
+// it (insteadOf rewrites applied). It may carry credentials.
+func (r *Repo) RemoteURL(ctx context.Context, name string) (string, error) {
+	out, err := r.git(ctx, "remote", "get-url", name)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
 // Dirty lists the paths with uncommitted changes to tracked files; files
 // git does not track do not count.
 func (r *Repo) Dirty(ctx context.Context) ([]string, error) {

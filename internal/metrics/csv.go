@@ -15,8 +15,11 @@ type csvRow struct {
 	lines []int
 }
 
-// readCSV reads a CSV or TSV file with a header row, as DVC's
-// csv.DictReader does. Quotes are read leniently, like Python's csv module.
+// readCSV reads a CSV or TSV file with a header row into one value per
+// cell, the rows as csv.DictReader gives them. DVC 3 reads metrics only
+// from JSON, YAML, TOML and Python (any other name as YAML), so this is
+// mlci's own convention. Quotes are read leniently, like Python's csv
+// module.
 func (b *builder) readCSV(data []byte, comma rune) error {
 	r := csv.NewReader(bytes.NewReader(data))
 	r.Comma = comma
@@ -80,6 +83,9 @@ func (b *builder) csvRow(header []string, row csvRow, prefix string) error {
 		if err != nil {
 			return err
 		}
+		if v.Kind == Null && !b.params {
+			continue // an empty cell is no metric, as DVC drops a null
+		}
 		if err := b.add(join(prefix, header[j]), v); err != nil {
 			return err
 		}
@@ -102,7 +108,7 @@ func (b *builder) csvValue(cell string, line int) (Value, error) {
 			return Value{}, err
 		}
 		if ok {
-			return Value{Kind: Number, Num: f, Line: line}, nil
+			return Value{Kind: Number, Num: f, Int: isIntText(s), Line: line}, nil
 		}
 	}
 	return Value{Kind: String, Str: cell, Line: line}, nil

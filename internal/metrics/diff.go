@@ -23,6 +23,8 @@ type Row struct {
 	Change  *float64 // head-base when both are numbers (and the difference is finite)
 	Percent *float64 // 100*(head-base)/|base| when both are numbers, base != 0 (and the result is finite)
 	Status  string   // StatusChanged, StatusUnchanged, StatusAdded or StatusRemoved
+	// Params: the row compares params (File.Params), shown as written.
+	Params bool
 }
 
 // Diff compares metrics files of two versions. Files are matched by Path
@@ -32,10 +34,18 @@ type Row struct {
 // win. Rows are sorted by Path, then Metric, in byte order.
 //
 // Numbers are unchanged only if exactly equal: rounding for display is the
-// renderer's business, and a gate may care about the last digit. Other
-// values are changed when their kind or text differs.
+// renderer's business, and a gate may care about the last digit. As in
+// DVC, where they are Python's bool, booleans compare and subtract as the
+// numbers 0 and 1 (true and 1 are equal), and 1 equals 1.0. Other values
+// are changed when their kind or text differs.
 func Diff(base, head []*File) []Row {
 	b, h := byPath(base), byPath(head)
+	params := map[string]bool{}
+	for _, f := range append(append([]*File{}, base...), head...) {
+		if f != nil && f.Params {
+			params[f.Path] = true
+		}
+	}
 	paths := slices.Collect(maps.Keys(b))
 	for p := range h {
 		if _, ok := b[p]; !ok {
@@ -83,7 +93,7 @@ func Diff(base, head []*File) []Row {
 		}
 		slices.Sort(keys)
 		for _, k := range keys {
-			row := Row{Path: p, Metric: k}
+			row := Row{Path: p, Metric: k, Params: params[p]}
 			x, inBase := bv[k]
 			y, inHead := hv[k]
 			switch {
@@ -96,10 +106,12 @@ func Diff(base, head []*File) []Row {
 				if equal(x, y) {
 					row.Status = StatusUnchanged
 				}
-				if x.Kind == Number && y.Kind == Number {
-					row.Change = num(y.Num - x.Num)
-					if x.Num != 0 {
-						row.Percent = num(100 * (y.Num - x.Num) / math.Abs(x.Num))
+				xn, xok := numeric(x)
+				yn, yok := numeric(y)
+				if xok && yok {
+					row.Change = num(yn - xn)
+					if xn != 0 {
+						row.Percent = num(100 * (yn - xn) / math.Abs(xn))
 					}
 				}
 			}
@@ -134,17 +146,31 @@ func byPath(files []*File) map[string]map[string]Value {
 	return out
 }
 
+// numeric is v as a number, for a Number or a Bool.
+func numeric(v Value) (float64, bool) {
+	switch v.Kind {
+	case Number:
+		return v.Num, true
+	case Bool:
+		if v.Bool {
+			return 1, true
+		}
+		return 0, true
+	}
+	return 0, false
+}
+
 func equal(x, y Value) bool {
+	if xn, ok := numeric(x); ok {
+		yn, ok := numeric(y)
+		return ok && xn == yn
+	}
 	if x.Kind != y.Kind {
 		return false
 	}
 	switch x.Kind {
-	case Number:
-		return x.Num == y.Num
 	case String:
 		return x.Str == y.Str
-	case Bool:
-		return x.Bool == y.Bool
 	}
 	return true
 }

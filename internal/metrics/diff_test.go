@@ -91,11 +91,31 @@ func TestDiff(t *testing.T) {
 			base: []*File{file("p.yaml", "opt", "adam", "same", "x", "flag", true, "n", nil, "kind", "1")},
 			head: []*File{file("p.yaml", "opt", "sgd", "same", "x", "flag", true, "n", nil, "kind", 1)},
 			want: []Row{
-				{Path: "p.yaml", Metric: "flag", Base: vp(boolean(true, 1)), Head: vp(boolean(true, 1)), Status: StatusUnchanged},
+				{Path: "p.yaml", Metric: "flag", Base: vp(boolean(true, 1)), Head: vp(boolean(true, 1)), Change: fp(0), Percent: fp(0), Status: StatusUnchanged},
 				{Path: "p.yaml", Metric: "kind", Base: vp(str("1", 1)), Head: vp(num(1, 1)), Status: StatusChanged},
 				{Path: "p.yaml", Metric: "n", Base: vp(null(1)), Head: vp(null(1)), Status: StatusUnchanged},
 				{Path: "p.yaml", Metric: "opt", Base: vp(str("adam", 1)), Head: vp(str("sgd", 1)), Status: StatusChanged},
 				{Path: "p.yaml", Metric: "same", Base: vp(str("x", 1)), Head: vp(str("x", 1)), Status: StatusUnchanged},
+			},
+		},
+		{
+			name: "booleans are 0 and 1, as in Python",
+			base: []*File{file("m.json", "up", false, "down", true, "same", true, "mixed", true)},
+			head: []*File{file("m.json", "up", true, "down", false, "same", 1, "mixed", 0.5)},
+			want: []Row{
+				{Path: "m.json", Metric: "down", Base: vp(boolean(true, 1)), Head: vp(boolean(false, 1)), Change: fp(-1), Percent: fp(-100), Status: StatusChanged},
+				{Path: "m.json", Metric: "mixed", Base: vp(boolean(true, 1)), Head: vp(num(0.5, 1)), Change: fp(-0.5), Percent: fp(-50), Status: StatusChanged},
+				{Path: "m.json", Metric: "same", Base: vp(boolean(true, 1)), Head: vp(num(1, 1)), Change: fp(0), Percent: fp(0), Status: StatusUnchanged},
+				{Path: "m.json", Metric: "up", Base: vp(boolean(false, 1)), Head: vp(boolean(true, 1)), Change: fp(1), Status: StatusChanged},
+			},
+		},
+		{
+			name: "params rows say so",
+			base: []*File{{Path: "p.yaml", Params: true, Values: map[string]Value{"lr": num(0.1, 1)}}},
+			head: []*File{file("p.yaml", "lr", 0.1), file("m.json", "a", 1)},
+			want: []Row{
+				{Path: "m.json", Metric: "a", Head: vp(num(1, 1)), Status: StatusAdded},
+				{Path: "p.yaml", Metric: "lr", Base: vp(num(0.1, 1)), Head: vp(num(0.1, 1)), Change: fp(0), Percent: fp(0), Status: StatusUnchanged, Params: true},
 			},
 		},
 		{

@@ -104,3 +104,61 @@ func TestFormatPercent(t *testing.T) {
 		})
 	}
 }
+
+// TestPython checks the Python formatting DVC's tables come from against
+// what CPython 3 prints for the same values.
+func TestPython(t *testing.T) {
+	tenth := 0.1 // a variable: Go folds constant arithmetic exactly
+	floats := []struct {
+		x    float64
+		want string // repr(x)
+	}{
+		{tenth + 2*tenth, "0.30000000000000004"},
+		{123, "123.0"},
+		{math.Copysign(0, -1), "-0.0"},
+		{1e-4, "0.0001"},
+		{1e-5, "1e-05"},
+		{1.5e-5, "1.5e-05"},
+		{1e15, "1000000000000000.0"},
+		{1e16, "1e+16"},
+		{1.2345678901234567e22, "1.2345678901234568e+22"},
+		{-2.5, "-2.5"},
+	}
+	for _, tt := range floats {
+		if got := string(appendPyFloat(nil, tt.x)); got != tt.want {
+			t.Errorf("repr(%v) = %q, want %q", tt.x, got, tt.want)
+		}
+	}
+	rounds := []struct {
+		x    float64
+		n    int
+		want float64 // round(x, n)
+	}{
+		{2.675, 2, 2.67}, // 2.675 is 2.67499999… in binary
+		{0.125, 2, 0.12}, // an exact tie goes to even
+		{0.375, 2, 0.38},
+		{-0.0000001, 5, math.Copysign(0, -1)},
+		{123456.789123, 5, 123456.78912},
+	}
+	for _, tt := range rounds {
+		got := pyRound(tt.x, tt.n)
+		if got != tt.want || math.Signbit(got) != math.Signbit(tt.want) {
+			t.Errorf("round(%v, %d) = %v, want %v", tt.x, tt.n, got, tt.want)
+		}
+	}
+	strs := []struct{ s, want string }{
+		{"adam", "'adam'"},
+		{"it's", `"it's"`},
+		{`a"b'c`, `'a"b\'c'`},
+		{"back\\slash", `'back\\slash'`},
+		{"tab\tnl\ncr\r", `'tab\tnl\ncr\r'`},
+		{"\x00\x7f\u00a0", `'\x00\x7f\xa0'`},
+		{"é ü 日本", "'é ü 日本'"},
+		{"\u200b\U000e0001", `'\u200b\U000e0001'`},
+	}
+	for _, tt := range strs {
+		if got := string(appendPyStr(nil, tt.s)); got != tt.want {
+			t.Errorf("repr(%q) = %s, want %s", tt.s, got, tt.want)
+		}
+	}
+}

@@ -6,11 +6,16 @@ import (
 	"testing"
 )
 
-// checkParse is what every fuzz target asserts: Parse returns a file or a
-// one-line *Error, never panics, and never hands out values that the diff
-// and gates cannot handle.
+// checkParse is what every fuzz target asserts: Parse and ParseParams
+// return a file or a one-line *Error, never panic, and never hand out
+// values that the diff and gates cannot handle.
 func checkParse(t *testing.T, path string, data []byte) {
-	f, err := Parse(path, data)
+	checkParsed(t, path, data, Parse)
+	checkParsed(t, path, data, ParseParams)
+}
+
+func checkParsed(t *testing.T, path string, data []byte, parse func(string, []byte) (*File, error)) {
+	f, err := parse(path, data)
 	if err != nil {
 		if _, ok := err.(*Error); !ok {
 			t.Fatalf("error %v is a %T, not an *Error", err, err)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"strconv"
 )
 
 // jsonReader walks the token stream rather than decoding into maps: only
@@ -32,9 +31,6 @@ func (b *builder) readJSON(data []byte) error {
 	tok, err := r.token()
 	if err != nil {
 		return err
-	}
-	if _, ok := tok.(json.Delim); !ok {
-		return r.errAt(r.lineAt(r.end), `the file holds a single value, not an object of metrics; name it, as in {"accuracy": 0.9}`)
 	}
 	if err := r.value(tok, "", 0); err != nil {
 		return err
@@ -65,6 +61,8 @@ func (r *jsonReader) lineAt(off int64) int {
 	return r.line
 }
 
+// value reads the value tok starts and adds its leaves under key. A whole
+// file that is null holds nothing, as DVC reads it (json.loads(text) or {}).
 func (r *jsonReader) value(tok json.Token, key string, depth int) error {
 	switch t := tok.(type) {
 	case json.Delim:
@@ -74,29 +72,146 @@ func (r *jsonReader) value(tok json.Token, key string, depth int) error {
 		if t == '{' {
 			return r.object(key, depth+1)
 		}
-		return r.array(key, depth+1)
+		return r.list(key, depth+1)
 	case json.Number:
 		line := r.lineAt(r.end)
-		f, ok, err := r.parseDecimal(string(t), line)
+		v, err := r.number(t, line)
 		if err != nil {
 			return err
 		}
-		if !ok { // the decoder has checked the syntax; be safe anyway
-			return r.errAt(line, "cannot read %q as a number; fix the value", string(t))
-		}
-		return r.add(key, Value{Kind: Number, Num: f, Line: line})
+		return r.add(key, v)
 	case string:
 		return r.add(key, Value{Kind: String, Str: t, Line: r.lineAt(r.end)})
 	case bool:
 		return r.add(key, Value{Kind: Bool, Bool: t, Line: r.lineAt(r.end)})
 	case nil:
+		if !r.params || key == "" {
+			return nil // not a metric; an empty params file
+		}
 		return r.add(key, Value{Kind: Null, Line: r.lineAt(r.end)})
 	}
 	return r.errAt(r.lineAt(r.end), "unexpected JSON token %v; fix the syntax", tok)
 }
 
+func (r *jsonReader) number(t json.Number, line int) (Value, error) {
+	f, ok, err := r.parseDecimal(string(t), line)
+	if err != nil {
+		return Value{}, err
+	}
+	if !ok { // the decoder has checked the syntax; be safe anyway
+		return Value{}, r.errAt(line, "cannot read %q as a number; fix the value", string(t))
+	}
+	return Value{Kind: Number, Num: f, Int: isIntText(string(t)), Line: line}, nil
+}
+
+// list reads a list whose "[" was just read. DVC counts no list as a
+// metric, and shows a params list as one value: Python's str() of it.
+func (r *jsonReader) list(key string, depth int) error {
+	line := r.lineAt(r.end)
+	if !r.params {
+		return r.compound('[', depth, nil)
+	}
+	out := []byte{}
+	if err := r.compound('[', depth, &out); err != nil {
+		return err
+	}
+	if key == "" && len(out) == 2 {
+		return nil // a file holding [] holds nothing, as DVC reads it
+	}
+	return r.add(key, Value{Kind: String, Str: string(out), Line: line})
+}
+
+// compound reads the rest of a list or object whose opening token was
+// just read, checking it as the rest of the file is checked, and appends
+// Python's repr of it to out unless out is nil.
+func (r *jsonReader) compound(open json.Delim, depth int, out *[]byte) error {
+	put := func(s string) {
+		if out != nil {
+			*out = append(*out, s...)
+		}
+	}
+	opening, closing := "[", "]"
+	if open == '{' {
+		opening, closing = "{", "}"
+	}
+	put(opening)
+	var seen map[string]int
+	for i := 0; r.dec.More(); i++ {
+		if i > 0 {
+			put(", ")
+		}
+		tok, err := r.token()
+		if err != nil {
+			return err
+		}
+		if open == '{' {
+			key, ok := tok.(string)
+			if !ok {
+				return r.errAt(r.lineAt(r.end), "expected a quoted key; fix the syntax")
+			}
+			if seen, err = r.checkKey(seen, key); err != nil {
+				return err
+			}
+			if out != nil {
+				*out = appendPyStr(*out, key)
+			}
+			put(": ")
+			if tok, err = r.token(); err != nil {
+				return err
+			}
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			if depth >= maxDepth {
+				return r.tooDeep(r.lineAt(r.end))
+			}
+			if err := r.compound(t, depth+1, out); err != nil {
+				return err
+			}
+		case json.Number:
+			if out == nil {
+				continue // nothing is read from a dropped list
+			}
+			v, err := r.number(t, r.lineAt(r.end))
+			if err != nil {
+				return err
+			}
+			*out = appendPyValue(*out, v)
+		case string:
+			if out != nil {
+				*out = appendPyStr(*out, t)
+			}
+		case bool:
+			if out != nil {
+				*out = appendPyBool(*out, t)
+			}
+		case nil:
+			put("None")
+		}
+	}
+	if _, err := r.token(); err != nil {
+		return err
+	}
+	put(closing)
+	return nil
+}
+
+// checkKey refuses a key an object already has, recording it in seen
+// (made lazily: most objects are small).
+func (r *jsonReader) checkKey(seen map[string]int, key string) (map[string]int, error) {
+	line := r.lineAt(r.end)
+	if first, dup := seen[key]; dup {
+		return seen, r.errAt(line, "duplicate key %q (first at line %d); keep one, JSON readers silently drop the other", key, first)
+	}
+	if seen == nil {
+		seen = map[string]int{}
+	}
+	seen[key] = line
+	return seen, nil
+}
+
 func (r *jsonReader) object(prefix string, depth int) error {
-	var seen map[string]int // key -> line; made lazily, most objects are small
+	var seen map[string]int
 	for r.dec.More() {
 		tok, err := r.token()
 		if err != nil {
@@ -106,32 +221,13 @@ func (r *jsonReader) object(prefix string, depth int) error {
 		if !ok {
 			return r.errAt(r.lineAt(r.end), "expected a quoted key; fix the syntax")
 		}
-		line := r.lineAt(r.end)
-		if first, dup := seen[key]; dup {
-			return r.errAt(line, "duplicate key %q (first at line %d); keep one, JSON readers silently drop the other", key, first)
+		if seen, err = r.checkKey(seen, key); err != nil {
+			return err
 		}
-		if seen == nil {
-			seen = map[string]int{}
-		}
-		seen[key] = line
 		if tok, err = r.token(); err != nil {
 			return err
 		}
 		if err := r.value(tok, join(prefix, key), depth); err != nil {
-			return err
-		}
-	}
-	_, err := r.token()
-	return err
-}
-
-func (r *jsonReader) array(prefix string, depth int) error {
-	for i := 0; r.dec.More(); i++ {
-		tok, err := r.token()
-		if err != nil {
-			return err
-		}
-		if err := r.value(tok, join(prefix, strconv.Itoa(i)), depth); err != nil {
 			return err
 		}
 	}

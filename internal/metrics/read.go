@@ -1,5 +1,5 @@
-// Package metrics reads DVC-style metrics and params files into flat dotted keys, so DVC projects
-// work unchanged (CSV/TSV: "col" if one row, else "ROW.col"), and diffs and renders two versions.
+// Package metrics reads metrics and params files into flat dotted keys as DVC
+// does, so DVC projects work unchanged, and diffs and renders two versions.
 package metrics
 
 import (
@@ -59,6 +59,10 @@ func (k Kind) String() string {
 type Value struct {
 	Kind Kind
 	Num  float64
+	// Int says the file wrote the number as an integer (7, not 7.0 or
+	// 7e0). DVC, being Python, keeps the two apart: an integer is shown
+	// whole and never rounded, a float always with a point ("0.0").
+	Int  bool
 	Str  string
 	Bool bool
 	Line int
@@ -78,10 +82,14 @@ func (v Value) String() string {
 }
 
 // File is one metrics or params file, flattened: nested keys are joined with
-// "." and list items are keyed by their 0-based index.
+// ".". A file that holds a single value has it under the key "", as DVC
+// shows it.
 type File struct {
 	Path   string
 	Values map[string]Value
+	// Params says the file was read by ParseParams. Its values are shown
+	// as written, never rounded: DVC rounds metrics, not params.
+	Params bool
 }
 
 // Keys returns the flattened keys in byte order, so output is reproducible.
@@ -184,18 +192,32 @@ func fileKind(m fs.FileMode) string {
 	return "a special file (" + m.Type().String() + ")"
 }
 
-// Parse reads a metrics or params file, choosing the format from the
-// extension of path: .json, .yaml or .yml, .csv, .tsv.
+// Parse reads a metrics file, choosing the format from the extension of
+// path: .json, .yaml or .yml, .csv, .tsv. It keeps what DVC counts as a
+// metric (dvc/repo/metrics/show.py, _extract_metrics): numbers, booleans
+// and strings. Lists, with everything in them, nulls and YAML timestamps
+// are left out, and so is a mapping left empty by that.
 //
-// JSON and YAML files must hold a mapping (or a list) at the top. CSV and
-// TSV files need a header row; DVC reads their rows as a list of dicts, so
-// a single-row file gives keys named after the columns and a file of several
-// rows gives "ROW.col" keys, ROW counting from 0. A CSV cell that is a
-// decimal number is a Number, an empty cell is Null, anything else a String.
+// A file holding one value gives it under the key "". CSV and TSV files,
+// which DVC 3 has no reader for, are mlci's own: they need a header row;
+// one row gives keys named after the columns, several rows "ROW.col" keys,
+// ROW counting from 0; a cell that is a decimal number is a Number, an
+// empty cell is no value, anything else a String.
 //
 // Errors about the contents are *Error values naming path and the line.
 func Parse(path string, data []byte) (*File, error) {
-	b := &builder{file: &File{Path: path, Values: map[string]Value{}}}
+	return parse(path, data, false)
+}
+
+// ParseParams reads a params file as DVC reads params: like Parse, except
+// that a list is one value, the String Python's str() makes of it
+// ("['bar', 'baz']", as dvc params diff shows it), and nulls are kept.
+func ParseParams(path string, data []byte) (*File, error) {
+	return parse(path, data, true)
+}
+
+func parse(path string, data []byte, params bool) (*File, error) {
+	b := &builder{file: &File{Path: path, Values: map[string]Value{}, Params: params}, params: params}
 	if len(data) > MaxFileSize {
 		return nil, tooLarge(path, int64(len(data)))
 	}
@@ -235,6 +257,8 @@ func tooLarge(path string, size int64) error {
 // builder collects the flattened values of one file.
 type builder struct {
 	file *File
+	// params: keep lists as one value and nulls (ParseParams).
+	params bool
 }
 
 func (b *builder) errAt(line int, format string, args ...any) error {
@@ -295,6 +319,17 @@ func isDecimal(s string) bool {
 		}
 	}
 	return digits
+}
+
+// isIntText reports whether a number spelled as isDecimal allows is an
+// integer to Python: no point and no exponent ("7", not "7.0" or "7e0").
+func isIntText(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '.' || c == 'e' || c == 'E' {
+			return false
+		}
+	}
+	return true
 }
 
 // parseDecimal parses s as a finite float64. ok is false when s is not a

@@ -10,17 +10,22 @@ import (
 
 // RenderOptions control the human-readable renderers.
 type RenderOptions struct {
-	All       bool // include unchanged rows
-	Precision int  // significant digits for values and changes; 0 means 5
+	All bool // include unchanged rows
+	// Precision is the decimal places metrics and their changes are
+	// rounded to, as dvc metrics show and diff round them; 0 (or less)
+	// means DVC's default, 5. Params are shown as written, as DVC shows
+	// them.
+	Precision int
 }
 
 // noChanges is printed instead of an empty table, so a quiet CI log or PR
 // comment still says that the comparison ran.
 const noChanges = "no metric changes\n"
 
-// missing stands in for a value one side does not have. A dash reads as
-// "nothing" where an empty cell could be mistaken for a rendering bug.
-const missing = "—"
+// missing stands in for a value one side does not have, or null: DVC's
+// fill value. A dash reads as "nothing" where an empty cell could be
+// mistaken for a rendering bug.
+const missing = "-"
 
 func header() [6]string {
 	return [6]string{"Path", "Metric", "Base", "Head", "Change", "Change %"}
@@ -130,23 +135,36 @@ func visible(rows []Row, o RenderOptions) []Row {
 	return shown
 }
 
-// cells formats a row. Added and removed rows carry their marker in the
-// Change column, where a number would otherwise go.
+// cells formats a row as DVC's tables do (see formatValue). Added and
+// removed rows carry their marker in the Change column, where a number
+// would otherwise go, and a change has its sign ("+0.05"): mlci's own.
 func cells(r Row, o RenderOptions) [6]string {
+	decimals := o.Precision
+	if decimals <= 0 {
+		decimals = 5
+	}
+	if r.Params {
+		decimals = -1
+	}
 	c := [6]string{r.Path, r.Metric, missing, missing, missing, missing}
 	if r.Base != nil {
-		c[2] = formatValue(*r.Base, o.Precision)
+		c[2] = formatValue(*r.Base, decimals)
 	}
 	if r.Head != nil {
-		c[3] = formatValue(*r.Head, o.Precision)
+		c[3] = formatValue(*r.Head, decimals)
 	}
 	switch {
 	case r.Status == StatusAdded:
 		c[4] = "(new)"
 	case r.Status == StatusRemoved:
 		c[4] = "(removed)"
+	case r.Change != nil && r.Params:
+		// DVC's params diff has no change column: this one is mlci's, and
+		// a change is no value written in a file, so it is rounded to
+		// significant digits, which keep a small learning rate's.
+		c[4] = FormatChange(*r.Change, 5)
 	case r.Change != nil:
-		c[4] = FormatChange(*r.Change, o.Precision)
+		c[4] = formatChange(r, decimals)
 	}
 	if r.Percent != nil {
 		c[5] = FormatPercent(*r.Percent)
@@ -154,11 +172,49 @@ func cells(r Row, o RenderOptions) [6]string {
 	return c
 }
 
-func formatValue(v Value, precision int) string {
-	if v.Kind == Number {
-		return FormatNumber(v.Num, precision)
+// formatValue writes v as DVC's tables write it, which is Python's str()
+// of what DVC loaded: an integer whole ("7"); any other number rounded to
+// decimals places (Python's round; decimals < 0: as written) and with a
+// point or an exponent ("0.3", "1.0", "0.0", "1e-05", "1e+16"); True and
+// False; null as the missing marker; a string as it is.
+func formatValue(v Value, decimals int) string {
+	var buf [32]byte
+	switch v.Kind {
+	case Number:
+		return string(appendNumberDVC(buf[:0], v.Num, v.Int, decimals))
+	case Bool:
+		return string(appendPyBool(buf[:0], v.Bool))
+	case String:
+		return v.Str
 	}
-	return v.String()
+	return missing
+}
+
+func appendNumberDVC(dst []byte, x float64, isInt bool, decimals int) []byte {
+	if isInt {
+		return appendPyInt(dst, x)
+	}
+	if decimals >= 0 {
+		x = pyRound(x, decimals)
+	}
+	return appendPyFloat(dst, x)
+}
+
+// formatChange writes a row's change as DVC writes new - old: an integer
+// when both sides are (booleans count, being Python ints), else a float
+// rounded like the values; with a "+" when it is above zero as written.
+func formatChange(r Row, decimals int) string {
+	var buf [40]byte
+	isInt := intLike(r.Base) && intLike(r.Head)
+	s := appendNumberDVC(append(buf[:0], '+'), *r.Change, isInt, decimals)
+	if *r.Change > 0 && strings.Trim(string(s[1:]), "0.") != "" {
+		return string(s)
+	}
+	return string(s[1:])
+}
+
+func intLike(v *Value) bool {
+	return v != nil && (v.Kind == Bool || v.Kind == Number && v.Int)
 }
 
 // jsonDoc is RenderJSON's document. Field order is the output order, which
@@ -178,9 +234,9 @@ type jsonRow struct {
 }
 
 // RenderJSON writes all rows, unchanged ones included, for other tools.
-// Numbers keep full precision; base and head are numbers when numeric,
-// strings otherwise (bools as "true"/"false"), and null when missing or
-// null in the file.
+// Numbers keep full precision; base and head are JSON numbers, booleans
+// and strings as in the files, as dvc metrics diff --json writes them, and
+// null when missing or null in the file.
 func RenderJSON(w io.Writer, rows []Row) error {
 	doc := jsonDoc{Rows: make([]jsonRow, 0, len(rows))}
 	for _, r := range rows {
@@ -209,8 +265,10 @@ func jsonValue(v *Value) any {
 			return nil // JSON has no spelling for them; Parse never makes them
 		}
 		return v.Num
+	case v.Kind == Bool:
+		return v.Bool
 	}
-	return v.String()
+	return v.Str
 }
 
 func finite(p *float64) *float64 {

@@ -29,20 +29,26 @@ func updating() bool {
 func goldenRows(t *testing.T) []Row {
 	t.Helper()
 	parse := func(path, in string) *File {
-		f, err := Parse(path, []byte(in))
+		read := Parse
+		if strings.HasPrefix(path, "params") {
+			read = ParseParams
+		}
+		f, err := read(path, []byte(in))
 		if err != nil {
 			t.Fatal(err)
 		}
 		return f
 	}
 	base := []*File{
-		parse("metrics/eval.json", `{"acc": 0.8, "loss": 0.5, "f1": [0.7, 0.6], "old": 3, "steps": 1000}`),
-		parse("params.yaml", "opt: adam\nlr: 0.001\nnote: \"a|b\"\nflag: true\n"),
+		parse("metrics/eval.json", `{"acc": 0.8, "loss": 0.5, "f1": [0.7, 0.6], "old": 3, "steps": 1000, "ok": false}`),
+		parse("params.yaml", "opt: adam\nlr: 0.001\nnote: \"a|b\"\nflag: true\nlayers: [64, 32]\nseed: null\n"),
 		parse("gone.csv", "x\n1\n"),
+		parse("score.json", "0.9"),
 	}
 	head := []*File{
-		parse("metrics/eval.json", `{"acc": 0.85, "loss": 0.5003, "f1": [0.7, 0.61], "new": 0.123456789, "steps": 1200}`),
-		parse("params.yaml", "opt: sgd\nlr: 0.001\nnote: \"a|b\\nc\"\nflag: false\n"),
+		parse("metrics/eval.json", `{"acc": 0.85, "loss": 0.5003, "f1": [0.7, 0.61], "new": 0.123456789, "steps": 1200, "ok": true}`),
+		parse("params.yaml", "opt: sgd\nlr: 0.001\nnote: \"a|b\\nc\"\nflag: false\nlayers: [64, 32, 16]\nseed: 7\n"),
+		parse("score.json", "0.950000001"),
 	}
 	return Diff(base, head)
 }
@@ -128,7 +134,9 @@ func TestRenderJSONShape(t *testing.T) {
 		"metrics/eval.json:acc": {"path": "metrics/eval.json", "metric": "acc", "base": x, "head": y, "change": y - x, "change_pct": 100 * (y - x) / x, "status": "changed"},
 		"metrics/eval.json:new": {"path": "metrics/eval.json", "metric": "new", "base": nil, "head": 0.123456789, "change": nil, "change_pct": nil, "status": "added"},
 		"params.yaml:opt":       {"path": "params.yaml", "metric": "opt", "base": "adam", "head": "sgd", "change": nil, "change_pct": nil, "status": "changed"},
-		"params.yaml:flag":      {"path": "params.yaml", "metric": "flag", "base": "true", "head": "false", "change": nil, "change_pct": nil, "status": "changed"},
+		"params.yaml:flag":      {"path": "params.yaml", "metric": "flag", "base": true, "head": false, "change": -1.0, "change_pct": -100.0, "status": "changed"},
+		"params.yaml:layers":    {"path": "params.yaml", "metric": "layers", "base": "[64, 32]", "head": "[64, 32, 16]", "change": nil, "change_pct": nil, "status": "changed"},
+		"params.yaml:seed":      {"path": "params.yaml", "metric": "seed", "base": nil, "head": 7.0, "change": nil, "change_pct": nil, "status": "changed"},
 		"gone.csv:x":            {"path": "gone.csv", "metric": "x", "base": 1.0, "head": nil, "change": nil, "change_pct": nil, "status": "removed"},
 	}
 	for k, w := range want {

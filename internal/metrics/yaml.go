@@ -54,11 +54,8 @@ func (b *builder) readYAML(data []byte) error {
 	for root.Kind == yaml.AliasNode && root.Alias != nil {
 		root = root.Alias
 	}
-	if root.Kind == yaml.ScalarNode {
-		if root.ShortTag() == "!!null" && root.Value == "" {
-			return b.empty()
-		}
-		return b.errAt(root.Line, `the file holds a single value, not a mapping of metrics; name it, as in "accuracy: 0.9"`)
+	if root.Kind == yaml.ScalarNode && root.ShortTag() == "!!null" && root.Value == "" {
+		return b.empty()
 	}
 	nodes, stack := 0, []*yaml.Node{root}
 	for len(stack) > 0 {
@@ -134,21 +131,100 @@ func (r *yamlReader) node(n *yaml.Node, key string, depth int) error {
 			}
 		}
 	case yaml.SequenceNode:
-		for i, c := range n.Content {
-			if err := r.node(c, join(key, strconv.Itoa(i)), depth+1); err != nil {
-				return err
-			}
+		// DVC counts no list as a metric, and shows a params list as one
+		// value: Python's str() of it.
+		if !r.params || key == "" && len(n.Content) == 0 {
+			return nil
 		}
+		out, err := r.repr(nil, n, depth)
+		if err != nil {
+			return err
+		}
+		return r.add(key, Value{Kind: String, Str: string(out), Line: n.Line})
 	case yaml.ScalarNode:
 		v, err := r.scalar(n)
 		if err != nil {
 			return err
+		}
+		if !r.keep(v, n, key) {
+			return nil
 		}
 		return r.add(key, v)
 	default:
 		return r.errAt(n.Line, "unexpected YAML node; fix the syntax")
 	}
 	return nil
+}
+
+// keep says whether a scalar is a value of the file. DVC's metrics are
+// numbers, booleans and strings: a null or a date (which DVC's YAML loader
+// makes a datetime) is none. A null param is kept, except as the whole
+// file, which DVC reads as empty.
+func (r *yamlReader) keep(v Value, n *yaml.Node, key string) bool {
+	if v.Kind == Null {
+		return r.params && key != ""
+	}
+	switch n.ShortTag() {
+	case "!!timestamp", "!!binary":
+		return r.params
+	}
+	return true
+}
+
+// repr appends Python's repr of the value n to out, as DVC's str() of a
+// params list writes it.
+func (r *yamlReader) repr(out []byte, n *yaml.Node, depth int) ([]byte, error) {
+	if depth >= maxDepth {
+		return nil, r.tooDeep(n.Line)
+	}
+	if err := r.spend(n.Line, 1); err != nil {
+		return nil, err
+	}
+	switch n.Kind {
+	case yaml.AliasNode:
+		target, err := r.deref(n)
+		if err != nil {
+			return nil, err
+		}
+		r.active[target] = true
+		defer delete(r.active, target)
+		return r.repr(out, target, depth+1)
+	case yaml.MappingNode:
+		entries, err := r.entries(n, depth)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, '{')
+		for i, e := range entries {
+			if i > 0 {
+				out = append(out, ", "...)
+			}
+			out = append(appendPyStr(out, e.key), ": "...)
+			if out, err = r.repr(out, e.val, depth+1); err != nil {
+				return nil, err
+			}
+		}
+		return append(out, '}'), nil
+	case yaml.SequenceNode:
+		out = append(out, '[')
+		for i, c := range n.Content {
+			if i > 0 {
+				out = append(out, ", "...)
+			}
+			var err error
+			if out, err = r.repr(out, c, depth+1); err != nil {
+				return nil, err
+			}
+		}
+		return append(out, ']'), nil
+	case yaml.ScalarNode:
+		v, err := r.scalar(n)
+		if err != nil {
+			return nil, err
+		}
+		return appendPyValue(out, v), nil
+	}
+	return nil, r.errAt(n.Line, "unexpected YAML node; fix the syntax")
 }
 
 // entries lists a mapping's keys and values, with "<<" merge keys expanded
@@ -247,7 +323,7 @@ func (r *yamlReader) scalar(n *yaml.Node) (Value, error) {
 		if err != nil {
 			return Value{}, err
 		}
-		v.Kind, v.Num = Number, f
+		v.Kind, v.Num, v.Int = Number, f, n.ShortTag() == "!!int"
 	default:
 		// Strings, and timestamps and custom tags, which DVC shows as text.
 		v.Kind, v.Str = String, n.Value

@@ -88,7 +88,7 @@ type BuildDefinition struct {
 
 // ExternalParameters are what the user asked to run.
 type ExternalParameters struct {
-	Repository string `json:"repository"`
+	Repository string `json:"repository,omitempty"` // "" when unknown: see Repository
 	Commit     string `json:"commit"`
 }
 
