@@ -59,6 +59,12 @@ type Spec struct {
 	// HostRoots are the host folders the job's bind mounts may come from;
 	// none means no host path at all.
 	HostRoots []HostRoot
+	// FirstContainer says no process of the job runs yet (the job
+	// container of a job without services): nothing of the job can swap a
+	// folder between the check and the engine's mount, so sub-folders are
+	// mounted directly and placing links (a copy into the container, about
+	// 90 ms) is saved.
+	FirstContainer bool
 	Labels    map[string]string
 	Network   string
 	// GPUs holds GPU or MIG UUIDs from the job's lease; empty means no GPU.
@@ -121,7 +127,7 @@ func Compose(spec Spec) (Request, error) {
 	maps.Copy(labels, spec.Labels)
 	labels[LabelRunner] = "1"
 
-	user, links, err := placeMounts(slices.Concat(spec.UserMounts, opts.Mounts), spec.HostRoots, spec.Mounts, opts.Tmpfs)
+	user, links, err := placeMounts(slices.Concat(spec.UserMounts, opts.Mounts), spec.HostRoots, spec.Mounts, opts.Tmpfs, spec.FirstContainer)
 	if err != nil {
 		return Request{}, err
 	}

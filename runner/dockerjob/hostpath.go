@@ -67,7 +67,10 @@ const HiddenMounts = "/.mlci-mounts"
 // inside another mount is either already in view there (the runner mounts
 // _work at /__w and _work/_temp at /__w/_temp) and left out, or refused,
 // since its link would be written into that mount.
-func placeMounts(ms []Mount, roots []HostRoot, own []Mount, tmpfs map[string]string) ([]Mount, []Link, error) {
+//
+// direct mounts sub-folders as themselves, by their resolved path: only for
+// a container no process of the job can race (Spec.FirstContainer).
+func placeMounts(ms []Mount, roots []HostRoot, own []Mount, tmpfs map[string]string, direct bool) ([]Mount, []Link, error) {
 	type sub struct {
 		m   Mount // Source: the allowed folder, resolved
 		rel string
@@ -79,7 +82,8 @@ func placeMounts(ms []Mount, roots []HostRoot, own []Mount, tmpfs map[string]str
 		if err != nil {
 			return nil, nil, err
 		}
-		if rel == "" {
+		if rel == "" || direct {
+			checked.Source = path.Join(checked.Source, rel)
 			out = append(out, checked)
 		} else {
 			subs = append(subs, sub{checked, rel})
@@ -266,7 +270,7 @@ func OuterRoots(roots []HostRoot) []HostRoot {
 // CheckUserMounts runs Compose's check of the job's mounts ahead of time,
 // so a job is refused before it holds GPUs or starts services.
 func CheckUserMounts(ms []Mount, roots []HostRoot) error {
-	_, _, err := placeMounts(ms, roots, nil, nil)
+	_, _, err := placeMounts(ms, roots, nil, nil, false)
 	return err
 }
 

@@ -166,6 +166,16 @@ func TestComposeLinksSubFolders(t *testing.T) {
 	if d := cmp.Diff(wantLinks, req.Links); d != "" {
 		t.Errorf("links (-want +got):\n%s", d)
 	}
+	// The first container of a job: nothing of the job runs yet, so the
+	// sub-folders are mounted by their resolved paths, no links.
+	first, err := Compose(Spec{Image: "i", UserMounts: []Mount{{Source: work, Target: "/__w"}, {Source: work + "/_temp/_github_home", Target: "/github/home"}},
+		HostRoots: []HostRoot{{Path: work}}, FirstContainer: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(first.Links) != 0 || len(first.Host.Mounts) != 2 || first.Host.Mounts[1].Source != work+"/_temp/_github_home" {
+		t.Errorf("first container: mounts %+v, links %+v; want both mounted directly", first.Host.Mounts, first.Links)
+	}
 	inside := Spec{Image: "i", UserMounts: []Mount{{Source: work, Target: "/__w"}, {Source: work + "/repo/data", Target: "/__w/elsewhere"}}, HostRoots: []HostRoot{{Path: work}}}
 	if _, err := Compose(inside); err == nil || !strings.Contains(err.Error(), "inside the mount at /__w") {
 		t.Errorf("a sub-folder mounted inside another mount: %v; want it refused (its link would be written into the workspace)", err)

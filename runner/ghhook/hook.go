@@ -251,10 +251,13 @@ func (h *Hook) prepare(ctx context.Context, args PrepareJobArgs) (resp PrepareRe
 		Mounts:     own,
 		UserMounts: userMounts,
 		HostRoots:  roots,
-		Labels:     labels,
-		Network:    st.Network,
-		GPUs:       alloc.GPUs,
-		Options:    opts,
+		// The job's first container, unless services started before it:
+		// then they run the job's images and could race its mounts.
+		FirstContainer: len(args.Services) == 0,
+		Labels:         labels,
+		Network:        st.Network,
+		GPUs:           alloc.GPUs,
+		Options:        opts,
 	}
 	if c.EntryPoint != "" {
 		spec.Entrypoint, spec.Cmd = []string{c.EntryPoint}, c.EntryPointArgs

@@ -249,10 +249,11 @@ func TestGitHubShimEscapes(t *testing.T) {
 			t.Errorf("the job container got the Docker socket at %s", m.Destination)
 		}
 	}
-	// The sub-folder is its workspace mounted whole at a hidden place with
-	// /data a link into it, so nothing swapped in the workspace after the
-	// check can redirect the mount on the host.
-	for dst, want := range map[string]string{"/.mlci-mounts/0": work + ":rw", "/shared": shared + ":ro", "/__w": work + ":rw", "/__e": ext + ":ro"} {
+	// The job container of a job without services is its first: nothing of
+	// the job runs to swap a folder, so the sub-folder is mounted by its
+	// resolved path (container steps and jobs with services get links;
+	// see TestEngine/SwappedFolder).
+	for dst, want := range map[string]string{"/data": work + "/repo/data:rw", "/shared": shared + ":ro", "/__w": work + ":rw", "/__e": ext + ":ro"} {
 		if mounts[dst] != want {
 			t.Errorf("docker inspect: %s from %q, want %q", dst, mounts[dst], want)
 		}
