@@ -16,6 +16,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/mlci/mlci/internal/regfile"
 )
 
 // Names of the config file, in the order Find looks for them.
@@ -135,9 +137,13 @@ func Find(dir string) (string, error) {
 	return "", fmt.Errorf("found both %s and %s; keep one and delete the other", found[0], found[1])
 }
 
+// MaxConfigSize bounds what is read as mlci.yaml.
+const MaxConfigSize = 16 << 20
+
 // Load reads and parses the config file at path.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	// A branch may replace mlci.yaml with a FIFO or a link to a device.
+	data, err := regfile.Read(path, MaxConfigSize)
 	if err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {

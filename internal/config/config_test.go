@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -354,4 +355,23 @@ func FuzzParse(f *testing.F) {
 			names[d.Name] = true
 		}
 	})
+}
+
+// TestLoadRefusesWhatIsNotAFile: a branch can replace mlci.yaml with a FIFO
+// (reading it would wait forever) or a link to /dev/zero (never ends).
+func TestLoadRefusesWhatIsNotAFile(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo.yaml")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	zero := filepath.Join(dir, "zero.yaml")
+	if err := os.Symlink("/dev/zero", zero); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{fifo, zero} {
+		if _, err := Load(p); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+			t.Errorf("Load(%s) = %v, want it refused as not a regular file", p, err)
+		}
+	}
 }

@@ -7,13 +7,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path"
 	"slices"
 	"strings"
 
 	"github.com/mlci/mlci/internal/atomicfile"
 	"github.com/mlci/mlci/internal/digest"
+
+	"github.com/mlci/mlci/internal/regfile"
 )
 
 const (
@@ -71,10 +72,19 @@ func (l *Lock) Names() []string {
 	return names
 }
 
+// The limits of what is read as a lock or a manifest: a branch may replace
+// either with a FIFO, a device or a link to something huge. A manifest of
+// ten million files is about 850 MB; a manifest is only kept in git for far
+// fewer (GitHub refuses files over 100 MB).
+const (
+	MaxLockSize     = 64 << 20
+	MaxManifestSize = 1 << 30
+)
+
 // Read loads and validates the lock at file. A missing file gives an error
 // that wraps os.ErrNotExist.
 func Read(file string) (*Lock, error) {
-	data, err := os.ReadFile(file)
+	data, err := regfile.Read(file, MaxLockSize)
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,8 @@ import (
 
 	"github.com/mlci/mlci/internal/atomicfile"
 	"github.com/mlci/mlci/internal/datahash"
+
+	"github.com/mlci/mlci/internal/regfile"
 )
 
 // mlci.lock and its manifests change together. Manifests keep their names
@@ -186,7 +188,7 @@ func ReadManifest(dir, name string, ds *Dataset) ([]datahash.Entry, error) {
 }
 
 func readVerified(file, label, name string, ds *Dataset) ([]datahash.Entry, error) {
-	data, err := os.ReadFile(file)
+	data, err := regfile.Read(file, MaxManifestSize)
 	if err != nil {
 		return nil, err
 	}
@@ -218,13 +220,13 @@ func Load(ctx context.Context, dir string, wait func()) (*Lock, *Manifests, erro
 	for i, n := range l.Names() {
 		ds := l.Datasets[n]
 		m.byName[n] = &verified{done: make(chan struct{})}
-		raw[i].final, err = os.ReadFile(filepath.Join(dir, filepath.FromSlash(ds.Manifest)))
+		raw[i].final, err = regfile.Read(filepath.Join(dir, filepath.FromSlash(ds.Manifest)), MaxManifestSize)
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
 			return nil, nil, err
 		}
 		raw[i].hasFinal = err == nil
 		// Staged by a Save killed after it replaced the lock: see above.
-		raw[i].staged, err = os.ReadFile(filepath.Join(dir, filepath.FromSlash(pendingPath(ds))))
+		raw[i].staged, err = regfile.Read(filepath.Join(dir, filepath.FromSlash(pendingPath(ds))), MaxManifestSize)
 		raw[i].hasStaged = err == nil
 	}
 	go func() {

@@ -6,16 +6,14 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
 	"maps"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
+
+	"github.com/mlci/mlci/internal/regfile"
 )
 
 // MaxFileSize is the largest file Parse and ReadFile accept. Metrics files
@@ -133,63 +131,19 @@ func ReadFile(path string) (*File, error) {
 }
 
 // NotRegularError is ReadRegular's error for anything but a regular file.
-type NotRegularError struct {
-	Path string
-	Mode fs.FileMode
-}
+type NotRegularError = regfile.NotRegularError
 
-func (e *NotRegularError) Error() string {
-	return fmt.Sprintf("%s is %s, not a regular file", e.Path, fileKind(e.Mode))
-}
-
-// ReadRegular reads the regular file at path, of at most MaxFileSize bytes.
-// Anything else is refused before a byte is read: a FIFO would block the
-// job forever (it is opened without blocking, so even opening it does not
-// wait for a writer), a device like /dev/zero never ends, and a huge file
-// would be read whole only to be refused. Symbolic links are followed;
-// callers that must stay inside a tree check the resolved path first.
+// ReadRegular reads the regular file at path, of at most MaxFileSize bytes
+// (see regfile.Read): a FIFO would block the job forever, a device like
+// /dev/zero never ends, and a huge file would be read whole only to be
+// refused.
 func ReadRegular(path string) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, err
+	data, err := regfile.Read(path, MaxFileSize)
+	var tl *regfile.TooLargeError
+	if errors.As(err, &tl) {
+		return nil, tooLarge(path, tl.Size)
 	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, &NotRegularError{Path: path, Mode: fi.Mode()}
-	}
-	if fi.Size() > MaxFileSize {
-		return nil, tooLarge(path, fi.Size())
-	}
-	// The limit also holds for a file that grows after the stat.
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > MaxFileSize {
-		return nil, tooLarge(path, int64(len(data)))
-	}
-	return data, nil
-}
-
-// fileKind names a non-regular file type for messages.
-func fileKind(m fs.FileMode) string {
-	switch {
-	case m.IsDir():
-		return "a directory"
-	case m&fs.ModeNamedPipe != 0:
-		return "a named pipe"
-	case m&fs.ModeSocket != 0:
-		return "a socket"
-	case m&fs.ModeDevice != 0:
-		return "a device"
-	case m&fs.ModeSymlink != 0:
-		return "a symbolic link"
-	}
-	return "a special file (" + m.Type().String() + ")"
+	return data, err
 }
 
 // Parse reads a metrics file, choosing the format from the extension of

@@ -2,10 +2,10 @@ package runrecord
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/mlci/mlci/internal/atomicfile"
+	"github.com/mlci/mlci/internal/regfile"
 )
 
 // HardwareFileEnv names the file holding the runner's hardware fingerprint.
@@ -26,7 +26,8 @@ func Write(path string, s Statement) error {
 
 // Read loads and validates the run record at path.
 func Read(path string) (Statement, error) {
-	b, err := os.ReadFile(path)
+	// The record is a file of the repository: a branch may make it a FIFO.
+	b, err := regfile.Read(path, 64<<20)
 	if err != nil {
 		return Statement{}, fmt.Errorf("read run record: %w", err)
 	}
