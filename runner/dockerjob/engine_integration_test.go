@@ -280,12 +280,13 @@ func (e *engine) checkHardening(t *testing.T, ins container.InspectResponse) {
 	}
 }
 
-func (e *engine) testDatasetVolume(t *testing.T) {
-	t.Parallel()
-	ctx := testCtx(t, 2*time.Minute)
+// datasetDigest gives a dataset digest of this run and its volume's name,
+// removed when the test ends.
+func (e *engine) datasetDigest(t *testing.T) (digest, name string) {
+	t.Helper()
 	// Holding the run's ID, the volume's mlci.digest marks it as this
 	// run's for dockertest.Main.
-	digest := "sha256:" + e.run + randHex(t, 26)
+	digest = "sha256:" + e.run + randHex(t, 26)
 	name, err := DatasetVolumeName(digest)
 	if err != nil {
 		t.Fatal(err)
@@ -297,6 +298,13 @@ func (e *engine) testDatasetVolume(t *testing.T) {
 			t.Errorf("remove dataset volume: %v", err)
 		}
 	})
+	return digest, name
+}
+
+func (e *engine) testDatasetVolume(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t, 2*time.Minute)
+	digest, name := e.datasetDigest(t)
 	src := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(src, "sub"), 0o700); err != nil {
 		t.Fatal(err)
@@ -366,20 +374,7 @@ func (e *engine) testDatasetVolume(t *testing.T) {
 func (e *engine) testUnsealedDatasetVolume(t *testing.T) {
 	t.Parallel()
 	ctx := testCtx(t, 2*time.Minute)
-	// Holding the run's ID, the volume's mlci.digest marks it as this
-	// run's for dockertest.Main.
-	digest := "sha256:" + e.run + randHex(t, 26)
-	name, err := DatasetVolumeName(digest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := e.c.api.VolumeRemove(ctx, name, true); err != nil && !cerrdefs.IsNotFound(err) {
-			t.Errorf("remove dataset volume: %v", err)
-		}
-	})
+	digest, name := e.datasetDigest(t)
 	// What an older mlci-runner made, then a job poisoned while the
 	// complete marker stayed.
 	if _, err := e.c.api.VolumeCreate(ctx, volume.CreateOptions{Name: name, Labels: map[string]string{LabelRunner: "1", LabelDigest: digest, labelTest: e.run}}); err != nil {
