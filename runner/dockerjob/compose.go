@@ -65,8 +65,8 @@ type Spec struct {
 	// mounted directly and placing links (a copy into the container, about
 	// 90 ms) is saved.
 	FirstContainer bool
-	Labels    map[string]string
-	Network   string
+	Labels         map[string]string
+	Network        string
 	// GPUs holds GPU or MIG UUIDs from the job's lease; empty means no GPU.
 	GPUs []string
 	// Options holds the user's parsed container.options / createOptions.

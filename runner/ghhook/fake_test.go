@@ -279,6 +279,22 @@ func (f *fakeDocker) RemoveLabelled(ctx context.Context, key, value string) erro
 	return errors.Join(errs...)
 }
 
+// errNotHook answers the Engine methods only the GitLab executor uses, so
+// the hook starting to use one fails its tests until the fake learns it.
+var errNotHook = errors.New("fakeDocker: the hook does not use this engine method")
+
+func (f *fakeDocker) WaitPorts(ctx context.Context, id, network string, timeout time.Duration) error {
+	return errNotHook
+}
+
+func (f *fakeDocker) Stop(ctx context.Context, id string, grace time.Duration) error {
+	return errNotHook
+}
+
+func (f *fakeDocker) Labels(ctx context.Context, name string) (map[string]string, bool, error) {
+	return nil, false, errNotHook
+}
+
 // live reports what the fake engine still holds.
 func (f *fakeDocker) live() (containers, networks int) {
 	f.mu.Lock()
@@ -310,7 +326,7 @@ type fixture struct {
 	env    map[string]string
 }
 
-func newHostFixture(t testing.TB, gpus int, d Docker) *fixture {
+func newHostFixture(t testing.TB, gpus int, d jobrun.Engine) *fixture {
 	t.Helper()
 	cfg := hostconfig.Default()
 	cfg.StateDir = t.TempDir()

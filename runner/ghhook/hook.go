@@ -18,26 +18,6 @@ import (
 	"github.com/mlci/mlci/runner/lease"
 )
 
-// Docker is what the hook needs of the Docker Engine; *dockerjob.Client
-// implements it.
-type Docker interface {
-	EnsureImage(ctx context.Context, ref string, auth dockerjob.Auth) error
-	Create(ctx context.Context, spec dockerjob.Spec) (string, error)
-	Start(ctx context.Context, id string) error
-	WaitHealthy(ctx context.Context, id string, timeout time.Duration) error
-	Exec(ctx context.Context, id string, e dockerjob.ExecSpec) (int, error)
-	Run(ctx context.Context, spec dockerjob.Spec, stdout, stderr io.Writer) (int, error)
-	Remove(ctx context.Context, id string) error
-	IsAlpine(ctx context.Context, id string) (bool, error)
-	PortBindings(ctx context.Context, id string) ([]dockerjob.PortBinding, error)
-	PathEnv(ctx context.Context, id string) (string, error)
-	ImagePathEnv(ctx context.Context, ref string) (string, error)
-	BuildImage(ctx context.Context, dockerfile string, log io.Writer) (string, error)
-	EnsureNetwork(ctx context.Context, name string, labels map[string]string) (string, error)
-	RemoveNetwork(ctx context.Context, name string) error
-	RemoveLabelled(ctx context.Context, key, value string) error
-}
-
 // ExitError carries a step's own exit code, which the hook process exits
 // with so the runner reports the step's failure as the script's.
 type ExitError struct{ Code int }
@@ -47,7 +27,7 @@ func (e *ExitError) Error() string { return fmt.Sprintf("step exited with code %
 // Hook runs one hook invocation.
 type Hook struct {
 	Host   *jobrun.Host
-	Docker Docker
+	Docker jobrun.Engine
 	Config hostconfig.Config
 	Stdout io.Writer
 	Stderr io.Writer

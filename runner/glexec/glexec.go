@@ -20,26 +20,6 @@ import (
 	"github.com/mlci/mlci/runner/lease"
 )
 
-// Docker is what the executor needs of the Docker Engine; *dockerjob.Client
-// implements it.
-type Docker interface {
-	EnsureImage(ctx context.Context, ref string, auth dockerjob.Auth) error
-	Create(ctx context.Context, spec dockerjob.Spec) (string, error)
-	Start(ctx context.Context, id string) error
-	WaitHealthy(ctx context.Context, id string, timeout time.Duration) error
-	WaitPorts(ctx context.Context, id, network string, timeout time.Duration) error
-	Exec(ctx context.Context, id string, e dockerjob.ExecSpec) (int, error)
-	Stop(ctx context.Context, id string, grace time.Duration) error
-	Remove(ctx context.Context, id string) error
-	// EnsureNetwork creates the bridge network name (labelled) unless it
-	// exists; RemoveNetwork removes it, and one that is gone is removed.
-	EnsureNetwork(ctx context.Context, name string, labels map[string]string) (string, error)
-	RemoveNetwork(ctx context.Context, name string) error
-	// Labels returns the labels of the container called name; ok is false
-	// when there is none.
-	Labels(ctx context.Context, name string) (labels map[string]string, ok bool, err error)
-}
-
 // BuildError is a job script's own failure, reported to GitLab with the
 // script's exit code (BUILD_EXIT_CODE_FILE) so allow_failure:exit_codes
 // works; every other error is a system failure.
@@ -61,7 +41,7 @@ const (
 // identity in JOB_RESPONSE_FILE.
 type Executor struct {
 	Host    *jobrun.Host
-	Docker  Docker
+	Docker  jobrun.Engine
 	Config  hostconfig.Config
 	Version string
 	// Getenv reads the stage's environment: JOB_RESPONSE_FILE, which says

@@ -1008,3 +1008,35 @@ func TestContainerNameAndKey(t *testing.T) {
 		t.Error("two instances' jobs share a container name")
 	}
 }
+
+// errNotExecutor answers the Engine methods only the GitHub hook uses, so
+// the executor starting to use one fails its tests until the fake learns it.
+var errNotExecutor = errors.New("fakeDocker: the executor does not use this engine method")
+
+func (d *fakeDocker) BuildImage(ctx context.Context, dockerfile string, log io.Writer) (string, error) {
+	return "", errNotExecutor
+}
+
+func (d *fakeDocker) ImagePathEnv(ctx context.Context, ref string) (string, error) {
+	return "", errNotExecutor
+}
+
+func (d *fakeDocker) Run(ctx context.Context, spec dockerjob.Spec, stdout, stderr io.Writer) (int, error) {
+	return -1, errNotExecutor
+}
+
+func (d *fakeDocker) IsAlpine(ctx context.Context, id string) (bool, error) {
+	return false, errNotExecutor
+}
+
+func (d *fakeDocker) PortBindings(ctx context.Context, id string) ([]dockerjob.PortBinding, error) {
+	return nil, errNotExecutor
+}
+
+func (d *fakeDocker) PathEnv(ctx context.Context, id string) (string, error) {
+	return "", errNotExecutor
+}
+
+func (d *fakeDocker) RemoveLabelled(ctx context.Context, key, value string) error {
+	return errNotExecutor
+}

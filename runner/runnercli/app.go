@@ -58,6 +58,9 @@ func (g *globals) host(ctx context.Context, withDocker, withGPUs bool) (*jobrun.
 	return h, done, nil
 }
 
+// The Docker Engine is the job engine of both the hook and the executor.
+var _ jobrun.Engine = (*dockerjob.Client)(nil)
+
 // docker opens the engine for a job command, once per process: every
 // connection costs a ping and an info round trip, which a hook pays on each
 // step.
