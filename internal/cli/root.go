@@ -20,7 +20,7 @@ import (
 	"github.com/mlci/mlci/internal/forge/redact"
 )
 
-// Exit codes, as DESIGN.md fixes them (see package exitcode).
+// Exit codes, as README.md ("CLI reference") documents them (see package exitcode).
 const (
 	ExitOK      = exitcode.OK
 	ExitFailed  = exitcode.Failed  // a check failed

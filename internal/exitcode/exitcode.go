@@ -1,7 +1,7 @@
 // Package exitcode is the exit-status contract both mlci binaries keep
-// (DESIGN.md): 0 ok, 1 a check failed, 2 usage or input, 3 a service failed
-// after retries, 130 interrupted (first signal cancels, second exits), and
-// one line saying why.
+// (README.md, "CLI reference"): 0 ok, 1 a check failed, 2 usage or input,
+// 3 a service failed after retries, 130 interrupted (first signal cancels,
+// second exits), and one line saying why.
 package exitcode
 
 import (
