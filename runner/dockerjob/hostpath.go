@@ -135,6 +135,10 @@ func checkUserMount(m Mount, roots []HostRoot) (Mount, string, error) {
 	if err := CheckMount(m); err != nil {
 		return Mount{}, "", err
 	}
+	// Volumes too: one over the hidden folders would hide the links' targets.
+	if _, ok := below(path.Clean(m.Target), HiddenMounts); ok {
+		return Mount{}, "", refuse("mount target %s is refused: %s is where mlci-runner mounts folders; pick another target", m.Target, HiddenMounts)
+	}
 	if m.Volume {
 		if strings.HasPrefix(m.Source, ReservedVolumePrefix) {
 			return Mount{}, "", refuse("volume %s is refused: volumes named %s* belong to mlci-runner (dataset copies and caches); ask for datasets with MLCI_DATASETS and pick another volume name", m.Source, ReservedVolumePrefix)
@@ -149,9 +153,6 @@ func checkUserMount(m Mount, roots []HostRoot) (Mount, string, error) {
 	// operator's allow_mounts entry must not reach the socket either.
 	if err := checkHostPath(path.Join(root, rel)); err != nil {
 		return Mount{}, "", err
-	}
-	if strings.HasPrefix(path.Clean(m.Target), HiddenMounts) {
-		return Mount{}, "", refuse("mount target %s is refused: %s is where mlci-runner mounts folders; pick another target", m.Target, HiddenMounts)
 	}
 	m.Source = root
 	return m, rel, nil

@@ -76,6 +76,7 @@ func TestCheckUserMount(t *testing.T) {
 		{"missing folder", Mount{Source: work + "/nope", Target: "/n"}, "", "does not exist"},
 		{"dataset volume", Mount{Source: "mlci-data-blake3-0123456789abcdef0123456789abcdef", Target: "/d", Volume: true}, "", "belong to mlci-runner"},
 		{"cache volume", Mount{Source: "mlci-cache-gitlab.com-42", Target: "/cache", Volume: true}, "", "belong to mlci-runner"},
+		{"volume over the hidden mounts", Mount{Source: "mine", Target: "/.mlci-mounts/0", Volume: true}, "", "where mlci-runner mounts folders"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
