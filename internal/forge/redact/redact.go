@@ -19,15 +19,26 @@ func URLs(s string) string {
 
 // URL is URLs for a value meant to be one URL, such as a setting echoed in
 // an error, which may be malformed ("http//user:token@host"): whatever
-// comes before its last "@" is replaced, the scheme kept.
+// comes before the last "@" of its authority (after the last "//", up to
+// the next "/") is replaced, the scheme kept. An "@" in the path, as in a
+// digest reference (ghcr.io/o/m@sha256:…), is not userinfo.
 func URL(raw string) string {
 	if s := URLs(raw); s != raw {
 		return s
 	}
-	at := strings.LastIndex(raw, "@")
+	start := 0
+	if i := strings.LastIndex(raw, "//"); i >= 0 {
+		start = i + 2
+	}
+	authority := raw[start:]
+	if i := strings.IndexByte(authority, '/'); i >= 0 {
+		authority = authority[:i]
+	}
+	at := strings.LastIndex(authority, "@")
 	if at < 0 {
 		return raw
 	}
+	at += start
 	scheme := ""
 	if i := strings.Index(raw, "://"); i >= 0 && i < at {
 		scheme = raw[:i+3]

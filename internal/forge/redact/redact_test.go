@@ -32,6 +32,8 @@ func TestURL(t *testing.T) {
 		{"http//s3cret@h:1", "***@h:1"},
 		{"ftp://s3cret@h/x", "ftp://***@h/x"},
 		{"s3cret@h", "***@h"},
+		{"docker://ghcr.io/o/m@sha256:abc", "docker://ghcr.io/o/m@sha256:abc"},
+		{"oci:/ghcr.io/o/m@sha256:abc", "oci:/ghcr.io/o/m@sha256:abc"},
 		{"https://api.github.com", "https://api.github.com"},
 	}
 	for _, tt := range tests {
