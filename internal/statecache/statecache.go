@@ -20,6 +20,7 @@ import (
 	"github.com/zeebo/blake3"
 
 	"github.com/mlci/mlci/internal/atomicfile"
+	"github.com/mlci/mlci/internal/regfile"
 )
 
 // Key is what must be unchanged for a cached digest to be trusted. ctime is
@@ -63,6 +64,10 @@ type Cache struct {
 	Reason string
 }
 
+// maxStateSize bounds the state file: about 100 bytes a file, so a few
+// million files.
+const maxStateSize = 1 << 30
+
 // Open loads the cache for one dataset and algorithm from dir. It never
 // fails on bad content: a corrupt or foreign file gives an empty cache.
 // Temporary files that runs killed while saving left in dir are removed;
@@ -76,7 +81,9 @@ func Open(dir, dataset, algorithm string) *Cache {
 		scope:  scope,
 		Window: DefaultRacyWindow,
 	}
-	data, err := os.ReadFile(c.file)
+	// .mlci/ can come with the checkout: a branch may make the state file
+	// a link to /dev/zero, which must not be read forever.
+	data, err := regfile.Read(c.file, maxStateSize)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		c.Reason = "no cache yet"

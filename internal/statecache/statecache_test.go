@@ -3,6 +3,7 @@ package statecache
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -125,5 +126,19 @@ func TestOpenRemovesAbandonedTemps(t *testing.T) {
 	Open(dir, "/data/other", "blake3")
 	if _, err := os.Stat(torn); !os.IsNotExist(err) {
 		t.Errorf("abandoned temporary file still there: %v", err)
+	}
+}
+
+// TestOpenRefusesWhatIsNotAFile: .mlci/ can come with a branch, and its
+// state file made a link to /dev/zero must not be read forever.
+func TestOpenRefusesWhatIsNotAFile(t *testing.T) {
+	dir := t.TempDir()
+	c := Open(dir, "/data/x", "blake3")
+	if err := os.Symlink("/dev/zero", c.file); err != nil {
+		t.Fatal(err)
+	}
+	c = Open(dir, "/data/x", "blake3")
+	if c.Len() != 0 || !strings.Contains(c.Reason, "not a regular file") {
+		t.Errorf("Open over /dev/zero: %d records, reason %q; want an empty cache that says why", c.Len(), c.Reason)
 	}
 }
