@@ -56,3 +56,35 @@ func TestLockAndManifestMustBeRegularFiles(t *testing.T) {
 		}
 	}
 }
+
+// TestManifestDirMustBeAFolder: mlci.lock.d committed as a link would have
+// manifests read from, and stale .tsv files removed in, another folder.
+func TestManifestDirMustBeAFolder(t *testing.T) {
+	v := makeVersion("a", "b")
+	dir, outside := t.TempDir(), t.TempDir()
+	if err := Save(dir, lockOf(v), map[string][]byte{"images": v.manifest}); err != nil {
+		t.Fatal(err)
+	}
+	victim := filepath.Join(outside, "victim.tsv")
+	if err := os.WriteFile(victim, []byte("keep me"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(dir, ManifestDir, "images.tsv"), filepath.Join(outside, "images.tsv")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(dir, ManifestDir)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(dir, ManifestDir)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Load(context.Background(), dir, nil); err == nil {
+		t.Error("Load read manifests through a linked mlci.lock.d")
+	}
+	if err := Save(dir, lockOf(v), map[string][]byte{"images": v.manifest}); err == nil {
+		t.Error("Save wrote through a linked mlci.lock.d")
+	}
+	if _, err := os.Stat(victim); err != nil {
+		t.Errorf("a file in the folder mlci.lock.d points to was removed: %v", err)
+	}
+}

@@ -56,6 +56,9 @@ func pendingPath(ds *Dataset) string {
 // leaves both as they were; after, it wraps ErrPartial. The caller holds
 // the writers' lock (Acquire), so no other Save stages or cleans meanwhile.
 func Save(dir string, l *Lock, manifests map[string][]byte) error {
+	if err := checkManifestDir(dir); err != nil {
+		return err
+	}
 	if len(manifests) > 0 {
 		if err := os.MkdirAll(filepath.Join(dir, ManifestDir), 0o755); err != nil {
 			return err
@@ -207,6 +210,9 @@ func Load(ctx context.Context, dir string, wait func()) (*Lock, *Manifests, erro
 		return nil, nil, err
 	}
 	defer release()
+	if err := checkManifestDir(dir); err != nil {
+		return nil, nil, err
+	}
 	l, err := Read(filepath.Join(dir, FileName))
 	if err != nil {
 		return nil, nil, err
@@ -284,4 +290,20 @@ func (m *Manifests) Get(name string) ([]datahash.Entry, error) {
 func (m *Manifests) Err() error {
 	<-m.all
 	return m.err
+}
+
+// checkManifestDir refuses a manifest folder that is not a folder of the
+// project: committed as a link, it would have manifests read from, and
+// stale ones removed in, wherever it points.
+func checkManifestDir(dir string) error {
+	fi, err := os.Lstat(filepath.Join(dir, ManifestDir))
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil
+	case err != nil:
+		return err
+	case !fi.IsDir():
+		return fmt.Errorf("%s is %s, not a folder: remove it and run mlci data lock", ManifestDir, regfile.Kind(fi.Mode()))
+	}
+	return nil
 }
