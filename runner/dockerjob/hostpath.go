@@ -25,6 +25,10 @@ type HostRoot struct {
 	// ReadOnly roots may only be mounted read-only (the runner's externals,
 	// an operator's shared read-only data).
 	ReadOnly bool
+	// Shared roots can be written by other jobs on the host (a writable
+	// allow_mounts folder): no container's sub-folder mount of one is ever
+	// made directly, since another job may race it.
+	Shared bool
 }
 
 // ReservedVolumePrefix starts the names of the volumes mlci-runner makes
@@ -82,7 +86,7 @@ func placeMounts(ms []Mount, roots []HostRoot, own []Mount, tmpfs map[string]str
 		if err != nil {
 			return nil, nil, err
 		}
-		if rel == "" || direct {
+		if rel == "" || direct && !isShared(checked.Source, roots) {
 			checked.Source = path.Join(checked.Source, rel)
 			out = append(out, checked)
 		} else {
@@ -107,6 +111,18 @@ func placeMounts(ms []Mount, roots []HostRoot, own []Mount, tmpfs map[string]str
 		links = append(links, Link{Path: target, Target: path.Join(hidden, s.rel)})
 	}
 	return out, links, nil
+}
+
+// isShared reports whether the resolved folder real is a Shared root.
+func isShared(real string, roots []HostRoot) bool {
+	for _, r := range roots {
+		if r.Shared {
+			if p, err := filepath.EvalSymlinks(r.Path); err == nil && p == real {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // coveredBy finds the mount whose target holds target most closely, and

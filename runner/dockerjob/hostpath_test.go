@@ -177,6 +177,16 @@ func TestComposeLinksSubFolders(t *testing.T) {
 	if len(first.Links) != 0 || len(first.Host.Mounts) != 2 || first.Host.Mounts[1].Source != work+"/_temp/_github_home" {
 		t.Errorf("first container: mounts %+v, links %+v; want both mounted directly", first.Host.Mounts, first.Links)
 	}
+	// A writable folder other jobs share is raced from outside the job:
+	// links even in the first container.
+	shared, err := Compose(Spec{Image: "i", UserMounts: []Mount{{Source: work + "/repo/data", Target: "/data"}},
+		HostRoots: []HostRoot{{Path: work, Shared: true}}, FirstContainer: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(shared.Links) != 1 {
+		t.Errorf("first container, shared folder: links %+v; want the sub-folder linked", shared.Links)
+	}
 	inside := Spec{Image: "i", UserMounts: []Mount{{Source: work, Target: "/__w"}, {Source: work + "/repo/data", Target: "/__w/elsewhere"}}, HostRoots: []HostRoot{{Path: work}}}
 	if _, err := Compose(inside); err == nil || !strings.Contains(err.Error(), "inside the mount at /__w") {
 		t.Errorf("a sub-folder mounted inside another mount: %v; want it refused (its link would be written into the workspace)", err)

@@ -405,7 +405,7 @@ func (h *Hook) mounts(system, user []Mount) ([]dockerjob.Mount, []dockerjob.Host
 	}
 	roots = dockerjob.OuterRoots(roots)
 	for _, a := range h.Config.Mounts() {
-		roots = append(roots, dockerjob.HostRoot{Path: a.Path, ReadOnly: a.ReadOnly})
+		roots = append(roots, dockerjob.HostRoot{Path: a.Path, ReadOnly: a.ReadOnly, Shared: !a.ReadOnly})
 	}
 	for _, m := range user {
 		out = append(out, toMount(m))
