@@ -95,11 +95,27 @@ func (c Config) parseAllowMount(e string) (AllowedMount, error) {
 		if never == "" {
 			continue
 		}
-		if within(never, m.Path) || within(m.Path, never) {
-			return m, fmt.Errorf("allow_mounts: %s overlaps %s, which jobs must never reach (the Docker socket and data, host devices and settings, mlci-runner's state): allow a narrower folder", m.Path, never)
+		// The folder as written and where its links lead: /data linked to
+		// the state dir is the state dir. Mounts parses again at each job,
+		// so a link made after start-up is seen too.
+		for _, p := range resolvedForms(m.Path) {
+			for _, n := range resolvedForms(never) {
+				if within(n, p) || within(p, n) {
+					return m, fmt.Errorf("allow_mounts: %s overlaps %s, which jobs must never reach (the Docker socket and data, host devices and settings, mlci-runner's state): allow a narrower folder", m.Path, never)
+				}
+			}
 		}
 	}
 	return m, nil
+}
+
+// resolvedForms is p and, when it exists and differs, p with its links
+// followed.
+func resolvedForms(p string) []string {
+	if real, err := filepath.EvalSymlinks(p); err == nil && real != p {
+		return []string{p, real}
+	}
+	return []string{p}
 }
 
 // within reports whether p is dir or lies inside it.

@@ -133,3 +133,21 @@ func TestAllowMounts(t *testing.T) {
 		})
 	}
 }
+
+// TestAllowMountsFollowsLinks: an allow_mounts folder that is a link to the
+// state dir is the state dir.
+func TestAllowMountsFollowsLinks(t *testing.T) {
+	dir := t.TempDir()
+	state := filepath.Join(dir, "state")
+	if err := os.Mkdir(state, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "data")
+	if err := os.Symlink(state, link); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Parse("config.yaml", []byte("state_dir: "+state+"\nallow_mounts: ['"+link+"']\n"))
+	if err == nil || !strings.Contains(err.Error(), "narrower") {
+		t.Errorf("Parse = %v, want the linked state dir refused", err)
+	}
+}
