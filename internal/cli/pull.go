@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mlci/mlci/internal/artifact"
+	"github.com/mlci/mlci/internal/digest"
 	"github.com/mlci/mlci/internal/registry"
 )
 
@@ -99,6 +100,11 @@ func (g *globals) pullVersion(ctx context.Context, p *project, rf *registryFlags
 	}
 	if v.Record == nil || v.Record.Manifest == "" {
 		return registry.Version{}, usageError(fmt.Errorf("%s: %s %s was registered without an artifact store, so no artifact is recorded for it; register a new version", ref, v.Artifact, v.Version))
+	}
+	// A tag name here would have the store resolve it, and whoever can
+	// write to the store move it.
+	if _, err := digest.Parse(v.Record.Manifest); err != nil {
+		return registry.Version{}, usageError(fmt.Errorf("%s: the registration of %s %s records %q as its artifact, which is not a digest: the tag was not written by mlci model register; register a new version", ref, v.Artifact, v.Version, v.Record.Manifest))
 	}
 	return v, nil
 }

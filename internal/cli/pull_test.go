@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/mlci/mlci/internal/artifact"
+	"github.com/mlci/mlci/internal/registry"
 )
 
 // storeProject is a registry project with an artifact store and a second
@@ -124,5 +125,19 @@ func TestPullOutput(t *testing.T) {
 	}
 	if r := mlci("model", "pull", "digits#dev", "-o", "model", "--force"); r.code != ExitOK {
 		t.Errorf("pull over the model with --force: exit %d %s", r.code, r.stderr)
+	}
+}
+
+// A registration whose record names a store tag instead of a digest is
+// refused: the store would resolve the tag, which it can move.
+func TestPullRefusesRecordWithoutDigest(t *testing.T) {
+	dir, mlci := storeProject(t)
+	writeFile(t, filepath.Join(dir, "params.yaml"), "k: 9\n")
+	git(t, dir, "commit", "-q", "-am", "next")
+	msg := registry.FormatMessage(registry.Tag{Artifact: "digits", Version: "v0.0.9"}, registry.Record{Manifest: "digits-dev"})
+	git(t, dir, "tag", "-a", "digits@v0.0.9", "-m", msg)
+	r := mlci("model", "pull", "digits@v0.0.9", "-o", filepath.Join(t.TempDir(), "out"), "--remote", "")
+	if r.code != ExitUsage || !strings.Contains(r.stderr, "not a digest") {
+		t.Errorf("pull of a record naming a tag: %d %s%s; want exit 2 saying it is not a digest", r.code, r.stdout, r.stderr)
 	}
 }
