@@ -87,6 +87,12 @@ func (g *globals) checkData(ctx context.Context, p *project, args []string, h *h
 	if err != nil {
 		return nil, 0, err
 	}
+	return g.checkLoaded(ctx, p, l, manifests, args, h)
+}
+
+// checkLoaded is checkData on a lock already loaded, so a caller that goes
+// on to diff it uses the same lock and manifests.
+func (g *globals) checkLoaded(ctx context.Context, p *project, l *lockfile.Lock, manifests *lockfile.Manifests, args []string, h *hashFlags) ([]checkResult, int, error) {
 	names := l.Names()
 	if p.Config != nil {
 		for _, d := range p.Config.Data {
@@ -201,16 +207,6 @@ func (g *globals) checkOne(ctx context.Context, p *project, l *lockfile.Lock, ma
 	changes := datahash.Diff(manifest, res.Entries)
 	r.Changes = &changes
 	return r, nil
-}
-
-// readManifest loads a dataset's manifest and checks it against the lock,
-// so an edited manifest cannot name the wrong files.
-func (p *project) readManifest(name string, ds *lockfile.Dataset) ([]datahash.Entry, error) {
-	entries, err := lockfile.ReadManifest(p.Root, name, ds)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, usageError(err)
-	}
-	return entries, err
 }
 
 // verifyManifest checks a manifest read from git, where the fix is not a

@@ -76,7 +76,7 @@ In a shallow clone the base is fetched with depth 1.`,
 			if err != nil {
 				return usageError(err)
 			}
-			results, err := diffLocks(ctx, p, repo, b.Rev, prefix, head)
+			results, err := diffLocks(ctx, repo, b.Rev, prefix, head, manifests)
 			if err != nil {
 				return err
 			}
@@ -98,7 +98,7 @@ In a shallow clone the base is fetched with depth 1.`,
 	return cmd
 }
 
-func diffLocks(ctx context.Context, p *project, repo *gitrepo.Repo, rev, prefix string, head *lockfile.Lock) ([]diffResult, error) {
+func diffLocks(ctx context.Context, repo *gitrepo.Repo, rev, prefix string, head *lockfile.Lock, manifests *lockfile.Manifests) ([]diffResult, error) {
 	baseLock := lockfile.New()
 	data, err := repo.Show(ctx, rev, prefix+lockfile.FileName)
 	switch {
@@ -134,8 +134,12 @@ func diffLocks(ctx context.Context, p *project, repo *gitrepo.Repo, rev, prefix 
 			if err != nil {
 				return nil, err
 			}
-			newEntries, err := p.readManifest(n, h)
-			if err == nil && oldEntries != nil {
+			// nil when the manifest is missing: no counts then.
+			newEntries, err := manifests.Get(n)
+			if err != nil {
+				return nil, usageError(err)
+			}
+			if oldEntries != nil && newEntries != nil {
 				c := datahash.Diff(oldEntries, newEntries)
 				a, rm, m := len(c.Added), len(c.Removed), len(c.Modified)
 				r.Added, r.Removed, r.Modified = &a, &rm, &m

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/mlci/mlci/internal/gate"
+	"github.com/mlci/mlci/internal/lockfile"
 	"github.com/mlci/mlci/internal/metrics"
 	"github.com/mlci/mlci/internal/report"
 )
@@ -28,8 +29,14 @@ type pipeline struct {
 func (g *globals) runPipeline(ctx context.Context, p *project, bf *baselineFlags, h *hashFlags) (*pipeline, error) {
 	pl := &pipeline{failed: []string{}}
 	cfg := p.Config
+	var lock *lockfile.Lock
+	var manifests *lockfile.Manifests
 	if len(cfg.Data) > 0 || exists(p.lockPath()) {
-		results, failed, err := g.checkData(ctx, p, nil, h)
+		var err error
+		if lock, manifests, err = g.loadLock(ctx, p); err != nil {
+			return nil, err
+		}
+		results, failed, err := g.checkLoaded(ctx, p, lock, manifests, nil, h)
 		if err != nil {
 			return nil, err
 		}
@@ -46,11 +53,9 @@ func (g *globals) runPipeline(ctx context.Context, p *project, bf *baselineFlags
 		}
 		pl.baseline = bl
 		if bl.repo != nil && pl.dataChecked {
-			if l, err := p.readLock(); err == nil {
-				prefix := bl.prefix
-				if pl.dataDiff, err = diffLocks(ctx, p, bl.repo, bl.rev, prefix, l); err != nil {
-					return nil, err
-				}
+			// The lock and manifests the data check read: one state.
+			if pl.dataDiff, err = diffLocks(ctx, bl.repo, bl.rev, bl.prefix, lock, manifests); err != nil {
+				return nil, err
 			}
 		}
 		if len(cfg.Metrics) > 0 {

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -62,18 +61,6 @@ func exists(p string) bool {
 }
 
 func (p *project) lockPath() string { return filepath.Join(p.Root, lockfile.FileName) }
-
-// readLock loads mlci.lock, turning each failure into one actionable line.
-func (p *project) readLock() (*lockfile.Lock, error) {
-	l, err := lockfile.Read(p.lockPath())
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		return nil, usageError(fmt.Errorf("no %s in %s: run mlci data lock first, then commit it", lockfile.FileName, p.Root))
-	case err != nil:
-		return nil, usageError(err)
-	}
-	return l, nil
-}
 
 // abs resolves a dataset path from the config or lock against the root.
 func (p *project) abs(path string) string {
