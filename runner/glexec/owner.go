@@ -72,8 +72,7 @@ func (e *Executor) checkHolder(ctx context.Context, job string, n int, owner lea
 		if l.Job != job || l.Owner == owner || !l.Owner.Alive() {
 			continue
 		}
-		// As lease.Acquire: a lease whose container is gone has ended.
-		if l.Container != "" && e.Host.ContainerGone != nil && e.Host.ContainerGone(ctx, l.Container) {
+		if e.Host.Ended(ctx, l) {
 			continue
 		}
 		return fmt.Errorf("job %s holds GPUs %s for another gitlab-runner process (pid %d) that still runs: refusing to take them over; if that job is stale, stop that process or run `mlci-runner leases release %s`", job, strings.Join(l.IDs, ","), l.Owner.PID, job)

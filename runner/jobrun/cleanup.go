@@ -72,7 +72,7 @@ func (h *Host) release(ctx context.Context, job string) {
 // runner killed mid-job never calls cleanup) and cleans their GPUs before
 // anyone else gets them.
 func (h *Host) Sweep(ctx context.Context) []Outcome {
-	reclaimed, err := h.Leases.Reclaim(ctx, h.ended)
+	reclaimed, err := h.Leases.Reclaim(ctx, h.Ended)
 	if err != nil {
 		h.logf("reclaiming stale leases: %v", err)
 		return nil

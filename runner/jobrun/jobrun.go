@@ -130,7 +130,7 @@ func (h *Host) Allocate(ctx context.Context, job string, ask Ask, owner lease.Ow
 				}
 				return candidates(inv), nil
 			},
-			Ended:    h.ended,
+			Ended:    h.Ended,
 			Progress: func(msg string) { h.logf("waiting for GPUs: %s", msg) },
 		})
 		if err != nil {
@@ -211,7 +211,9 @@ func candidates(inv gpu.Inventory) []lease.Candidate {
 	return out
 }
 
-func (h *Host) ended(ctx context.Context, l lease.Lease) bool {
+// Ended reports whether lease l's job is over because its container is
+// gone, as lease.Acquire and Reclaim decide it.
+func (h *Host) Ended(ctx context.Context, l lease.Lease) bool {
 	return l.Container != "" && h.ContainerGone != nil && h.ContainerGone(ctx, l.Container)
 }
 
