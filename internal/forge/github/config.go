@@ -12,9 +12,6 @@ import (
 	"github.com/mlci/mlci/internal/forge/retry"
 )
 
-// DefaultAPIURL is github.com's REST API.
-const DefaultAPIURL = "https://api.github.com"
-
 // Config says where and as whom to post. FromEnv fills it inside Actions.
 type Config struct {
 	Token      string
@@ -25,9 +22,9 @@ type Config struct {
 	SHA        string
 	RunURL     string // the status's and check's link back to the run
 	ServerURL  string
-	// HTTPClient, when set, is used as is and must bring its own retries;
-	// nil means a client with a retry.Transport using Retry and a 30s
-	// timeout per attempt.
+	// HTTPClient, when set, is used as is and must bring its own retries
+	// (New tries each call once through it); nil means a client with a
+	// retry.Transport using Retry and a 30s timeout per attempt.
 	HTTPClient *http.Client
 	Retry      retry.Policy
 	// Logger gets what was posted and each retry; nil means slog.Default().

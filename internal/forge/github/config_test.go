@@ -193,7 +193,7 @@ func TestNewErrors(t *testing.T) {
 	}{
 		{"no token", Config{Repository: "o/r"}, "set GITHUB_TOKEN"},
 		{"bad repository", Config{Token: "t", Repository: "o"}, `repository "o" is not owner/name`},
-		{"relative API URL", Config{Token: "t", Repository: "o/r", EventName: "push", SHA: pushSHA, APIURL: "ghe.example"}, "not an absolute URL"},
+		{"relative API URL", Config{Token: "t", Repository: "o/r", EventName: "push", SHA: pushSHA, APIURL: "ghe.example"}, "not an http(s) URL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

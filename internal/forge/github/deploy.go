@@ -16,7 +16,7 @@ import (
 var _ forge.Deployer = (*Forge)(nil)
 
 // hintDeployForbidden is the 403 hint for deployments and their statuses.
-const hintDeployForbidden = "the token may not create deployments; give the job `permissions: deployments: write` (a fork's token never can)"
+const hintDeployForbidden = "the token may not create deployments (HTTP 403); give the job `permissions: deployments: write` (a fork's token never can)"
 
 // Deploy creates a deployment of d.Ref to d.Environment and marks it
 // in_progress with the run as its log. It asks for no required status
@@ -108,15 +108,15 @@ func (f *Forge) deployErr(op, ref string, err error) error {
 	}
 	switch e.Status {
 	case http.StatusForbidden:
-		if errors.Is(e.kind, ErrForbidden) {
+		if errors.Is(e.Kind, ErrForbidden) {
 			e.Hint = hintDeployForbidden
 		}
 	case http.StatusConflict:
-		e.Hint = fmt.Sprintf("GitHub refused the deployment: the commit's required status checks failed or %s needs a merge; check the commit's statuses and the repository's rulesets, then promote again", ref)
+		e.Hint = fmt.Sprintf("GitHub refused the deployment (HTTP 409): the commit's required status checks failed or %s needs a merge; check the commit's statuses and the repository's rulesets, then promote again", ref)
 	case http.StatusUnprocessableEntity:
-		e.Hint = fmt.Sprintf("GitHub rejected the deployment: %s must be a commit, branch or tag of %s/%s and the environment name valid; is the version's commit pushed?", ref, f.owner, f.repo)
+		e.Hint = fmt.Sprintf("GitHub rejected the deployment (HTTP 422): %s must be a commit, branch or tag of %s/%s and the environment name valid; is the version's commit pushed?", ref, f.owner, f.repo)
 	case http.StatusNotFound:
-		e.Hint = fmt.Sprintf("repository or deployment not found — does the token have access to %s/%s?", f.owner, f.repo)
+		e.Hint = fmt.Sprintf("repository or deployment not found (HTTP 404) — does the token have access to %s/%s?", f.owner, f.repo)
 	}
 	return e
 }

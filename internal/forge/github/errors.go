@@ -5,8 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
-	"unicode/utf8"
+	"time"
 
 	gh "github.com/google/go-github/v62/github"
 
@@ -14,69 +13,82 @@ import (
 	"github.com/mlci/mlci/internal/forge/retry"
 )
 
-// Sentinels for errors.Is; every error Post returns is an *Error wrapping
-// one of them (or a context error).
+// Sentinels for errors.Is; every *Error wraps exactly one of them.
 var (
 	// ErrTooLong: the comment body is over GitHub's 65,536 characters.
 	// Callers shorten the report before posting; this is the safety net.
 	ErrTooLong = errors.New("comment body is longer than GitHub's 65,536 characters")
 	// ErrUnauthorized: the token was refused (401).
-	ErrUnauthorized = errors.New("GITHUB_TOKEN is invalid or expired")
-	// ErrNotFound: the repository, pull request or commit is unknown (404).
+	ErrUnauthorized = errors.New("the token is invalid or expired")
+	// ErrNotFound: what the call names is unknown, or hidden from the token (404).
 	ErrNotFound = errors.New("not found")
 	// ErrForbidden: the token may not do this (403).
 	ErrForbidden = errors.New("forbidden")
 	// ErrRejected: GitHub refused the request's content (422 and other 4xx).
 	ErrRejected = errors.New("rejected")
-	// ErrUnavailable: GitHub failed or rate-limited us after all retries.
+	// ErrUnavailable: GitHub failed, rate-limited us or could not be
+	// reached after all retries.
 	ErrUnavailable = errors.New("GitHub is unavailable")
 )
 
 // maxMessage bounds GitHub's error text in our messages.
 const maxMessage = 200
 
-// Error is a failed GitHub API call. Its text is one line, never holds the
-// token and quotes at most 200 characters of GitHub's answer.
+// Error is a failed GitHub API call, from posting or from runner
+// registration. Its text is one line, never holds the token and quotes at
+// most 200 characters of GitHub's answer.
 type Error struct {
-	Op      string // what was tried, e.g. "create comment on o/r#3"
-	Status  int    // HTTP status; 0 when no response came back
-	Message string // GitHub's message, scrubbed and truncated
-	Hint    string // what to do about it
-	kind    error
-	err     error
+	Op       string // what was tried, e.g. "create comment on o/r#3"
+	Status   int    // HTTP status; 0 when no response came back
+	Attempts int    // tries made, when known
+	Message  string // GitHub's words (the transport's when Status is 0), scrubbed and cut short
+	Hint     string // what happened, with the HTTP status, and what to do
+	Kind     error  // one of the sentinels above
+	Err      error  // go-github's or the transport's error; nil when none
 }
 
 func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString("github: " + e.Op + ": " + e.Hint)
+	s := "github: " + e.Op + ": " + e.Hint
 	switch {
-	case e.Status != 0 && e.Message != "":
-		fmt.Fprintf(&b, " (HTTP %d: %s)", e.Status, e.Message)
-	case e.Status != 0:
-		fmt.Fprintf(&b, " (HTTP %d)", e.Status)
-	case e.Message != "":
-		b.WriteString(" (" + e.Message + ")")
+	case e.Message == "":
+	case e.Status == 0:
+		s += " (" + e.Message + ")"
+	default:
+		s += " (GitHub said: " + e.Message + ")"
 	}
-	return b.String()
+	return s
 }
 
 // Unwrap gives the sentinel and the underlying go-github or transport error.
 func (e *Error) Unwrap() []error {
-	if e.err == nil {
-		return []error{e.kind}
+	if e.Err == nil {
+		return []error{e.Kind}
 	}
-	return []error{e.kind, e.err}
+	return []error{e.Kind, e.Err}
 }
 
-// wrap turns a go-github or transport error into an *Error.
-func (f *Forge) wrap(op string, err error) error {
+// Classify turns what a call through c (built by NewClient) returned into
+// an *Error for op, with the hint that holds whatever was tried; callers
+// then set Hint (and Kind) for the statuses whose meaning depends on the
+// call. A context error comes back wrapped, not as an *Error, so a
+// cancelled run is told apart from a failing service; nil stays nil.
+func Classify(c *gh.Client, op string, err error) error {
 	if err == nil {
 		return nil
 	}
+	info := infoOf(c)
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("github: %s: %w", op, redact.Error(err))
+		return fmt.Errorf("github: %s: %w", op, redact.Error(err, info.token))
 	}
-	e := &Error{Op: op, err: err}
+	e := &Error{Op: op, Err: err, Attempts: info.attempts}
+	after := "after retries"
+	switch info.attempts {
+	case 0:
+	case 1:
+		after = "after 1 attempt"
+	default:
+		after = fmt.Sprintf("after %d attempts", info.attempts)
+	}
 	var (
 		resp  *gh.ErrorResponse
 		rate  *gh.RateLimitError
@@ -85,39 +97,42 @@ func (f *Forge) wrap(op string, err error) error {
 	)
 	switch {
 	case errors.As(err, &wait):
-		e.kind, e.Status = ErrUnavailable, wait.Status
-		e.Hint = "GitHub rate limit: " + wait.Error()
+		e.Kind, e.Status = ErrUnavailable, wait.Status
+		e.Hint = fmt.Sprintf("GitHub API rate limit: it asked to wait %s, more than allowed; retry after %s",
+			wait.Wait.Round(time.Second), wait.Until.UTC().Format(time.RFC3339))
 	case errors.As(err, &rate):
-		e.kind, e.Status, e.Message = ErrUnavailable, http.StatusForbidden, f.clean(rate.Message)
-		e.Hint = "GitHub API rate limit exceeded; retry after " + rate.Rate.Reset.UTC().Format("15:04:05 UTC")
+		e.Kind, e.Status, e.Message = ErrUnavailable, http.StatusForbidden, redact.Line(rate.Message, maxMessage, info.token)
+		e.Hint = fmt.Sprintf("GitHub API rate limit exhausted (HTTP 403) %s; retry after %s",
+			after, rate.Rate.Reset.UTC().Format(time.RFC3339))
 	case errors.As(err, &abuse):
-		e.kind, e.Status, e.Message = ErrUnavailable, http.StatusForbidden, f.clean(abuse.Message)
-		e.Hint = "GitHub secondary rate limit hit after retries; retry the job in a few minutes"
-	case errors.As(err, &resp):
+		e.Kind, e.Status, e.Message = ErrUnavailable, http.StatusForbidden, redact.Line(abuse.Message, maxMessage, info.token)
+		e.Hint = fmt.Sprintf("GitHub secondary rate limit (HTTP 403) %s; retry in a few minutes", after)
+	case errors.As(err, &resp) && resp.Response != nil:
 		e.Status = resp.Response.StatusCode
-		e.Message = f.clean(responseMessage(resp))
-		e.Hint, e.kind = f.classify(e.Status, e.Message)
+		e.Message = redact.Line(responseMessage(resp), maxMessage, info.token)
+		e.Kind, e.Hint = byStatus(e.Status, after)
 	default:
-		e.kind, e.Message = ErrUnavailable, f.clean(err.Error())
-		e.Hint = "cannot reach GitHub at " + f.apiURL + " after retries"
+		e.Kind, e.Message = ErrUnavailable, redact.Line(err.Error(), maxMessage, info.token)
+		e.Hint = fmt.Sprintf("cannot reach the GitHub API at %s %s: check the URL and the network", info.apiURL, after)
 	}
 	return e
 }
 
-func (f *Forge) classify(status int, msg string) (hint string, kind error) {
+// byStatus is the kind and hint of an answer, for what every call shares.
+func byStatus(status int, after string) (error, string) {
 	switch {
 	case status == http.StatusUnauthorized:
-		return "GITHUB_TOKEN is invalid or expired", ErrUnauthorized
-	case status == http.StatusNotFound:
-		return fmt.Sprintf("repository or pull request not found — does the token have access to %s/%s?", f.owner, f.repo), ErrNotFound
+		return ErrUnauthorized, "token rejected (HTTP 401): check it is valid and not expired or revoked"
 	case status == http.StatusForbidden:
-		return "the token may not do this; give the job `permissions: pull-requests: write, statuses: write`", ErrForbidden
-	case status == http.StatusUnprocessableEntity && strings.Contains(msg, "too long"):
-		return "the report is too long for a GitHub comment; shorten it", ErrTooLong
+		return ErrForbidden, "the token may not do this (HTTP 403)"
+	case status == http.StatusNotFound:
+		return ErrNotFound, "not found or the token cannot see it (HTTP 404)"
+	case status == http.StatusTooManyRequests:
+		return ErrUnavailable, fmt.Sprintf("GitHub API rate limit (HTTP 429) %s; retry later", after)
 	case status >= 500:
-		return "GitHub kept failing after retries; retry the job later", ErrUnavailable
+		return ErrUnavailable, fmt.Sprintf("GitHub API failing (HTTP %d) %s; retry later", status, after)
 	}
-	return "GitHub rejected the request", ErrRejected
+	return ErrRejected, fmt.Sprintf("GitHub rejected the request (HTTP %d)", status)
 }
 
 // responseMessage joins GitHub's message with its per-field messages.
@@ -131,22 +146,12 @@ func responseMessage(r *gh.ErrorResponse) string {
 	return msg
 }
 
-// clean makes text safe for a one-line error: token and URL credentials
-// scrubbed, whitespace folded, at most maxMessage characters.
-func (f *Forge) clean(s string) string {
-	if f.token != "" {
-		s = strings.ReplaceAll(s, f.token, "***")
+// Status is the HTTP status of a go-github error, 0 if none.
+func Status(err error) int {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Status
 	}
-	s = redact.URLs(s)
-	s = strings.Join(strings.Fields(s), " ")
-	if utf8.RuneCountInString(s) > maxMessage {
-		s = string([]rune(s)[:maxMessage-1]) + "…"
-	}
-	return s
-}
-
-// status is the HTTP status of a go-github error, 0 if none.
-func status(err error) int {
 	var resp *gh.ErrorResponse
 	if errors.As(err, &resp) && resp.Response != nil {
 		return resp.Response.StatusCode

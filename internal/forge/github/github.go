@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -20,7 +19,6 @@ import (
 
 	"github.com/mlci/mlci/internal/forge"
 	"github.com/mlci/mlci/internal/forge/redact"
-	"github.com/mlci/mlci/internal/forge/retry"
 )
 
 const (
@@ -36,8 +34,6 @@ const (
 	maxAnnotations = 50
 	// maxSummary is GitHub's limit on a check run's output summary.
 	maxSummary = 65535
-	// attemptTimeout bounds one HTTP attempt of the default client.
-	attemptTimeout = 30 * time.Second
 )
 
 // Notes for what Post skipped rather than failed on.
@@ -50,7 +46,6 @@ const (
 // Forge posts to one repository. It is safe for concurrent use.
 type Forge struct {
 	client      *gh.Client
-	token       string // only to scrub it from error text
 	owner, repo string
 	apiURL      string // for messages: without credentials
 	runURL      string
@@ -85,37 +80,17 @@ func New(cfg Config) (*Forge, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	hc := cfg.HTTPClient
-	if hc == nil {
-		p := cfg.Retry
-		if p.AttemptTimeout == 0 {
-			p.AttemptTimeout = attemptTimeout
-		}
-		if p.Logger == nil {
-			p.Logger = log
-		}
-		hc = &http.Client{Transport: &retry.Transport{Base: http.DefaultTransport, Policy: p}}
+	opts := ClientOptions{Token: cfg.Token, APIURL: cfg.APIURL, HTTPClient: cfg.HTTPClient, Retry: cfg.Retry, Logger: log}
+	if cfg.HTTPClient != nil {
+		// A client of the caller's brings its own retries.
+		opts.Retry.MaxAttempts = 1
 	}
-	client := gh.NewClient(hc).WithAuthToken(cfg.Token)
-	client.UserAgent = "mlci"
-	apiURL := cfg.APIURL
-	if apiURL == "" {
-		apiURL = DefaultAPIURL
-	}
-	u, err := url.Parse(apiURL)
-	if err != nil || u.Scheme == "" || u.Host == "" {
-		return nil, fmt.Errorf("github: API URL %q is not an absolute URL: set GITHUB_API_URL", redact.URL(apiURL))
-	}
-	if u.Host != "api.github.com" {
-		// GHES serves the API under /api/v3/; go-github adds it unless the
-		// URL already ends in it (or the host is an api. one, like ghe.com).
-		upload := strings.TrimSuffix(strings.TrimSuffix(apiURL, "/"), "/api/v3")
-		if client, err = client.WithEnterpriseURLs(apiURL, upload); err != nil {
-			return nil, fmt.Errorf("github: API URL %q: %w", redact.URL(apiURL), redact.Error(err))
-		}
+	client, err := NewClient(opts)
+	if err != nil {
+		return nil, err
 	}
 	return &Forge{
-		client: client, token: cfg.Token, owner: owner, repo: repo,
+		client: client, owner: owner, repo: repo,
 		apiURL: redact.URLs(client.BaseURL.String()), runURL: cfg.RunURL, serverURL: strings.TrimSuffix(cfg.ServerURL, "/"),
 		target: tgt, log: log,
 	}, nil
@@ -138,7 +113,7 @@ func (f *Forge) Post(ctx context.Context, r forge.Report) (forge.Result, error) 
 	marker := forge.Marker(r.ID)
 	body := r.Body + "\n\n" + marker
 	if n := utf8.RuneCountInString(body); mode != forge.ModeOff && n > MaxCommentLength {
-		return forge.Result{}, &Error{Op: "post report", kind: ErrTooLong,
+		return forge.Result{}, &Error{Op: "post report", Kind: ErrTooLong,
 			Hint: fmt.Sprintf("the report is %d characters, more than GitHub's %d for a comment; shorten it", n, MaxCommentLength)}
 	}
 	var res forge.Result
@@ -268,7 +243,7 @@ func (f *Forge) createCheck(ctx context.Context, sha string, r forge.Report) (bo
 		opts.DetailsURL = gh.String(f.runURL)
 	}
 	run, _, err := f.client.Checks.CreateCheckRun(ctx, f.owner, f.repo, opts)
-	if status(err) == http.StatusForbidden {
+	if Status(err) == http.StatusForbidden {
 		f.noChecks.Store(true)
 		f.log.DebugContext(ctx, "token cannot create check runs", "error", f.wrap("create check run", err).Error())
 		return false, nil
@@ -287,6 +262,28 @@ func (f *Forge) createCheck(ctx context.Context, sha string, r forge.Report) (bo
 		}
 	}
 	return true, nil
+}
+
+// wrap classifies a failed call of the Forge's and says what to do about
+// the answers whose meaning comes from posting to a pull request.
+func (f *Forge) wrap(op string, err error) error {
+	err = Classify(f.client, op, err)
+	var e *Error
+	if !errors.As(err, &e) {
+		return err
+	}
+	switch {
+	case e.Kind == ErrUnauthorized:
+		e.Hint = "GITHUB_TOKEN is invalid or expired (HTTP 401)"
+	case e.Kind == ErrNotFound:
+		e.Hint = fmt.Sprintf("repository or pull request not found (HTTP 404) — does the token have access to %s/%s?", f.owner, f.repo)
+	case e.Kind == ErrForbidden:
+		e.Hint = "the token may not do this (HTTP 403); give the job `permissions: pull-requests: write, statuses: write`"
+	case e.Status == http.StatusUnprocessableEntity && strings.Contains(e.Message, "too long"):
+		e.Kind = ErrTooLong
+		e.Hint = "the report is too long for a GitHub comment (HTTP 422); shorten it"
+	}
+	return e
 }
 
 // annotations maps mlci's to GitHub's, which need a path, a line of at

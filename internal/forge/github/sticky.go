@@ -188,7 +188,7 @@ func (s stickyThread) Delete(ctx context.Context, id int64) error {
 // gone wraps err, marking a 404 as sticky.ErrNotFound: the comment was
 // deleted by a concurrent job.
 func (s stickyThread) gone(op string, err error) error {
-	if status(err) == http.StatusNotFound {
+	if Status(err) == http.StatusNotFound {
 		return fmt.Errorf("%w: %w", sticky.ErrNotFound, s.f.wrap(op, err))
 	}
 	return s.f.wrap(op, err)
@@ -204,7 +204,7 @@ func (f *Forge) identity(ctx context.Context) (func(login string) bool, error) {
 	defer f.idMu.Unlock()
 	if !f.idKnown {
 		u, _, err := f.client.Users.Get(ctx, "")
-		switch st := status(err); {
+		switch st := Status(err); {
 		case err == nil:
 			f.login = u.GetLogin()
 		case st == http.StatusForbidden || st == http.StatusNotFound:

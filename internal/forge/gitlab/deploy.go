@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 
 	gl "gitlab.com/gitlab-org/api/client-go"
 
@@ -104,8 +103,8 @@ func deployState(s string) string {
 func (f *Forge) deployErr(op string, err error) error {
 	err = f.wrap(op, err)
 	var e *Error
-	if errors.As(err, &e) && e.Status == http.StatusForbidden {
-		e.msg = fmt.Sprintf("gitlab: %s on project %s: forbidden (403): the token needs api scope, the Developer role and, for a protected environment, to be allowed to deploy to it (Settings > CI/CD > Protected environments)", op, f.cfg.Project)
+	if errors.As(err, &e) && e.Kind == ErrForbidden {
+		e.Hint = "forbidden (HTTP 403): the token needs api scope, the Developer role and, for a protected environment, to be allowed to deploy to it (Settings > CI/CD > Protected environments)"
 	}
 	return err
 }

@@ -1,69 +1,137 @@
 package gitlab
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
+	"time"
 
 	gl "gitlab.com/gitlab-org/api/client-go"
 
 	"github.com/mlci/mlci/internal/forge/redact"
+	"github.com/mlci/mlci/internal/forge/retry"
 )
 
-// maxErrBody bounds how much of a server's answer goes into an error.
-const maxErrBody = 200
+// Sentinels for errors.Is; every *Error wraps exactly one of them.
+var (
+	// ErrUnauthorized: the token was refused (401).
+	ErrUnauthorized = errors.New("the token is invalid or expired")
+	// ErrNotFound: what the call names is unknown, or hidden from the token (404).
+	ErrNotFound = errors.New("not found")
+	// ErrForbidden: the token may not do this (403).
+	ErrForbidden = errors.New("forbidden")
+	// ErrRejected: GitLab refused the request's content (400, 422 and other 4xx).
+	ErrRejected = errors.New("rejected")
+	// ErrUnavailable: GitLab failed, rate-limited us or could not be
+	// reached after all retries.
+	ErrUnavailable = errors.New("GitLab is unavailable")
+)
 
-// Error is a failed GitLab API call, said in one line a user can act on,
-// with the token scrubbed and the server's message cut to 200 characters.
-// Unwrap gives the client-go error (gl.ErrNotFound, *gl.ErrorResponse) or
-// the transport's (*retry.WaitError, a network error).
+// maxMessage bounds how much of a server's answer goes into an error.
+const maxMessage = 200
+
+// Error is a failed GitLab API call, from posting or from runner
+// registration. Its text is one line a user can act on, never holds the
+// token and quotes at most 200 characters of GitLab's answer. Unwrap gives
+// the sentinel and client-go's error (gl.ErrNotFound, *gl.ErrorResponse)
+// or the transport's (*retry.WaitError, a network error).
 type Error struct {
-	Op     string // what mlci was doing, e.g. "create merge request note"
-	Status int    // HTTP status; 0 when no response came
-	Err    error
-	msg    string
+	Op       string // what was tried, e.g. "create merge request note on project g/p"
+	Status   int    // HTTP status; 0 when no response came back
+	Attempts int    // tries made, when known
+	Message  string // GitLab's words (the transport's when Status is 0), scrubbed and cut short
+	Hint     string // what happened, with the HTTP status, and what to do
+	Kind     error  // one of the sentinels above
+	Err      error  // client-go's or the transport's error; nil when none
 }
 
-func (e *Error) Error() string { return e.msg }
-func (e *Error) Unwrap() error { return e.Err }
-
-// wrap builds an *Error. The message is fixed here, not in Error(), so the
-// token is scrubbed once, with the token at hand.
-func (f *Forge) wrap(op string, err error) error {
-	e := &Error{Op: op, Status: status(err), Err: err}
-	var why string
-	switch e.Status {
-	case http.StatusUnauthorized:
-		why = "GITLAB_TOKEN is invalid or expired (401)"
-		if f.cfg.JobToken {
-			why = "CI_JOB_TOKEN was refused (401): " + errNoToken
-		}
-	case http.StatusForbidden:
-		why = "forbidden (403): the token needs api scope and the Developer role"
-	case http.StatusNotFound:
-		why = "project or merge request not found — does the token have access? (404)"
-	case 0:
-		why = err.Error()
+func (e *Error) Error() string {
+	s := "gitlab: " + e.Op + ": " + e.Hint
+	switch {
+	case e.Message == "":
+	case e.Status == 0:
+		s += " (" + e.Message + ")"
 	default:
-		why = fmt.Sprintf("HTTP %d", e.Status)
-		var er *gl.ErrorResponse
-		if errors.As(err, &er) && er.Message != "" {
-			why += ": " + er.Message
-		}
+		s += " (GitLab said: " + e.Message + ")"
 	}
-	if f.cfg.Token != "" {
-		why = strings.ReplaceAll(why, f.cfg.Token, "[token]")
+	return s
+}
+
+// Unwrap gives the sentinel and the underlying client-go or transport error.
+func (e *Error) Unwrap() []error {
+	if e.Err == nil {
+		return []error{e.Kind}
 	}
-	why = redact.URLs(why)
-	why = strings.Join(strings.Fields(why), " ")
-	e.msg = fmt.Sprintf("gitlab: %s on project %s: %s", op, f.cfg.Project, truncate(why, maxErrBody))
+	return []error{e.Kind, e.Err}
+}
+
+// Classify turns what a call through c (built by NewClient) returned into
+// an *Error for op, with the hint that holds whatever was tried; callers
+// then set Hint (and Kind) for the statuses whose meaning depends on the
+// call. A context error comes back wrapped, not as an *Error, so a
+// cancelled run is told apart from a failing service; nil stays nil.
+func Classify(c *gl.Client, op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	info := infoOf(c)
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("gitlab: %s: %w", op, redact.Error(err, info.token))
+	}
+	e := &Error{Op: op, Err: err, Attempts: info.attempts}
+	after := "after retries"
+	switch info.attempts {
+	case 0:
+	case 1:
+		after = "after 1 attempt"
+	default:
+		after = fmt.Sprintf("after %d attempts", info.attempts)
+	}
+	var (
+		resp *gl.ErrorResponse
+		wait *retry.WaitError
+	)
+	switch {
+	case errors.As(err, &wait):
+		e.Kind, e.Status = ErrUnavailable, wait.Status
+		e.Hint = fmt.Sprintf("GitLab API rate limit: it asked to wait %s, more than allowed; retry after %s",
+			wait.Wait.Round(time.Second), wait.Until.UTC().Format(time.RFC3339))
+	case errors.Is(err, gl.ErrNotFound):
+		// client-go returns this bare sentinel for every 404.
+		e.Status = http.StatusNotFound
+		e.Kind, e.Hint = byStatus(e.Status, after)
+	case errors.As(err, &resp) && resp.Response != nil:
+		e.Status = resp.Response.StatusCode
+		e.Message = redact.Line(resp.Message, maxMessage, info.token)
+		e.Kind, e.Hint = byStatus(e.Status, after)
+	default:
+		e.Kind, e.Message = ErrUnavailable, redact.Line(err.Error(), maxMessage, info.token)
+		e.Hint = fmt.Sprintf("cannot reach the GitLab API at %s %s: check the URL and the network", info.apiURL, after)
+	}
 	return e
 }
 
-// status is the HTTP status behind err, 0 when there was none. client-go
+// byStatus is the kind and hint of an answer, for what every call shares.
+func byStatus(status int, after string) (error, string) {
+	switch {
+	case status == http.StatusUnauthorized:
+		return ErrUnauthorized, "token rejected (HTTP 401): check it is valid and not expired or revoked"
+	case status == http.StatusForbidden:
+		return ErrForbidden, "the token may not do this (HTTP 403)"
+	case status == http.StatusNotFound:
+		return ErrNotFound, "not found or the token cannot see it (HTTP 404)"
+	case status == http.StatusTooManyRequests:
+		return ErrUnavailable, fmt.Sprintf("GitLab API rate limit (HTTP 429) %s; retry later", after)
+	case status >= 500:
+		return ErrUnavailable, fmt.Sprintf("GitLab API failing (HTTP %d) %s; retry later", status, after)
+	}
+	return ErrRejected, fmt.Sprintf("GitLab rejected the request (HTTP %d)", status)
+}
+
+// Status is the HTTP status behind err, 0 when there was none. client-go
 // returns the bare sentinel gl.ErrNotFound for a 404.
-func status(err error) int {
+func Status(err error) int {
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Status

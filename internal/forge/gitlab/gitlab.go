@@ -14,13 +14,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 	"unicode/utf8"
 
 	gl "gitlab.com/gitlab-org/api/client-go"
 
 	"github.com/mlci/mlci/internal/forge"
-	"github.com/mlci/mlci/internal/forge/redact"
 	"github.com/mlci/mlci/internal/forge/retry"
 )
 
@@ -32,11 +30,6 @@ const maxNoteChars = 1_000_000
 
 // maxDescription is the commit status description limit.
 const maxDescription = 255
-
-// attemptTimeout bounds one HTTP attempt. It is per attempt rather than an
-// http.Client.Timeout, which would also cut the Retry-After waits between
-// attempts that retry.Transport honours.
-const attemptTimeout = 30 * time.Second
 
 const (
 	errNoToken  = "set GITLAB_TOKEN (a project access token with api scope) as a masked CI/CD variable; CI_JOB_TOKEN cannot write merge request notes"
@@ -70,7 +63,7 @@ type Config struct {
 	ProjectURL string
 	// HTTPClient supplies the base transport and any timeout; nil means
 	// http.DefaultTransport. Its transport is always wrapped in a
-	// retry.Transport with Retry, the only retry layer.
+	// retry.Transport with Retry, the only retry layer (see NewClient).
 	HTTPClient *http.Client
 	Retry      retry.Policy
 	// Logger gets debug lines and the retry lines; nil means slog.Default().
@@ -120,51 +113,23 @@ func New(cfg Config) (*Forge, error) {
 	if cfg.Project == "" {
 		return nil, errors.New("gitlab: no project: set CI_PROJECT_ID or CI_PROJECT_PATH")
 	}
-	u, err := url.Parse(cfg.APIURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("gitlab: API URL %q is not an http(s) URL: set CI_API_V4_URL like https://gitlab.com/api/v4", redact.URL(cfg.APIURL))
+	if cfg.APIURL == "" {
+		// Config has no default; an empty URL is a setting left out.
+		return nil, errors.New(`gitlab: API URL "" is not an http(s) URL: set CI_API_V4_URL like https://gitlab.com/api/v4`)
 	}
 	f := &Forge{cfg: cfg, log: cmp.Or(cfg.Logger, slog.Default())}
+	var err error
+	f.client, err = NewClient(ClientOptions{Token: cfg.Token, JobToken: cfg.JobToken, APIURL: cfg.APIURL,
+		HTTPClient: cfg.HTTPClient, Retry: cfg.Retry, Logger: f.log})
+	if err != nil {
+		return nil, err
+	}
 	if cfg.MergeRequestIID != "" {
 		if f.iid, err = strconv.ParseInt(cfg.MergeRequestIID, 10, 64); err != nil || f.iid < 1 {
 			return nil, fmt.Errorf("gitlab: merge request IID %q is not a positive number: check CI_MERGE_REQUEST_IID", cfg.MergeRequestIID)
 		}
 	}
 	f.projectURL = projectURL(cfg)
-
-	var hc http.Client
-	if cfg.HTTPClient != nil {
-		hc = *cfg.HTTPClient
-	}
-	pol := cfg.Retry
-	if pol.AttemptTimeout == 0 {
-		pol.AttemptTimeout = attemptTimeout
-	}
-	if pol.Logger == nil {
-		pol.Logger = f.log
-	}
-	hc.Transport = &retry.Transport{Base: hc.Transport, Policy: pol}
-
-	// client-go wraps the client in go-retryablehttp, which retries 429 and
-	// 5xx on its own. Both options switch that off (WithoutRetries stops its
-	// CheckRetry, RetryMax 0 stops its loop), so retry.Transport is the one
-	// layer that counts attempts and honours Retry-After and RateLimit-Reset;
-	// two layers would multiply attempts and waits.
-	opts := []gl.ClientOptionFunc{
-		gl.WithBaseURL(cfg.APIURL),
-		gl.WithHTTPClient(&hc),
-		gl.WithoutRetries(),
-		gl.WithCustomRetryMax(0),
-		gl.WithURLWarningLogger(f.log),
-	}
-	if cfg.JobToken {
-		f.client, err = gl.NewJobClient(cfg.Token, opts...)
-	} else {
-		f.client, err = gl.NewClient(cfg.Token, opts...)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("gitlab: build client: %w", redact.Error(err))
-	}
 	return f, nil
 }
 
@@ -219,7 +184,7 @@ func (f *Forge) Post(ctx context.Context, r forge.Report) (forge.Result, error) 
 		res.Notes = append(res.Notes, "report longer than GitLab's 1,000,000-character note limit: truncated")
 	}
 	n, unchanged, err := f.sticky(ctx, mode, forge.Marker(r.ID), body)
-	if status(err) == http.StatusForbidden {
+	if Status(err) == http.StatusForbidden {
 		res.Notes = append(res.Notes, "the token may not write merge request notes (403): use a project access token with api scope and at least the Reporter role")
 		return res, nil
 	}
@@ -251,7 +216,7 @@ func (f *Forge) setStatus(ctx context.Context, r forge.Report, res *forge.Result
 		opt.TargetURL = gl.Ptr(f.cfg.PipelineURL)
 	}
 	_, _, err := f.client.Commits.SetCommitStatus(f.cfg.Project, f.cfg.SHA, opt, gl.WithContext(ctx))
-	switch s := status(err); {
+	switch s := Status(err); {
 	case err == nil:
 		res.Status = true
 	case s == http.StatusForbidden || (f.cfg.JobToken && s == http.StatusUnauthorized):
@@ -260,6 +225,28 @@ func (f *Forge) setStatus(ctx context.Context, r forge.Report, res *forge.Result
 		return f.wrap("set commit status", err)
 	}
 	return nil
+}
+
+// wrap classifies a failed call of the Forge's and says what to do about
+// the answers whose meaning comes from posting to a merge request.
+func (f *Forge) wrap(op string, err error) error {
+	err = Classify(f.client, op+" on project "+f.cfg.Project, err)
+	var e *Error
+	if !errors.As(err, &e) {
+		return err
+	}
+	switch e.Kind {
+	case ErrUnauthorized:
+		e.Hint = "GITLAB_TOKEN is invalid or expired (HTTP 401)"
+		if f.cfg.JobToken {
+			e.Hint = "CI_JOB_TOKEN was refused (HTTP 401): " + errNoToken
+		}
+	case ErrForbidden:
+		e.Hint = "forbidden (HTTP 403): the token needs api scope and the Developer role"
+	case ErrNotFound:
+		e.Hint = "project or merge request not found — does the token have access? (HTTP 404)"
+	}
+	return e
 }
 
 // noteBody appends the marker, cutting the report when the note would pass

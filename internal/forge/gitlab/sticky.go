@@ -94,7 +94,7 @@ func (m mrNotes) Delete(ctx context.Context, id int64) error {
 // gone wraps err, marking a 404 as sticky.ErrNotFound: the note was deleted
 // by a concurrent job.
 func (m mrNotes) gone(op string, err error) error {
-	if status(err) == http.StatusNotFound {
+	if Status(err) == http.StatusNotFound {
 		return fmt.Errorf("%w: %w", sticky.ErrNotFound, m.f.wrap(op, err))
 	}
 	return m.f.wrap(op, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -57,5 +58,48 @@ func TestError(t *testing.T) {
 	}
 	if Error(nil) != nil {
 		t.Error("Error(nil) != nil")
+	}
+}
+
+func TestSecrets(t *testing.T) {
+	jit := "eyJydW5uZXIiOiJncHUtMSIsImxhYmVscyI6WyJzZWxmLWhvc3RlZCJdLCJ3b3JrIjoiX3dvcmsifQ=="
+	tests := []struct {
+		name, in string
+		secrets  []string
+		want     string
+	}{
+		{"known secret", "bad token s3cretvalue here", []string{"s3cretvalue"}, "bad token [redacted] here"},
+		{"empty secret ignored", "text", []string{""}, "text"},
+		{"classic PAT", "the ghp_abcdefghijklmnop0123 was refused", nil, "the [redacted] was refused"},
+		{"fine-grained PAT", "github_pat_11ABCDEFG0123456789_xyz", nil, "[redacted]"},
+		{"GitLab tokens", "glpat-abcdefgh1234 and glrt-0123456789ab", nil, "[redacted] and [redacted]"},
+		{"bearer header", "Authorization: Bearer abcdefghijklmnop.qrst", nil, "Authorization: [redacted]"},
+		{"JIT config", "config " + jit, nil, "config [redacted]"},
+		{"commit id stays", "on 1111111111111111111111111111111111111111111111111111111111111111", nil,
+			"on 1111111111111111111111111111111111111111111111111111111111111111"},
+		{"URL userinfo", "Get http://u:p@h/x", nil, "Get http://***@h/x"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Secrets(tt.in, tt.secrets...); got != tt.want {
+				t.Errorf("Secrets(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestLine(t *testing.T) {
+	got := Line("bad\n token tok_SECRET in\tmessage "+strings.Repeat("y", 300), 200, "tok_SECRET")
+	if strings.Contains(got, "SECRET") || strings.ContainsAny(got, "\n\t") || len([]rune(got)) != 200 ||
+		!strings.HasPrefix(got, "bad token [redacted] in message y") || !strings.HasSuffix(got, "…") {
+		t.Errorf("Line = %q", got)
+	}
+}
+
+func TestErrorSecrets(t *testing.T) {
+	base := fmt.Errorf("post http://h/x?t=tok_SECRET: %w", context.Canceled)
+	err := Error(base, "tok_SECRET")
+	if strings.Contains(err.Error(), "SECRET") || !errors.Is(err, context.Canceled) {
+		t.Errorf("Error = %q", err)
 	}
 }
