@@ -20,6 +20,15 @@ var (
 	ErrNoBase = errors.New("base revision not found")
 )
 
+// ShortRev abbreviates a commit id to 12 characters for messages, as
+// git's own output abbreviates them; anything shorter is kept whole.
+func ShortRev(rev string) string {
+	if len(rev) > 12 {
+		return rev[:12]
+	}
+	return rev
+}
+
 // Repo is a git work tree.
 type Repo struct {
 	// Root is the top of the work tree.
