@@ -19,6 +19,7 @@ import (
 
 	"github.com/mlci/mlci/internal/syncbuf"
 	"github.com/mlci/mlci/runner/dockerjob"
+	"github.com/mlci/mlci/runner/dockerjob/dockerengine"
 	"github.com/mlci/mlci/runner/gpu"
 	"github.com/mlci/mlci/runner/gpu/gputest"
 	"github.com/mlci/mlci/runner/hostconfig"
@@ -28,16 +29,19 @@ import (
 
 // fakeDocker is an in-memory Docker Engine: it records every call, keeps
 // the containers and networks that exist, and fails where a test says so.
+// It judges containers with dockerengine's translation and dockerjob's
+// Compose, as the real engine does before it creates anything, and records
+// them as the dockerjob.Spec the real engine would get.
 type fakeDocker struct {
 	mu sync.Mutex
 
 	calls      []string
 	healthErr  error // what WaitHealthy answers
 	images     []string
-	auths      []dockerjob.Auth
+	auths      []jobrun.Auth
 	specs      []dockerjob.Spec // every Create, in order
 	runs       []dockerjob.Spec // every Run, in order
-	execs      []dockerjob.ExecSpec
+	execs      []jobrun.Exec
 	execIDs    []string
 	removed    []string
 	containers map[string]dockerjob.Spec // created and not removed
@@ -56,6 +60,8 @@ type fakeDocker struct {
 	createErr func(spec dockerjob.Spec) error
 	startErr  func(id string) error
 	removeErr error
+	// volume answers DatasetVolume; nil: no dataset support.
+	volume func(ctx context.Context, digest, srcDir, image string) (string, error)
 }
 
 func newFakeDocker() *fakeDocker {
@@ -72,7 +78,7 @@ func (f *fakeDocker) record(format string, args ...any) {
 	f.calls = append(f.calls, fmt.Sprintf(format, args...))
 }
 
-func (f *fakeDocker) EnsureImage(ctx context.Context, ref string, auth dockerjob.Auth) error {
+func (f *fakeDocker) EnsureImage(ctx context.Context, ref string, auth jobrun.Auth) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.record("EnsureImage %s", ref)
@@ -81,10 +87,22 @@ func (f *fakeDocker) EnsureImage(ctx context.Context, ref string, auth dockerjob
 	return nil
 }
 
-func (f *fakeDocker) Create(ctx context.Context, spec dockerjob.Spec) (string, error) {
+func (f *fakeDocker) Check(ctx context.Context, c jobrun.Container) error {
+	return dockerengine.Check(c)
+}
+
+func (f *fakeDocker) IsControlSocket(hostPath string) bool {
+	return dockerjob.IsDockerSocket(hostPath)
+}
+
+func (f *fakeDocker) Create(ctx context.Context, c jobrun.Container) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.record("Create %s", spec.Image)
+	f.record("Create %s", c.Image)
+	spec, err := dockerengine.Spec(c)
+	if err != nil {
+		return "", err
+	}
 	f.specs = append(f.specs, spec)
 	// Compose is what the real client runs first; a spec it refuses would
 	// never reach the engine.
@@ -125,7 +143,7 @@ func (f *fakeDocker) Start(ctx context.Context, id string) error {
 	return nil
 }
 
-func (f *fakeDocker) Exec(ctx context.Context, id string, e dockerjob.ExecSpec) (int, error) {
+func (f *fakeDocker) Exec(ctx context.Context, id string, e jobrun.Exec) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.record("Exec %s %s", id, strings.Join(e.Cmd, " "))
@@ -140,10 +158,14 @@ func (f *fakeDocker) Exec(ctx context.Context, id string, e dockerjob.ExecSpec) 
 	return f.execCode, nil
 }
 
-func (f *fakeDocker) Run(ctx context.Context, spec dockerjob.Spec, stdout, stderr io.Writer) (int, error) {
+func (f *fakeDocker) Run(ctx context.Context, c jobrun.Container, stdout, stderr io.Writer) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.record("Run %s", spec.Image)
+	f.record("Run %s", c.Image)
+	spec, err := dockerengine.Spec(c)
+	if err != nil {
+		return -1, err
+	}
 	f.runs = append(f.runs, spec)
 	if _, err := dockerjob.Compose(spec); err != nil {
 		return -1, err
@@ -177,7 +199,7 @@ func (f *fakeDocker) IsAlpine(ctx context.Context, id string) (bool, error) {
 // PortBindings answers what the engine publishes for the container's spec:
 // each port on IPv4 and IPv6, a port without a host port on one the engine
 // picks.
-func (f *fakeDocker) PortBindings(ctx context.Context, id string) ([]dockerjob.PortBinding, error) {
+func (f *fakeDocker) PortBindings(ctx context.Context, id string) ([]jobrun.PortBinding, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.record("PortBindings %s", id)
@@ -189,7 +211,7 @@ func (f *fakeDocker) PortBindings(ctx context.Context, id string) ([]dockerjob.P
 	if err != nil {
 		return nil, err
 	}
-	out := []dockerjob.PortBinding{}
+	out := []jobrun.PortBinding{}
 	for port, bs := range bindings {
 		for _, b := range bs {
 			hp := b.HostPort
@@ -202,7 +224,7 @@ func (f *fakeDocker) PortBindings(ctx context.Context, id string) ([]dockerjob.P
 				ips = []string{b.HostIP}
 			}
 			for _, ip := range ips {
-				out = append(out, dockerjob.PortBinding{Port: string(port), HostIP: ip, HostPort: hp})
+				out = append(out, jobrun.PortBinding{Port: string(port), HostIP: ip, HostPort: hp})
 			}
 		}
 	}
@@ -279,6 +301,21 @@ func (f *fakeDocker) RemoveLabelled(ctx context.Context, key, value string) erro
 	return errors.Join(errs...)
 }
 
+// Gone says a container is gone once the fake holds it no more.
+func (f *fakeDocker) Gone(ctx context.Context, id string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, ok := f.containers[id]
+	return !ok
+}
+
+func (f *fakeDocker) DatasetVolume(ctx context.Context, digest, srcDir, image string) (string, error) {
+	if f.volume == nil {
+		return "", errors.New("fakeDocker: no dataset volumes")
+	}
+	return f.volume(ctx, digest, srcDir, image)
+}
+
 // errNotHook answers the Engine methods only the GitLab executor uses, so
 // the hook starting to use one fails its tests until the fake learns it.
 var errNotHook = errors.New("fakeDocker: the hook does not use this engine method")
@@ -349,7 +386,7 @@ func newHostFixture(t testing.TB, gpus int, d jobrun.Engine) *fixture {
 	host.Log = fx.stderr
 	fx.hook = &Hook{
 		Host:   host,
-		Docker: d,
+		Engine: d,
 		Config: cfg,
 		Stdout: fx.stdout,
 		Stderr: fx.stderr,

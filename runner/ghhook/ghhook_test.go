@@ -250,7 +250,7 @@ func TestRecordedJob(t *testing.T) {
 	if !slices.Equal(d.images, []string{"redis", "node:14.16"}) {
 		t.Errorf("images %v", d.images)
 	}
-	if d.auths[0] != (dockerjob.Auth{}) || d.auths[1] != (dockerjob.Auth{Username: "foo", Password: "bar", ServerAddress: "https://index.docker.io/v1"}) {
+	if d.auths[0] != (jobrun.Auth{}) || d.auths[1] != (jobrun.Auth{Username: "foo", Password: "bar", ServerAddress: "https://index.docker.io/v1"}) {
 		t.Errorf("registry auth %+v", d.auths)
 	}
 	if len(d.specs) != 2 {
@@ -298,7 +298,7 @@ func TestRecordedJob(t *testing.T) {
 	}
 	e := d.execs[0]
 	if d.execIDs[0] != st.Container || !slices.Equal(e.Cmd, []string{"sh", "-e", "/__w/_temp/step.sh"}) ||
-		e.WorkingDir != "/__w/repo/repo" || e.Env["NODE_ENV"] != "development" ||
+		e.WorkDir != "/__w/repo/repo" || e.Env["NODE_ENV"] != "development" ||
 		e.Env["PATH"] != "/foo/bar:/usr/local/bin:/usr/bin:/bin" || e.Env[jobrun.EnvHardwareFile] != "/mlci/hardware.json" {
 		t.Errorf("exec %+v in %s", e, d.execIDs[0])
 	}
@@ -707,10 +707,11 @@ func TestPrepareDatasets(t *testing.T) {
 	}
 	fx.host.Config.Datasets = map[string]string{"mnist": src}
 	var asked []string
-	fx.host.DatasetVolume = func(ctx context.Context, digest, srcDir, image string) (string, error) {
+	d.volume = func(ctx context.Context, digest, srcDir, image string) (string, error) {
 		asked = append(asked, digest+" "+srcDir+" "+image)
 		return "mlci-data-test", nil
 	}
+	fx.host.Engine = d
 	_, state, err := fx.prepare(t, t.Context(), noServices, func(m map[string]any) {
 		setEnv(m, "MLCI_GPUS", "1")
 		setEnv(m, jobrun.EnvDatasets, "mnist")
@@ -734,8 +735,10 @@ func TestPrepareDatasets(t *testing.T) {
 
 	// An unknown dataset fails the job after the lease was taken: nothing
 	// may be left.
-	fx2 := newHostFixture(t, 8, newFakeDocker())
-	fx2.host.DatasetVolume = fx.host.DatasetVolume
+	d2 := newFakeDocker()
+	d2.volume = d.volume
+	fx2 := newHostFixture(t, 8, d2)
+	fx2.host.Engine = d2
 	_, _, err = fx2.prepare(t, t.Context(), func(m map[string]any) {
 		setEnv(m, "MLCI_GPUS", "1")
 		setEnv(m, jobrun.EnvDatasets, "imagenet")
@@ -746,7 +749,7 @@ func TestPrepareDatasets(t *testing.T) {
 	if ls := fx2.leases(t); len(ls) != 0 {
 		t.Errorf("leases left: %+v", ls)
 	}
-	if c, n := fx2.hook.Docker.(*fakeDocker).live(); c != 0 || n != 0 {
+	if c, n := d2.live(); c != 0 || n != 0 {
 		t.Errorf("%d containers and %d networks left", c, n)
 	}
 }

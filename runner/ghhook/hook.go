@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mlci/mlci/runner/dockerjob"
 	"github.com/mlci/mlci/runner/hostconfig"
 	"github.com/mlci/mlci/runner/jobrun"
 	"github.com/mlci/mlci/runner/lease"
@@ -26,8 +25,9 @@ func (e *ExitError) Error() string { return fmt.Sprintf("step exited with code %
 
 // Hook runs one hook invocation.
 type Hook struct {
-	Host   *jobrun.Host
-	Docker jobrun.Engine
+	Host *jobrun.Host
+	// Engine runs the job's containers.
+	Engine jobrun.Engine
 	Config hostconfig.Config
 	Stdout io.Writer
 	Stderr io.Writer
@@ -152,19 +152,13 @@ func (h *Hook) prepare(ctx context.Context, args PrepareJobArgs) (resp PrepareRe
 	if err != nil {
 		return resp, err
 	}
-	if err := dockerjob.CheckEnv(c.EnvironmentVariables); err != nil {
+	userMounts, roots := h.mounts(c.SystemMountVolumes, c.UserMountVolumes)
+	// The engine checks again when the container is made; checking here
+	// refuses the job before it holds GPUs or services.
+	if err := h.Engine.Check(ctx, jobrun.Container{
+		Env: c.EnvironmentVariables, Options: c.CreateOptions, UserMounts: userMounts, HostRoots: roots,
+	}); err != nil {
 		return resp, err
-	}
-	opts, err := dockerjob.ParseOptions(c.CreateOptions)
-	if err != nil {
-		return resp, fmt.Errorf("container options: %w", err)
-	}
-	userMounts, roots, err := h.mounts(c.SystemMountVolumes, c.UserMountVolumes)
-	if err != nil {
-		return resp, err
-	}
-	if err := dockerjob.CheckUserMounts(opts.Mounts, roots); err != nil {
-		return resp, fmt.Errorf("container options: %w", err)
 	}
 	owner, err := h.owner()
 	if err != nil {
@@ -192,7 +186,7 @@ func (h *Hook) prepare(ctx context.Context, args PrepareJobArgs) (resp PrepareRe
 		// start on a busy engine.
 		st.Network = "mlci_" + strings.TrimPrefix(st.Job, "github:")
 		network = st.Network
-		if _, err := h.Docker.EnsureNetwork(ctx, st.Network, labels); err != nil {
+		if _, err := h.Engine.EnsureNetwork(ctx, st.Network, labels); err != nil {
 			return resp, err
 		}
 	}
@@ -203,30 +197,30 @@ func (h *Hook) prepare(ctx context.Context, args PrepareJobArgs) (resp PrepareRe
 		}
 		// By index, as the runner matches the response's services.
 		st.Services = append(st.Services, id)
-		ports, err := h.Docker.PortBindings(ctx, id)
+		ports, err := h.Engine.PortBindings(ctx, id)
 		if err != nil {
 			return resp, err
 		}
 		resp.Context.Services = append(resp.Context.Services, ContainerContext{ID: id, Network: st.Network, Ports: contextPorts(ports)})
 	}
-	if err := h.Docker.EnsureImage(ctx, c.Image, auth(c.Registry)); err != nil {
+	if err := h.Engine.EnsureImage(ctx, c.Image, auth(c.Registry)); err != nil {
 		return resp, err
 	}
 	datasets, datasetEnv, err := h.Host.Datasets(ctx, c.EnvironmentVariables[jobrun.EnvDatasets], c.Image)
 	if err != nil {
 		return resp, err
 	}
-	own := []dockerjob.Mount{{Source: alloc.Dir, Target: jobrun.ContainerDir, ReadOnly: true}}
+	own := []jobrun.Mount{{Source: alloc.Dir, Target: jobrun.ContainerDir, ReadOnly: true}}
 	for _, d := range datasets {
-		own = append(own, dockerjob.Mount{Source: d.Volume, Target: d.Target, ReadOnly: true, Volume: true})
+		own = append(own, jobrun.Mount{Source: d.Volume, Target: d.Target, ReadOnly: true, Volume: true})
 	}
 	st.Env = merge(alloc.Env, datasetEnv)
-	spec := dockerjob.Spec{
+	spec := jobrun.Container{
 		Image:      c.Image,
 		Entrypoint: []string{"tail"},
 		Cmd:        []string{"-f", "/dev/null"},
 		Env:        withRunnerEnv(merge(c.EnvironmentVariables, st.Env), c.EnvironmentVariables),
-		WorkingDir: c.WorkingDirectory,
+		WorkDir:    c.WorkingDirectory,
 		Ports:      c.PortMappings,
 		Mounts:     own,
 		UserMounts: userMounts,
@@ -237,12 +231,12 @@ func (h *Hook) prepare(ctx context.Context, args PrepareJobArgs) (resp PrepareRe
 		Labels:         labels,
 		Network:        st.Network,
 		GPUs:           alloc.GPUs,
-		Options:        opts,
+		Options:        c.CreateOptions,
 	}
 	if c.EntryPoint != "" {
 		spec.Entrypoint, spec.Cmd = []string{c.EntryPoint}, c.EntryPointArgs
 	}
-	st.Container, err = h.Docker.Create(ctx, spec)
+	st.Container, err = h.Engine.Create(ctx, spec)
 	if err != nil {
 		return resp, err
 	}
@@ -252,7 +246,7 @@ func (h *Hook) prepare(ctx context.Context, args PrepareJobArgs) (resp PrepareRe
 			return resp, err
 		}
 	}
-	if err := h.Docker.Start(ctx, st.Container); err != nil {
+	if err := h.Engine.Start(ctx, st.Container); err != nil {
 		return resp, err
 	}
 	if h.StartMonitor != nil && len(alloc.GPUs) > 0 {
@@ -260,11 +254,11 @@ func (h *Hook) prepare(ctx context.Context, args PrepareJobArgs) (resp PrepareRe
 			h.logf("telemetry will be missing: %v", err)
 		}
 	}
-	alpine, err := h.Docker.IsAlpine(ctx, st.Container)
+	alpine, err := h.Engine.IsAlpine(ctx, st.Container)
 	if err != nil {
 		return resp, err
 	}
-	ports, err := h.Docker.PortBindings(ctx, st.Container)
+	ports, err := h.Engine.PortBindings(ctx, st.Container)
 	if err != nil {
 		return resp, err
 	}
@@ -276,26 +270,21 @@ func (h *Hook) prepare(ctx context.Context, args PrepareJobArgs) (resp PrepareRe
 }
 
 // startService starts one service, named alias on the job's network.
-func (h *Hook) startService(ctx context.Context, st State, s ContainerInfo, alias string, labels map[string]string, roots []dockerjob.HostRoot) (string, error) {
-	if err := dockerjob.CheckEnv(s.EnvironmentVariables); err != nil {
-		return "", fmt.Errorf("service %s: %w", alias, err)
-	}
-	opts, err := dockerjob.ParseOptions(s.CreateOptions)
-	if err != nil {
-		return "", fmt.Errorf("service %s options: %w", alias, err)
-	}
-	mounts := make([]dockerjob.Mount, 0, len(s.UserMountVolumes))
+func (h *Hook) startService(ctx context.Context, st State, s ContainerInfo, alias string, labels map[string]string, roots []jobrun.HostRoot) (string, error) {
+	mounts := make([]jobrun.Mount, 0, len(s.UserMountVolumes))
 	for _, m := range s.UserMountVolumes {
 		mounts = append(mounts, toMount(m))
 	}
 	// A service may mount from where its job may, nothing more.
-	if err := dockerjob.CheckUserMounts(mounts, roots); err != nil {
+	if err := h.Engine.Check(ctx, jobrun.Container{
+		Env: s.EnvironmentVariables, Options: s.CreateOptions, UserMounts: mounts, HostRoots: roots,
+	}); err != nil {
 		return "", fmt.Errorf("service %s: %w", alias, err)
 	}
-	if err := h.Docker.EnsureImage(ctx, s.Image, auth(s.Registry)); err != nil {
+	if err := h.Engine.EnsureImage(ctx, s.Image, auth(s.Registry)); err != nil {
 		return "", err
 	}
-	spec := dockerjob.Spec{
+	spec := jobrun.Container{
 		Image:      s.Image,
 		Env:        withRunnerEnv(merge(s.EnvironmentVariables), s.EnvironmentVariables),
 		UserMounts: mounts,
@@ -303,7 +292,7 @@ func (h *Hook) startService(ctx context.Context, st State, s ContainerInfo, alia
 		Labels:     labels,
 		Network:    st.Network,
 		Ports:      s.PortMappings,
-		Options:    opts,
+		Options:    s.CreateOptions,
 	}
 	if alias != "" {
 		spec.Aliases = []string{alias}
@@ -313,18 +302,18 @@ func (h *Hook) startService(ctx context.Context, st State, s ContainerInfo, alia
 	}
 	// Services get no GPU: the lease is the job's, and a service sharing it
 	// would be invisible to the job's accounting.
-	id, err := h.Docker.Create(ctx, spec)
+	id, err := h.Engine.Create(ctx, spec)
 	if err != nil {
 		return "", fmt.Errorf("service %s: %w", alias, err)
 	}
-	if err := h.Docker.Start(ctx, id); err != nil {
-		_ = h.Docker.Remove(ctx, id)
+	if err := h.Engine.Start(ctx, id); err != nil {
+		_ = h.Engine.Remove(ctx, id)
 		return "", fmt.Errorf("service %s: %w", alias, err)
 	}
 	// As the runner does: steps start once services with a health check
 	// (options: --health-cmd ...) report healthy.
-	if err := h.Docker.WaitHealthy(ctx, id, time.Duration(h.Config.ServiceWait)); err != nil {
-		_ = h.Docker.Remove(ctx, id)
+	if err := h.Engine.WaitHealthy(ctx, id, time.Duration(h.Config.ServiceWait)); err != nil {
+		_ = h.Engine.Remove(ctx, id)
 		return "", fmt.Errorf("service %s: %w", alias, err)
 	}
 	return id, nil
@@ -382,44 +371,40 @@ func withRunnerEnv(env, own map[string]string) map[string]string {
 	return env
 }
 
-// mounts turns the runner's mounts into Docker mounts, and says which host
+// mounts turns the runner's mounts into the job's, and says which host
 // folders the job's bind mounts may come from: the folders the runner
 // itself mounts (its work, temp and externals folders) and the host
 // config's allow_mounts. The runner's own mounts are checked like the
-// job's: they lie in folders earlier jobs could write to. The Docker socket
-// among the runner's mounts would hand the job the whole host; it is
-// dropped with a note.
-func (h *Hook) mounts(system, user []Mount) ([]dockerjob.Mount, []dockerjob.HostRoot, error) {
-	var out []dockerjob.Mount
-	var roots []dockerjob.HostRoot
+// job's (by the engine): they lie in folders earlier jobs could write to.
+// The engine's control socket among the runner's mounts (the runner sends
+// the Docker socket) would hand the job the whole host; it is dropped with
+// a note.
+func (h *Hook) mounts(system, user []Mount) ([]jobrun.Mount, []jobrun.HostRoot) {
+	var out []jobrun.Mount
+	var roots []jobrun.HostRoot
 	for _, m := range system {
-		if dockerjob.IsDockerSocket(m.SourceVolumePath) {
+		if h.Engine.IsControlSocket(m.SourceVolumePath) {
 			h.logf("not mounting %s into the job: it would give the job control of every container and GPU on this host", m.SourceVolumePath)
 			continue
 		}
 		dm := toMount(m)
 		out = append(out, dm)
 		if !dm.Volume {
-			roots = append(roots, dockerjob.HostRoot{Path: dm.Source, ReadOnly: dm.ReadOnly})
+			roots = append(roots, jobrun.HostRoot{Path: dm.Source, ReadOnly: dm.ReadOnly})
 		}
 	}
-	roots = dockerjob.OuterRoots(roots)
+	roots = jobrun.OuterRoots(roots)
 	for _, a := range h.Config.Mounts() {
-		roots = append(roots, dockerjob.HostRoot{Path: a.Path, ReadOnly: a.ReadOnly, Shared: !a.ReadOnly})
+		roots = append(roots, jobrun.HostRoot{Path: a.Path, ReadOnly: a.ReadOnly, Shared: !a.ReadOnly})
 	}
 	for _, m := range user {
 		out = append(out, toMount(m))
 	}
-	// Compose checks again when the container is made; checking here
-	// refuses the job before it holds GPUs or services.
-	if err := dockerjob.CheckUserMounts(out, roots); err != nil {
-		return nil, nil, err
-	}
-	return out, roots, nil
+	return out, roots
 }
 
-func toMount(m Mount) dockerjob.Mount {
-	return dockerjob.Mount{
+func toMount(m Mount) jobrun.Mount {
+	return jobrun.Mount{
 		Source:   m.SourceVolumePath,
 		Target:   m.TargetVolumePath,
 		ReadOnly: m.ReadOnly,
@@ -427,11 +412,11 @@ func toMount(m Mount) dockerjob.Mount {
 	}
 }
 
-func auth(r *Registry) dockerjob.Auth {
+func auth(r *Registry) jobrun.Auth {
 	if r == nil {
-		return dockerjob.Auth{}
+		return jobrun.Auth{}
 	}
-	return dockerjob.Auth{Username: r.Username, Password: r.Password, ServerAddress: r.ServerURL}
+	return jobrun.Auth{Username: r.Username, Password: r.Password, ServerAddress: r.ServerURL}
 }
 
 func merge(maps ...map[string]string) map[string]string {
@@ -448,23 +433,23 @@ func (h *Hook) runScript(ctx context.Context, st State, args ScriptStepArgs) err
 	if st.Container == "" {
 		return errors.New("run_script_step without a prepared job container: the runner's state is missing (was prepare_job run by mlci-runner?)")
 	}
-	if err := dockerjob.CheckEnv(args.EnvironmentVariables); err != nil {
+	if err := h.Engine.Check(ctx, jobrun.Container{Env: args.EnvironmentVariables}); err != nil {
 		return err
 	}
 	env := merge(args.EnvironmentVariables, st.Env)
 	if len(args.PrependPath) > 0 {
-		path, err := h.Docker.PathEnv(ctx, st.Container)
+		path, err := h.Engine.PathEnv(ctx, st.Container)
 		if err != nil {
 			return err
 		}
 		env["PATH"] = strings.Join(append(append([]string{}, args.PrependPath...), path), ":")
 	}
-	code, err := h.Docker.Exec(ctx, st.Container, dockerjob.ExecSpec{
-		Cmd:        append([]string{args.EntryPoint}, args.EntryPointArgs...),
-		Env:        env,
-		WorkingDir: args.WorkingDirectory,
-		Stdout:     h.Stdout,
-		Stderr:     h.Stderr,
+	code, err := h.Engine.Exec(ctx, st.Container, jobrun.Exec{
+		Cmd:     append([]string{args.EntryPoint}, args.EntryPointArgs...),
+		Env:     env,
+		WorkDir: args.WorkingDirectory,
+		Stdout:  h.Stdout,
+		Stderr:  h.Stderr,
 	})
 	if err != nil {
 		return err
@@ -476,50 +461,44 @@ func (h *Hook) runScript(ctx context.Context, st State, args ScriptStepArgs) err
 }
 
 func (h *Hook) runContainer(ctx context.Context, st State, c ContainerInfo) error {
-
-	if err := dockerjob.CheckEnv(c.EnvironmentVariables); err != nil {
-		return err
-	}
-	opts, err := dockerjob.ParseOptions(c.CreateOptions)
-	if err != nil {
-		return fmt.Errorf("container step options: %w", err)
-	}
 	system := c.SystemMountVolumes
 	if len(system) == 0 {
 		system = st.Mounts
 	}
-	mounts, roots, err := h.mounts(system, c.UserMountVolumes)
-	if err != nil {
+	mounts, roots := h.mounts(system, c.UserMountVolumes)
+	if err := h.Engine.Check(ctx, jobrun.Container{
+		Env: c.EnvironmentVariables, Options: c.CreateOptions, UserMounts: mounts, HostRoots: roots,
+	}); err != nil {
 		return err
 	}
-	var own []dockerjob.Mount
+	var own []jobrun.Mount
 	if c.Image == "" && c.Dockerfile != "" {
 		// A Dockerfile action: built here, its folder as the context, as
 		// the runner's docker path does.
-		tag, err := h.Docker.BuildImage(ctx, c.Dockerfile, h.Stderr)
+		tag, err := h.Engine.BuildImage(ctx, c.Dockerfile, h.Stderr)
 		if err != nil {
 			return err
 		}
 		c.Image = tag
-	} else if err := h.Docker.EnsureImage(ctx, c.Image, auth(c.Registry)); err != nil {
+	} else if err := h.Engine.EnsureImage(ctx, c.Image, auth(c.Registry)); err != nil {
 		return err
 	}
 	env := withRunnerEnv(merge(c.EnvironmentVariables, st.Env), c.EnvironmentVariables)
 	if len(c.PrependPath) > 0 {
-		path, err := h.Docker.ImagePathEnv(ctx, c.Image)
+		path, err := h.Engine.ImagePathEnv(ctx, c.Image)
 		if err != nil {
 			return err
 		}
 		env["PATH"] = strings.Join(append(append([]string{}, c.PrependPath...), path), ":")
 	}
 	if st.Job != "" {
-		own = append(own, dockerjob.Mount{Source: h.Host.JobDir(st.Job), Target: jobrun.ContainerDir, ReadOnly: true})
+		own = append(own, jobrun.Mount{Source: h.Host.JobDir(st.Job), Target: jobrun.ContainerDir, ReadOnly: true})
 	}
-	spec := dockerjob.Spec{
+	spec := jobrun.Container{
 		Image:      c.Image,
 		Cmd:        c.EntryPointArgs,
 		Env:        env,
-		WorkingDir: c.WorkingDirectory,
+		WorkDir:    c.WorkingDirectory,
 		Mounts:     own,
 		UserMounts: mounts,
 		HostRoots:  roots,
@@ -528,12 +507,12 @@ func (h *Hook) runContainer(ctx context.Context, st State, c ContainerInfo) erro
 		Ports:      c.PortMappings,
 		// A container step is part of the job: it uses the job's GPUs.
 		GPUs:    st.GPUs,
-		Options: opts,
+		Options: c.CreateOptions,
 	}
 	if c.EntryPoint != "" {
 		spec.Entrypoint = []string{c.EntryPoint}
 	}
-	code, err := h.Docker.Run(ctx, spec, h.Stdout, h.Stderr)
+	code, err := h.Engine.Run(ctx, spec, h.Stdout, h.Stderr)
 	if err != nil {
 		return err
 	}
@@ -553,7 +532,7 @@ func (h *Hook) cleanup(ctx context.Context, st State) {
 	}
 	ids = append(ids, st.Services...)
 	for _, id := range ids {
-		if err := h.Docker.Remove(ctx, id); err != nil {
+		if err := h.Engine.Remove(ctx, id); err != nil {
 			h.logf("removing container %s: %v", id, err)
 		}
 	}
@@ -561,12 +540,12 @@ func (h *Hook) cleanup(ctx context.Context, st State) {
 		// Whatever the state says: a state may lack what prepare_job made
 		// (an older mlci-runner kept one of several unnamed services), and
 		// everything made for the job carries its label.
-		if err := h.Docker.RemoveLabelled(ctx, labelJob, st.Job); err != nil {
+		if err := h.Engine.RemoveLabelled(ctx, labelJob, st.Job); err != nil {
 			h.logf("removing what is labelled %s=%s: %v", labelJob, st.Job, err)
 		}
 	}
 	if st.Network != "" {
-		if err := h.Docker.RemoveNetwork(ctx, st.Network); err != nil {
+		if err := h.Engine.RemoveNetwork(ctx, st.Network); err != nil {
 			h.logf("removing network %s: %v", st.Network, err)
 		}
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/docker/docker/client"
 
 	"github.com/mlci/mlci/runner/dockerjob"
+	"github.com/mlci/mlci/runner/dockerjob/dockerengine"
 	"github.com/mlci/mlci/runner/dockerjob/dockertest"
 	"github.com/mlci/mlci/runner/jobrun"
 )
@@ -64,10 +65,10 @@ func newEngine(ctx context.Context, tb testing.TB) *engine {
 // at a container just before it starts. It labels what it creates with
 // dockertest.Labels, so dockertest.Main finds what a failure left.
 type recDocker struct {
-	*dockerjob.Client
+	*dockerengine.Engine
 	mu      sync.Mutex
 	jobs    []string
-	specs   []dockerjob.Spec
+	specs   []jobrun.Container
 	onStart func(id string)
 }
 
@@ -79,25 +80,25 @@ func (r *recDocker) note(labels map[string]string) {
 	}
 }
 
-func (r *recDocker) Create(ctx context.Context, spec dockerjob.Spec) (string, error) {
+func (r *recDocker) Create(ctx context.Context, spec jobrun.Container) (string, error) {
 	r.note(spec.Labels)
 	r.mu.Lock()
 	r.specs = append(r.specs, spec)
 	r.mu.Unlock()
 	spec.Labels = dockertest.WithLabels(spec.Labels)
-	return r.Client.Create(ctx, spec)
+	return r.Engine.Create(ctx, spec)
 }
 
 func (r *recDocker) EnsureNetwork(ctx context.Context, name string, labels map[string]string) (string, error) {
 	r.note(labels)
-	return r.Client.EnsureNetwork(ctx, name, dockertest.WithLabels(labels))
+	return r.Engine.EnsureNetwork(ctx, name, dockertest.WithLabels(labels))
 }
 
 func (r *recDocker) Start(ctx context.Context, id string) error {
 	if r.onStart != nil {
 		r.onStart(id)
 	}
-	return r.Client.Start(ctx, id)
+	return r.Engine.Start(ctx, id)
 }
 
 func (r *recDocker) jobKeys() []string {
@@ -136,7 +137,7 @@ func (e *engine) removeLeftovers(tb testing.TB, r *recDocker) {
 // removed when the test ends.
 func (e *engine) newJob(tb testing.TB, gpus int) (*fixture, *recDocker) {
 	tb.Helper()
-	r := &recDocker{Client: e.dj}
+	r := &recDocker{Engine: dockerengine.New(e.dj)}
 	fx := newHostFixture(tb, gpus, r)
 	tb.Cleanup(func() { e.removeLeftovers(tb, r) })
 	return fx, r

@@ -15,7 +15,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/mlci/mlci/runner/dockerjob"
+	"github.com/mlci/mlci/runner/jobrun"
 )
 
 // The commands the runner sends.
@@ -156,7 +156,7 @@ type PrepareResponse struct {
 // The same order is kept here so a job sees what upstream's hook gives it.
 // The map is never nil: the runner loops over a service's ports and a null
 // would throw.
-func contextPorts(bindings []dockerjob.PortBinding) map[string]string {
+func contextPorts(bindings []jobrun.PortBinding) map[string]string {
 	type line struct{ text, port, hostPort string }
 	lines := make([]line, 0, len(bindings))
 	for _, b := range bindings {

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mlci/mlci/runner/dockerjob"
+	"github.com/mlci/mlci/runner/jobrun"
 )
 
 // The runner reads prepare_job's response file into PrepareJobResponse
@@ -193,7 +193,7 @@ func TestUpstreamPrepareJobPorts(t *testing.T) {
 // several host bindings of one port. The bindings come in an order of the
 // engine's choosing; each case lists them out of `docker port`'s order.
 func TestContextPorts(t *testing.T) {
-	type pb = dockerjob.PortBinding
+	type pb = jobrun.PortBinding
 	b := func(port, ip, hostPort string) pb { return pb{Port: port, HostIP: ip, HostPort: hostPort} }
 	for _, c := range []struct {
 		name string

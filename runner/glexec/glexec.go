@@ -14,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mlci/mlci/runner/dockerjob"
 	"github.com/mlci/mlci/runner/hostconfig"
 	"github.com/mlci/mlci/runner/jobrun"
 	"github.com/mlci/mlci/runner/lease"
@@ -40,8 +39,9 @@ const (
 // stage, so everything a later stage needs is derived from the job's
 // identity in JOB_RESPONSE_FILE.
 type Executor struct {
-	Host    *jobrun.Host
-	Docker  jobrun.Engine
+	Host *jobrun.Host
+	// Engine runs the job's containers.
+	Engine  jobrun.Engine
 	Config  hostconfig.Config
 	Version string
 	// Getenv reads the stage's environment: JOB_RESPONSE_FILE, which says
@@ -172,27 +172,27 @@ func (e *Executor) Prepare(ctx context.Context) (err error) {
 			e.Cleanup(context.WithoutCancel(ctx))
 		}
 	}()
-	if err := e.Docker.EnsureImage(ctx, image, e.registryAuth(image)); err != nil {
+	if err := e.Engine.EnsureImage(ctx, image, e.registryAuth(image)); err != nil {
 		return err
 	}
-	mounts := []dockerjob.Mount{{Source: alloc.Dir, Target: jobrun.ContainerDir, ReadOnly: true}}
+	mounts := []jobrun.Mount{{Source: alloc.Dir, Target: jobrun.ContainerDir, ReadOnly: true}}
 	datasets, datasetEnv, err := e.Host.Datasets(ctx, e.job(jobrun.EnvDatasets), image)
 	if err != nil {
 		return err
 	}
 	for _, d := range datasets {
-		mounts = append(mounts, dockerjob.Mount{Source: d.Volume, Target: d.Target, ReadOnly: true, Volume: true})
+		mounts = append(mounts, jobrun.Mount{Source: d.Volume, Target: d.Target, ReadOnly: true, Volume: true})
 	}
 	if id.ProjectID > 0 {
 		// One cache volume per project: a shared one would let any project
 		// read another's cache.
-		mounts = append(mounts, dockerjob.Mount{Source: cacheVolume(id), Target: CacheDir, Volume: true})
+		mounts = append(mounts, jobrun.Mount{Source: cacheVolume(id), Target: CacheDir, Volume: true})
 	}
 	labels := map[string]string{"mlci.job": job, LabelOwner: formatOwner(owner)}
 	var network string
 	if len(services) > 0 {
 		network = networkName(job)
-		if _, err := e.Docker.EnsureNetwork(ctx, network, map[string]string{"mlci.job": job}); err != nil {
+		if _, err := e.Engine.EnsureNetwork(ctx, network, map[string]string{"mlci.job": job}); err != nil {
 			return err
 		}
 		for i, svc := range services {
@@ -201,7 +201,7 @@ func (e *Executor) Prepare(ctx context.Context) (err error) {
 			}
 		}
 	}
-	cid, err := e.Docker.Create(ctx, dockerjob.Spec{
+	cid, err := e.Engine.Create(ctx, jobrun.Container{
 		Name:       name,
 		Image:      image,
 		Entrypoint: []string{"tail"},
@@ -220,7 +220,7 @@ func (e *Executor) Prepare(ctx context.Context) (err error) {
 			return err
 		}
 	}
-	if err := e.Docker.Start(ctx, cid); err != nil {
+	if err := e.Engine.Start(ctx, cid); err != nil {
 		return err
 	}
 	if e.StartMonitor != nil && len(alloc.GPUs) > 0 {
@@ -241,16 +241,16 @@ func cacheVolume(id identity) string {
 // services, its network: containers first, as they hold the network.
 func (e *Executor) removeJob(ctx context.Context, job string, n int) error {
 	var errs []error
-	if err := e.Docker.Remove(ctx, containerName(job)); err != nil {
+	if err := e.Engine.Remove(ctx, containerName(job)); err != nil {
 		errs = append(errs, err)
 	}
 	for i := range n {
-		if err := e.Docker.Remove(ctx, serviceName(job, i)); err != nil {
+		if err := e.Engine.Remove(ctx, serviceName(job, i)); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	if n > 0 {
-		if err := e.Docker.RemoveNetwork(ctx, networkName(job)); err != nil {
+		if err := e.Engine.RemoveNetwork(ctx, networkName(job)); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -259,12 +259,12 @@ func (e *Executor) removeJob(ctx context.Context, job string, n int) error {
 
 // registryAuth uses the job's own registry token for images from the
 // GitLab instance's registry, and nothing for other registries.
-func (e *Executor) registryAuth(image string) dockerjob.Auth {
+func (e *Executor) registryAuth(image string) jobrun.Auth {
 	reg := e.job("CI_REGISTRY")
 	if reg == "" || !strings.HasPrefix(image, reg+"/") {
-		return dockerjob.Auth{}
+		return jobrun.Auth{}
 	}
-	return dockerjob.Auth{Username: e.job("CI_REGISTRY_USER"), Password: e.job("CI_REGISTRY_PASSWORD"), ServerAddress: reg}
+	return jobrun.Auth{Username: e.job("CI_REGISTRY_USER"), Password: e.job("CI_REGISTRY_PASSWORD"), ServerAddress: reg}
 }
 
 func (e *Executor) ask() (jobrun.Ask, error) {
@@ -300,7 +300,7 @@ func (e *Executor) Run(ctx context.Context, script, stage string) error {
 	}
 	defer f.Close()
 	name := containerName(job)
-	code, err := e.Docker.Exec(ctx, name, dockerjob.ExecSpec{
+	code, err := e.Engine.Exec(ctx, name, jobrun.Exec{
 		Cmd:    []string{"sh", "-c", "if command -v bash >/dev/null 2>&1; then exec bash; else exec sh; fi"},
 		Stdin:  f,
 		Stdout: e.Stdout,
@@ -311,7 +311,7 @@ func (e *Executor) Run(ctx context.Context, script, stage string) error {
 		e.logf("stage %s cancelled: stopping the job container (grace %s)", stage, grace)
 		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace+10*time.Second)
 		defer cancel()
-		if err := e.Docker.Stop(stopCtx, name, grace); err != nil {
+		if err := e.Engine.Stop(stopCtx, name, grace); err != nil {
 			e.logf("stopping %s: %v", name, err)
 		}
 		return fmt.Errorf("stage %s cancelled: %w", stage, ctx.Err())

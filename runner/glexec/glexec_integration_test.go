@@ -22,6 +22,7 @@ import (
 
 	"github.com/mlci/mlci/internal/syncbuf"
 	"github.com/mlci/mlci/runner/dockerjob"
+	"github.com/mlci/mlci/runner/dockerjob/dockerengine"
 	"github.com/mlci/mlci/runner/dockerjob/dockertest"
 	"github.com/mlci/mlci/runner/hostconfig"
 	"github.com/mlci/mlci/runner/jobrun"
@@ -140,13 +141,14 @@ func writeStageScript(t *testing.T, dir, body string) string {
 
 // newRealHost is a GPU-less host on the real engine, its state in a temp
 // folder, logging to stderr.
-func newRealHost(ctx context.Context, t *testing.T) (*dockerjob.Client, hostconfig.Config, *jobrun.Host, *syncbuf.Buffer, *syncbuf.Buffer) {
+func newRealHost(ctx context.Context, t *testing.T) (*dockerengine.Engine, hostconfig.Config, *jobrun.Host, *syncbuf.Buffer, *syncbuf.Buffer) {
 	t.Helper()
-	dj, err := dockerjob.New(ctx)
+	c, err := dockerjob.New(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { dj.Close() })
+	t.Cleanup(func() { c.Close() })
+	dj := dockerengine.New(c)
 	cfg := hostconfig.Default()
 	cfg.StateDir = t.TempDir()
 	cfg.GPUWait = 0
@@ -156,7 +158,7 @@ func newRealHost(ctx context.Context, t *testing.T) (*dockerjob.Client, hostconf
 		t.Fatal(err)
 	}
 	stdout, stderr := &syncbuf.Buffer{}, &syncbuf.Buffer{}
-	host := &jobrun.Host{Config: cfg, Leases: store, Log: stderr, ContainerGone: dj.Gone, RemoveContainer: dj.Remove}
+	host := &jobrun.Host{Config: cfg, Leases: store, Log: stderr, Engine: dj}
 	return dj, cfg, host, stdout, stderr
 }
 
@@ -170,7 +172,7 @@ func (e *engine) testExecutor(t *testing.T) {
 	e.labelCache(t, j)
 	env := j.env(e.image)
 	ex := &Executor{
-		Host: host, Docker: dj, Config: cfg, Version: "test",
+		Host: host, Engine: dj, Config: cfg, Version: "test",
 		Getenv: func(k string) string { return env[k] },
 		Stdout: stdout, Stderr: stderr,
 		Owner: func() (lease.Owner, error) { return lease.Self(), nil },
@@ -461,7 +463,7 @@ func (e *engine) testServices(t *testing.T) {
 	env["CUSTOM_ENV_CI_JOB_SERVICES"] = string(services)
 	env["CUSTOM_ENV_SECRET"] = "job-secret"
 	ex := &Executor{
-		Host: host, Docker: dj, Config: cfg, Version: "test",
+		Host: host, Engine: dj, Config: cfg, Version: "test",
 		Getenv: func(k string) string { return env[k] },
 		Stdout: stdout, Stderr: stderr,
 		Owner: func() (lease.Owner, error) { return lease.Self(), nil },

@@ -19,7 +19,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mlci/mlci/internal/syncbuf"
-	"github.com/mlci/mlci/runner/dockerjob"
 	"github.com/mlci/mlci/runner/gpu"
 	"github.com/mlci/mlci/runner/gpu/gputest"
 	"github.com/mlci/mlci/runner/hostconfig"
@@ -27,19 +26,19 @@ import (
 	"github.com/mlci/mlci/runner/lease"
 )
 
-// fakeDocker is an in-memory Docker Engine that records every call.
+// fakeDocker is an in-memory job engine that records every call.
 type fakeDocker struct {
 	mu       sync.Mutex
 	calls    []string
 	portsErr error             // what WaitPorts answers
 	byName   map[string]string // container name -> id
-	specs    map[string]dockerjob.Spec
+	specs    map[string]jobrun.Container
 	nextID   int
 
-	created []dockerjob.Spec
+	created []jobrun.Container
 	started []string
 	pulled  []string
-	auths   []dockerjob.Auth
+	auths   []jobrun.Auth
 	execs   []execCall
 	stops   []stopCall
 	removed []string
@@ -76,7 +75,7 @@ type stopCall struct {
 }
 
 func newFakeDocker() *fakeDocker {
-	return &fakeDocker{byName: map[string]string{}, specs: map[string]dockerjob.Spec{}, networks: map[string]map[string]string{}, execStarted: make(chan struct{})}
+	return &fakeDocker{byName: map[string]string{}, specs: map[string]jobrun.Container{}, networks: map[string]map[string]string{}, execStarted: make(chan struct{})}
 }
 
 func (d *fakeDocker) record(call string) {
@@ -106,7 +105,7 @@ func (d *fakeDocker) count() int {
 	return len(d.specs)
 }
 
-func (d *fakeDocker) EnsureImage(ctx context.Context, ref string, auth dockerjob.Auth) error {
+func (d *fakeDocker) EnsureImage(ctx context.Context, ref string, auth jobrun.Auth) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.record("EnsureImage " + ref)
@@ -115,7 +114,7 @@ func (d *fakeDocker) EnsureImage(ctx context.Context, ref string, auth dockerjob
 	return d.ensureErr
 }
 
-func (d *fakeDocker) Create(ctx context.Context, spec dockerjob.Spec) (string, error) {
+func (d *fakeDocker) Create(ctx context.Context, spec jobrun.Container) (string, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.record("Create " + spec.Name)
@@ -164,7 +163,7 @@ func (d *fakeDocker) Start(ctx context.Context, id string) error {
 	return nil
 }
 
-func (d *fakeDocker) Exec(ctx context.Context, id string, e dockerjob.ExecSpec) (int, error) {
+func (d *fakeDocker) Exec(ctx context.Context, id string, e jobrun.Exec) (int, error) {
 	var stdin []byte
 	if e.Stdin != nil {
 		var err error
@@ -273,7 +272,8 @@ type fixture struct {
 	exec     *Executor
 	docker   *fakeDocker
 	host     *jobrun.Host
-	job      gitlabJob // what JOB_RESPONSE_FILE holds
+	store    *lease.Store // the host's leases, for what Host does not ask of them
+	job      gitlabJob    // what JOB_RESPONSE_FILE holds
 	env      map[string]string
 	stdout   *syncbuf.Buffer
 	stderr   *syncbuf.Buffer
@@ -302,6 +302,7 @@ func newFixture(t *testing.T, gpus int) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{
+		store:  store,
 		docker: newFakeDocker(),
 		stdout: &syncbuf.Buffer{},
 		stderr: &syncbuf.Buffer{},
@@ -325,12 +326,11 @@ func newFixture(t *testing.T, gpus int) *fixture {
 		f.host.Kill = func(pid int) error { srv.KillProcess(uint32(pid)); return nil }
 	}
 	// As in mlci-runner: a lease whose container is gone has ended.
-	f.host.ContainerGone = func(ctx context.Context, id string) bool { return !f.docker.exists(id) }
-	f.host.RemoveContainer = f.docker.Remove
+	f.host.Engine = f.docker
 	f.host.Sleep = func(ctx context.Context, d time.Duration) error { return ctx.Err() }
 	f.exec = &Executor{
 		Host:    f.host,
-		Docker:  f.docker,
+		Engine:  f.docker,
 		Config:  cfg,
 		Version: "v1.2.3",
 		Getenv:  func(k string) string { return f.env[k] },
@@ -469,7 +469,7 @@ func TestPrepare(t *testing.T) {
 	if len(f.docker.created) != 1 {
 		t.Fatalf("created %d containers, want 1", len(f.docker.created))
 	}
-	want := dockerjob.Spec{
+	want := jobrun.Container{
 		Name:       testContainer,
 		Image:      testImage,
 		Entrypoint: []string{"tail"},
@@ -479,7 +479,7 @@ func TestPrepare(t *testing.T) {
 			"MLCI_TELEMETRY_FILE": "/mlci/telemetry.json",
 			"MLCI_GPU_COUNT":      "2",
 		},
-		Mounts: []dockerjob.Mount{
+		Mounts: []jobrun.Mount{
 			{Source: f.host.JobDir(testJob), Target: "/mlci", ReadOnly: true},
 			{Source: testVolume, Target: "/cache", Volume: true},
 		},
@@ -501,7 +501,7 @@ func TestPrepare(t *testing.T) {
 	if !slices.Equal(f.docker.started, []string{id}) {
 		t.Errorf("started %v, want [%s]", f.docker.started, id)
 	}
-	if !slices.Equal(f.docker.pulled, []string{testImage}) || f.docker.auths[0] != (dockerjob.Auth{}) {
+	if !slices.Equal(f.docker.pulled, []string{testImage}) || f.docker.auths[0] != (jobrun.Auth{}) {
 		t.Errorf("EnsureImage %v with %+v; want %s without credentials", f.docker.pulled, f.docker.auths, testImage)
 	}
 	// The old container is looked at and removed before anything else,
@@ -690,10 +690,10 @@ func TestPrepareForkAllowed(t *testing.T) {
 }
 
 func TestRegistryAuth(t *testing.T) {
-	creds := dockerjob.Auth{Username: "gitlab-ci-token", Password: "secret", ServerAddress: "registry.example.com:5050"}
+	creds := jobrun.Auth{Username: "gitlab-ci-token", Password: "secret", ServerAddress: "registry.example.com:5050"}
 	tests := []struct {
 		image string
-		want  dockerjob.Auth
+		want  jobrun.Auth
 	}{
 		{image: "registry.example.com:5050/group/proj/ci:1", want: creds},
 		{image: "registry.example.com:5050/group/proj@sha256:0123", want: creds},
@@ -727,7 +727,7 @@ func TestRegistryAuth(t *testing.T) {
 		if err := f.exec.Prepare(t.Context()); err != nil {
 			t.Fatal(err)
 		}
-		if f.docker.auths[0] != (dockerjob.Auth{}) {
+		if f.docker.auths[0] != (jobrun.Auth{}) {
 			t.Errorf("auth sent %+v without CI_REGISTRY", f.docker.auths[0])
 		}
 	})
@@ -975,7 +975,7 @@ func TestCleanupNeverFails(t *testing.T) {
 			t.Errorf("leases left after a cancelled cleanup: %+v", ls)
 		}
 		// The GPUs were cleaned, not quarantined for want of time.
-		if q, err := f.host.Leases.Quarantined(); err != nil || len(q) != 0 {
+		if q, err := f.store.Quarantined(); err != nil || len(q) != 0 {
 			t.Errorf("quarantined %v, %v after a cancelled cleanup", q, err)
 		}
 		if f.docker.ctxErrs[len(f.docker.ctxErrs)-1] != nil {
@@ -1021,7 +1021,7 @@ func (d *fakeDocker) ImagePathEnv(ctx context.Context, ref string) (string, erro
 	return "", errNotExecutor
 }
 
-func (d *fakeDocker) Run(ctx context.Context, spec dockerjob.Spec, stdout, stderr io.Writer) (int, error) {
+func (d *fakeDocker) Run(ctx context.Context, spec jobrun.Container, stdout, stderr io.Writer) (int, error) {
 	return -1, errNotExecutor
 }
 
@@ -1029,11 +1029,29 @@ func (d *fakeDocker) IsAlpine(ctx context.Context, id string) (bool, error) {
 	return false, errNotExecutor
 }
 
-func (d *fakeDocker) PortBindings(ctx context.Context, id string) ([]dockerjob.PortBinding, error) {
+func (d *fakeDocker) PortBindings(ctx context.Context, id string) ([]jobrun.PortBinding, error) {
 	return nil, errNotExecutor
 }
 
 func (d *fakeDocker) PathEnv(ctx context.Context, id string) (string, error) {
+	return "", errNotExecutor
+}
+
+func (d *fakeDocker) Check(ctx context.Context, c jobrun.Container) error {
+	return errNotExecutor
+}
+
+func (d *fakeDocker) IsControlSocket(hostPath string) bool {
+	return false
+}
+
+// Gone says a container is gone once the fake holds it no more, as
+// mlci-runner's engine does: a lease whose container is gone has ended.
+func (d *fakeDocker) Gone(ctx context.Context, id string) bool {
+	return !d.exists(id)
+}
+
+func (d *fakeDocker) DatasetVolume(ctx context.Context, digest, srcDir, image string) (string, error) {
 	return "", errNotExecutor
 }
 

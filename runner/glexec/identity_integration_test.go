@@ -27,7 +27,7 @@ func (e *engine) executor(ctx context.Context, t *testing.T, env map[string]stri
 	t.Helper()
 	dj, cfg, host, stdout, stderr := newRealHost(ctx, t)
 	return &Executor{
-		Host: host, Docker: dj, Config: cfg, Version: "test",
+		Host: host, Engine: dj, Config: cfg, Version: "test",
 		Getenv: func(k string) string { return env[k] },
 		Stdout: stdout, Stderr: stderr,
 		Owner: func() (lease.Owner, error) { return owner, nil },

@@ -336,7 +336,7 @@ func TestJobIDFromEnvIgnored(t *testing.T) {
 
 	attacker := newFixture(t, 0)
 	attacker.docker = f.docker
-	attacker.exec.Docker = f.docker
+	attacker.exec.Engine = f.docker
 	attacker.exec.Host = f.host
 	delete(attacker.env, "CUSTOM_ENV_GPU_COUNT")
 	attacker.setJob(t, func(j *gitlabJob) {

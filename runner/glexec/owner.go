@@ -48,7 +48,7 @@ func (e *Executor) checkHolder(ctx context.Context, job string, n int, owner lea
 		names = append(names, serviceName(job, i))
 	}
 	for _, name := range names {
-		labels, ok, err := e.Docker.Labels(ctx, name)
+		labels, ok, err := e.Engine.Labels(ctx, name)
 		if err != nil {
 			return err
 		}

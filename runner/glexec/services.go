@@ -12,7 +12,7 @@ import (
 
 	"github.com/distribution/reference"
 
-	"github.com/mlci/mlci/runner/dockerjob"
+	"github.com/mlci/mlci/runner/jobrun"
 )
 
 // startService pulls and starts the job's i-th service on network, under
@@ -26,12 +26,12 @@ import (
 // and registry password, and a service image is often a third party's. Set
 // what a service needs (POSTGRES_PASSWORD, ...) under its own variables.
 func (e *Executor) startService(ctx context.Context, job string, i int, svc Service, network string, labels map[string]string) error {
-	if err := e.Docker.EnsureImage(ctx, svc.Name, e.registryAuth(svc.Name)); err != nil {
+	if err := e.Engine.EnsureImage(ctx, svc.Name, e.registryAuth(svc.Name)); err != nil {
 		return fmt.Errorf("service %s: %w", svc.Name, err)
 	}
 	aliases := svc.Aliases()
 	e.logf("starting service %s as %s", svc.Name, strings.Join(aliases, ", "))
-	id, err := e.Docker.Create(ctx, dockerjob.Spec{
+	id, err := e.Engine.Create(ctx, jobrun.Container{
 		Name:       serviceName(job, i),
 		Image:      svc.Name,
 		Entrypoint: svc.Entrypoint,
@@ -44,15 +44,15 @@ func (e *Executor) startService(ctx context.Context, job string, i int, svc Serv
 	if err != nil {
 		return fmt.Errorf("service %s: %w", svc.Name, err)
 	}
-	if err := e.Docker.Start(ctx, id); err != nil {
+	if err := e.Engine.Start(ctx, id); err != nil {
 		return fmt.Errorf("service %s: %w", svc.Name, err)
 	}
-	if err := e.Docker.WaitHealthy(ctx, id, time.Duration(e.Config.ServiceWait)); err != nil {
+	if err := e.Engine.WaitHealthy(ctx, id, time.Duration(e.Config.ServiceWait)); err != nil {
 		return fmt.Errorf("service %s: %w", svc.Name, err)
 	}
 	// As GitLab's docker executor: wait for the exposed ports, and only
 	// warn when they stay closed; some services open them late on purpose.
-	if err := e.Docker.WaitPorts(ctx, id, network, servicePortWait); err != nil {
+	if err := e.Engine.WaitPorts(ctx, id, network, servicePortWait); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}

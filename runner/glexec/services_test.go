@@ -9,7 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/mlci/mlci/runner/dockerjob"
+	"github.com/mlci/mlci/runner/jobrun"
 	"github.com/mlci/mlci/runner/lease"
 )
 
@@ -32,7 +32,7 @@ func TestPrepareServices(t *testing.T) {
 	if d := cmp.Diff(map[string]map[string]string{testNetwork: {"mlci.job": testJob}}, f.docker.networks); d != "" {
 		t.Errorf("networks (-want +got):\n%s", d)
 	}
-	want := []dockerjob.Spec{{
+	want := []jobrun.Container{{
 		Name:       testContainer + "-svc-0",
 		Image:      "registry.example.com:5000/group/pg:16",
 		Entrypoint: []string{"docker-entrypoint.sh"},
@@ -69,7 +69,7 @@ func TestPrepareServices(t *testing.T) {
 	if a := f.docker.auths[1]; a.Username != "gitlab-ci-token" || a.Password != "job-token" {
 		t.Errorf("the service from the GitLab registry was pulled with %+v, want the job's credentials", a)
 	}
-	if f.docker.auths[2] != (dockerjob.Auth{}) {
+	if f.docker.auths[2] != (jobrun.Auth{}) {
 		t.Errorf("redis pulled with %+v, want no credentials", f.docker.auths[2])
 	}
 	for _, s := range f.docker.created[:2] {

@@ -82,8 +82,8 @@ func (h *Host) Sweep(ctx context.Context) []Outcome {
 		h.logf("reclaimed GPUs %s of ended job %s", strings.Join(l.IDs, ","), l.Job)
 		dir := h.JobDir(l.Job)
 		stopMonitor(ctx, dir, h.sleep)
-		if l.Container != "" && h.RemoveContainer != nil {
-			if err := h.RemoveContainer(ctx, l.Container); err != nil {
+		if l.Container != "" && h.Engine != nil {
+			if err := h.Engine.Remove(ctx, l.Container); err != nil {
 				h.logf("removing container %s of ended job %s: %v", short(l.Container), l.Job, err)
 			}
 		}

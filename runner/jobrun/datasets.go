@@ -36,7 +36,7 @@ func (h *Host) Datasets(ctx context.Context, list, image string) ([]DatasetMount
 	if len(names) == 0 {
 		return nil, nil, nil
 	}
-	if h.DatasetVolume == nil {
+	if h.Engine == nil {
 		return nil, nil, errors.New("this runner cannot mount datasets (no Docker volume support configured)")
 	}
 	known := make([]string, 0, len(h.Config.Datasets))
@@ -62,7 +62,7 @@ func (h *Host) Datasets(ctx context.Context, list, image string) ([]DatasetMount
 		if err != nil {
 			return nil, nil, fmt.Errorf("dataset %s (%s): %w", n, src, err)
 		}
-		vol, err := h.DatasetVolume(ctx, string(res.Root), src, image)
+		vol, err := h.Engine.DatasetVolume(ctx, string(res.Root), src, image)
 		if err != nil {
 			return nil, nil, fmt.Errorf("dataset %s: %w", n, err)
 		}

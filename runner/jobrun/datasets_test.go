@@ -22,10 +22,10 @@ func TestDatasets(t *testing.T) {
 		t.Fatal(err)
 	}
 	var calls []string
-	f.host.DatasetVolume = func(ctx context.Context, digest, dir, image string) (string, error) {
+	f.host.Engine = &hostEngine{volume: func(ctx context.Context, digest, dir, image string) (string, error) {
 		calls = append(calls, digest+" "+dir+" "+image)
 		return "mlci-data-" + digest[:10], nil
-	}
+	}}
 	t.Run("mounted by digest", func(t *testing.T) {
 		ms, env, err := f.host.Datasets(t.Context(), "train-set", "img:1")
 		if err != nil {
@@ -66,9 +66,9 @@ func TestDatasets(t *testing.T) {
 		}
 	})
 	t.Run("no volume support", func(t *testing.T) {
-		f.host.DatasetVolume = nil
+		f.host.Engine = nil
 		if _, _, err := f.host.Datasets(t.Context(), "train-set", "img:1"); err == nil {
-			t.Error("no error without DatasetVolume")
+			t.Error("no error without an engine")
 		}
 	})
 }

@@ -44,23 +44,57 @@ const (
 // ErrNoGPUs is returned when a job asks for GPUs on a host without NVML.
 var ErrNoGPUs = errors.New("no NVIDIA driver on this host")
 
+// GPULeases hands out exclusive leases on the host's GPUs, one holder per
+// GPU or MIG UUID, as gitlab-runner's executor providers acquire and
+// release what a job runs on. *lease.Store implements it on disk, shared by
+// every runner process on the host.
+type GPULeases interface {
+	// Acquire leases what req asks for, waiting up to req.Wait; a job that
+	// already holds a lease gets it again.
+	Acquire(ctx context.Context, req lease.Request) (lease.Lease, error)
+	// Release ends job's lease; ok is false when it held none.
+	Release(job string) (l lease.Lease, ok bool, err error)
+	// Get returns job's lease; ok is false when it holds none.
+	Get(job string) (l lease.Lease, ok bool, err error)
+	// List returns every lease held, that is who holds which GPUs.
+	List() ([]lease.Lease, error)
+	// SetContainer records the container whose end ends job's lease.
+	SetContainer(job, container string) error
+	// Reclaim ends the leases whose owner died or for which ended says
+	// yes, and returns them for cleaning.
+	Reclaim(ctx context.Context, ended func(context.Context, lease.Lease) bool) ([]lease.Lease, error)
+	// Quarantine keeps a GPU out of every lease until an operator frees it.
+	Quarantine(id, reason string) error
+}
+
+// HostEngine is what Host needs of the job engine outside a job's own
+// commands: to tell that a reclaimed lease's container is gone and remove
+// it, and to give datasets a read-only volume. Every Engine is one.
+type HostEngine interface {
+	// Gone reports whether a container no longer exists; an engine that
+	// cannot answer says no, since a lease must not be reclaimed from a job
+	// that may still run.
+	Gone(ctx context.Context, id string) bool
+	// Remove removes a container; one that is gone is removed.
+	Remove(ctx context.Context, id string) error
+	// DatasetVolume returns the read-only cache volume holding srcDir,
+	// whose content digest is digest, filling it with image's help when
+	// new.
+	DatasetVolume(ctx context.Context, digest, srcDir, image string) (string, error)
+}
+
 // Host manages the jobs of one runner host.
 type Host struct {
 	Config hostconfig.Config
-	Leases *lease.Store
+	Leases GPULeases
 	// GPUs is nil where NVML is absent: jobs that ask for none still run.
 	GPUs GPUs
+	// Engine is the job engine: a lease whose container it says is gone
+	// counts as ended, and a reclaimed job's container is removed. nil:
+	// containers never count as gone, and jobs cannot ask for datasets.
+	Engine HostEngine
 	// Log receives the lines a job's log should show (waiting, cleaning).
 	Log io.Writer
-	// ContainerGone reports whether a job container no longer exists, so a
-	// lease whose container is gone counts as ended. nil: never.
-	ContainerGone func(ctx context.Context, id string) bool
-	// RemoveContainer removes a reclaimed job's container; nil: skip.
-	RemoveContainer func(ctx context.Context, id string) error
-	// DatasetVolume returns the read-only cache volume holding srcDir,
-	// whose content digest is digest, filling it with image's help when new
-	// (dockerjob.Client.DatasetVolume). nil: jobs cannot ask for datasets.
-	DatasetVolume func(ctx context.Context, digest, srcDir, image string) (string, error)
 	// Kill sends SIGKILL to a host process; nil means syscall.Kill.
 	Kill func(pid int) error
 	// Sleep waits between cleanup checks; nil means a timer.
@@ -214,7 +248,7 @@ func candidates(inv gpu.Inventory) []lease.Candidate {
 // Ended reports whether lease l's job is over because its container is
 // gone, as lease.Acquire and Reclaim decide it.
 func (h *Host) Ended(ctx context.Context, l lease.Lease) bool {
-	return l.Container != "" && h.ContainerGone != nil && h.ContainerGone(ctx, l.Container)
+	return l.Container != "" && h.Engine != nil && h.Engine.Gone(ctx, l.Container)
 }
 
 func (h *Host) kill(pid int) error {

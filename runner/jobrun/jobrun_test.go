@@ -21,6 +21,7 @@ import (
 
 type fixture struct {
 	host   *Host
+	store  *lease.Store // the host's leases, for what Host does not ask of them
 	srv    *gputest.Server
 	log    *syncbuf.Buffer
 	mu     sync.Mutex
@@ -39,7 +40,7 @@ func newFixture(t *testing.T, n int, stubborn ...int) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{log: &syncbuf.Buffer{}}
+	f := &fixture{log: &syncbuf.Buffer{}, store: store}
 	if n > 0 {
 		f.srv = gputest.NewServer(t, n)
 		h, err := gpu.Open(f.srv)
@@ -223,7 +224,7 @@ func TestReleaseKillsLeftoversAndQuarantines(t *testing.T) {
 		if !slices.Equal(out.Killed, []int{777}) || len(out.Quarantined) != 0 {
 			t.Errorf("outcome = %+v; want pid 777 killed and nothing quarantined", out)
 		}
-		if q, _ := f.host.Leases.Quarantined(); len(q) != 0 {
+		if q, _ := f.store.Quarantined(); len(q) != 0 {
 			t.Errorf("quarantined %v", q)
 		}
 	})
@@ -242,7 +243,7 @@ func TestReleaseKillsLeftoversAndQuarantines(t *testing.T) {
 		if _, ok := out.Quarantined[a.GPUs[0]]; !ok {
 			t.Fatalf("outcome = %+v; want %s quarantined", out, a.GPUs[0])
 		}
-		q, _ := f.host.Leases.Quarantined()
+		q, _ := f.store.Quarantined()
 		if !strings.Contains(q[a.GPUs[0]], "still running") {
 			t.Errorf("quarantine reason = %q", q[a.GPUs[0]])
 		}
@@ -292,7 +293,7 @@ func TestSweepReclaimsDeadJobs(t *testing.T) {
 	}
 	f.srv.AddProcess(0, 999, 1<<30)
 	var removed []string
-	f.host.RemoveContainer = func(ctx context.Context, id string) error { removed = append(removed, id); return nil }
+	f.host.Engine = &hostEngine{remove: func(ctx context.Context, id string) error { removed = append(removed, id); return nil }}
 	if err := f.host.Leases.SetContainer("crashed", "abc123"); err != nil {
 		t.Fatal(err)
 	}
@@ -348,4 +349,30 @@ func TestLogOutcome(t *testing.T) {
 	if b.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
 	}
+}
+
+// hostEngine is the part of a job engine Host uses, each call answered by
+// the test's function; nil functions answer "not gone", nil and "".
+type hostEngine struct {
+	gone   func(ctx context.Context, id string) bool
+	remove func(ctx context.Context, id string) error
+	volume func(ctx context.Context, digest, srcDir, image string) (string, error)
+}
+
+func (e *hostEngine) Gone(ctx context.Context, id string) bool {
+	return e.gone != nil && e.gone(ctx, id)
+}
+
+func (e *hostEngine) Remove(ctx context.Context, id string) error {
+	if e.remove == nil {
+		return nil
+	}
+	return e.remove(ctx, id)
+}
+
+func (e *hostEngine) DatasetVolume(ctx context.Context, digest, srcDir, image string) (string, error) {
+	if e.volume == nil {
+		return "", nil
+	}
+	return e.volume(ctx, digest, srcDir, image)
 }

@@ -8,13 +8,15 @@ import (
 
 	"github.com/mlci/mlci/internal/exitcode"
 	"github.com/mlci/mlci/runner/dockerjob"
+	"github.com/mlci/mlci/runner/dockerjob/dockerengine"
 	"github.com/mlci/mlci/runner/gpu"
 	"github.com/mlci/mlci/runner/jobrun"
+	"github.com/mlci/mlci/runner/lease"
 )
 
 // host assembles the job manager: config, leases, NVML when withGPUs and
-// present, and the Docker Engine when withDocker (for removing containers
-// of reclaimed jobs). done releases what it opened. Steps that only run a
+// present, and the Docker Engine when withDocker (for telling a reclaimed
+// job's container is gone and removing it, and for dataset volumes). done releases what it opened. Steps that only run a
 // command in the job's container leave NVML closed: initialising it on a
 // host with many GPUs costs more than the step's own work.
 func (g *globals) host(ctx context.Context, withDocker, withGPUs bool) (*jobrun.Host, func(), error) {
@@ -51,36 +53,38 @@ func (g *globals) host(ctx context.Context, withDocker, withGPUs bool) (*jobrun.
 			done()
 			return nil, nil, err
 		}
-		h.ContainerGone = d.Gone
-		h.RemoveContainer = d.Remove
-		h.DatasetVolume = d.DatasetVolume
+		h.Engine = d
 	}
 	return h, done, nil
 }
 
-// The Docker Engine is the job engine of both the hook and the executor.
-var _ jobrun.Engine = (*dockerjob.Client)(nil)
+// The Docker Engine is the job engine of both the hook and the executor,
+// and the on-disk lease store their GPU lease provider.
+var (
+	_ jobrun.Engine    = (*dockerengine.Engine)(nil)
+	_ jobrun.GPULeases = (*lease.Store)(nil)
+)
 
 // docker opens the engine for a job command, once per process: every
 // connection costs a ping and an info round trip, which a hook pays on each
-// step.
-func (g *globals) docker(ctx context.Context) (*dockerjob.Client, error) {
-	if g.dockerClient != nil {
-		return g.dockerClient, nil
+// step. The one value serves as the job's engine and as the host's.
+func (g *globals) docker(ctx context.Context) (*dockerengine.Engine, error) {
+	if g.dockerEngine != nil {
+		return g.dockerEngine, nil
 	}
 	d, err := dockerjob.New(ctx)
 	if err != nil {
 		return nil, serviceError(err)
 	}
-	g.dockerClient = d
-	return d, nil
+	g.dockerEngine = dockerengine.New(d)
+	return g.dockerEngine, nil
 }
 
 // closeDocker closes the engine connection, if one was opened.
 func (g *globals) closeDocker() {
-	if g.dockerClient != nil {
-		_ = g.dockerClient.Close()
-		g.dockerClient = nil
+	if g.dockerEngine != nil {
+		_ = g.dockerEngine.Close()
+		g.dockerEngine = nil
 	}
 }
 

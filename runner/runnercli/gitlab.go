@@ -65,7 +65,7 @@ such as h100); it runs in its own container with exactly those GPUs.`,
 			return nil, nil, err
 		}
 		e := &glexec.Executor{
-			Host: h, Docker: d, Config: h.Config, Version: g.version(),
+			Host: h, Engine: d, Config: h.Config, Version: g.version(),
 			Getenv: g.io.Getenv, Stdout: g.io.Stdout, Stderr: g.io.Stderr,
 			StartMonitor: g.monitorStarter(h),
 		}

@@ -39,7 +39,7 @@ default), and optionally MLCI_GPU_MEMORY and MLCI_GPU_MODEL.`,
 			}
 			hook := &ghhook.Hook{
 				Host:         h,
-				Docker:       d,
+				Engine:       d,
 				Config:       h.Config,
 				Stdout:       g.io.Stdout,
 				Stderr:       g.io.Stderr,

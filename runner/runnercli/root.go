@@ -15,7 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mlci/mlci/internal/exitcode"
-	"github.com/mlci/mlci/runner/dockerjob"
+	"github.com/mlci/mlci/runner/dockerjob/dockerengine"
 	"github.com/mlci/mlci/runner/hostconfig"
 )
 
@@ -54,7 +54,7 @@ type globals struct {
 	io           IO
 	configPath   string
 	json         bool
-	dockerClient *dockerjob.Client
+	dockerEngine *dockerengine.Engine
 }
 
 // Execute runs the command line and returns the exit code, printing at most
