@@ -2,11 +2,14 @@ package register
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 
 	"github.com/google/go-github/v62/github"
+
+	ghforge "github.com/mlci/mlci/internal/forge/github"
 )
 
 // Defaults GitHub's own config.sh uses.
@@ -88,7 +91,7 @@ func RegisterGitHub(ctx context.Context, c *github.Client, t GitHubTarget, o Git
 	if o.WorkFolder == "" {
 		req.WorkFolder = github.String(DefaultWorkFolder)
 	}
-	op := fmt.Sprintf("github: register runner %q on %s", o.Name, t)
+	op := fmt.Sprintf("register runner %q on %s", o.Name, t)
 	var jit *github.JITRunnerConfig
 	if t.Org != "" {
 		jit, _, err = c.Actions.GenerateOrgJITConfig(ctx, t.Org, req)
@@ -99,8 +102,8 @@ func RegisterGitHub(ctx context.Context, c *github.Client, t GitHubTarget, o Git
 		return GitHubRunner{}, githubError(c, op, t, o.Name, err)
 	}
 	if jit.GetEncodedJITConfig() == "" || jit.GetRunner().GetID() == 0 {
-		err := &Error{Forge: string(forgeGitHub), Op: op, Status: http.StatusCreated, class: ErrService,
-			Hint: "GitHub answered without a runner id or JIT config; check the API URL points at the REST API"}
+		err := &classed{class: ErrService, err: &ghforge.Error{Op: op, Status: http.StatusCreated, Kind: ghforge.ErrUnavailable,
+			Hint: "GitHub answered without a runner id or JIT config; check the API URL points at the REST API"}}
 		if id := jit.GetRunner().GetID(); id != 0 {
 			// A runner without its config can never start: remove it.
 			return GitHubRunner{}, Undo(ctx, err, func(ctx context.Context) error { return UnregisterGitHub(ctx, c, t, id) })
@@ -131,10 +134,10 @@ func UnregisterGitHub(ctx context.Context, c *github.Client, t GitHubTarget, id 
 	if err == nil {
 		return nil
 	}
-	if st, _ := githubStatus(err); st == http.StatusNotFound {
+	if ghforge.Status(err) == http.StatusNotFound {
 		return nil
 	}
-	return githubError(c, fmt.Sprintf("github: unregister runner %d from %s", id, t), t, "", err)
+	return githubError(c, fmt.Sprintf("unregister runner %d from %s", id, t), t, "", err)
 }
 
 // FindGitHub looks a runner up by name, for removing one whose id was lost.
@@ -159,7 +162,7 @@ func FindGitHub(ctx context.Context, c *github.Client, t GitHubTarget, name stri
 			page, resp, err = c.Actions.ListRunners(ctx, t.Owner, t.Repo, opts)
 		}
 		if err != nil {
-			return 0, false, githubError(c, fmt.Sprintf("github: find runner %q on %s", name, t), t, "", err)
+			return 0, false, githubError(c, fmt.Sprintf("find runner %q on %s", name, t), t, "", err)
 		}
 		for _, r := range page.Runners {
 			// Runner names are case-insensitive on GitHub.
@@ -174,42 +177,35 @@ func FindGitHub(ctx context.Context, c *github.Client, t GitHubTarget, name stri
 	}
 }
 
-// githubError maps a go-github failure to an *Error. name is the runner
-// being registered, "" for other operations.
+// githubError classifies a go-github failure and says what it means for
+// runners. name is the runner being registered, "" for other operations.
 func githubError(c *github.Client, op string, t GitHubTarget, name string, err error) error {
-	if e := ctxErr(op, err); e != nil {
-		return e
+	err = ghforge.Classify(c, op, err)
+	var e *ghforge.Error
+	if !errors.As(err, &e) {
+		return err
 	}
-	info := infoOf(c.Client())
-	e := &Error{Forge: string(forgeGitHub), Op: op, err: err}
-	var msg string
-	e.Status, msg = githubStatus(err)
-	if apiFailure(forgeGitHub, e, info, err) {
-		return e
-	}
-	e.class = ErrUsage
-	e.Message = clean(msg, info.token)
+	msg := strings.ToLower(e.Message)
+	class, kind := classOf(e)
 	switch st := e.Status; {
-	case st == http.StatusForbidden:
-		e.kind = ErrForbidden
+	case e.Kind == ghforge.ErrForbidden:
 		e.Hint = "token lacks permission (HTTP 403): repository runners need a classic token with the repo scope " +
 			"or a fine-grained one with 'Administration: write'; organization runners need admin:org or 'Self-hosted runners: write'"
-	case st == http.StatusNotFound:
-		e.kind = ErrNotFound
+	case e.Kind == ghforge.ErrNotFound:
 		e.Hint = fmt.Sprintf("%s not found or the token cannot see it (HTTP 404); check the name and the token's access", t)
-	case name != "" && (st == http.StatusConflict ||
-		st == http.StatusUnprocessableEntity && strings.Contains(strings.ToLower(msg), "already")):
+	case e.Kind != ghforge.ErrRejected:
+	case name != "" && (st == http.StatusConflict || st == http.StatusUnprocessableEntity && strings.Contains(msg, "already")):
 		// GitHub documents 409 for a duplicate JIT runner name; some
 		// versions answer 422 "Name already exists".
-		e.kind = ErrExists
 		e.Hint = fmt.Sprintf("a runner named %q already exists (HTTP %d): pick another --name or unregister it first", name, st)
-	case st == http.StatusUnprocessableEntity && name == "" && strings.Contains(strings.ToLower(msg), "running a job"):
-		e.class = ErrService
+		kind = ErrExists
+	case st == http.StatusUnprocessableEntity && name == "" && strings.Contains(msg, "running a job"):
 		e.Hint = "the runner is still running a job (HTTP 422); retry after the job ends or cancel it"
+		class = ErrService
 	default:
 		e.Hint = fmt.Sprintf("GitHub rejected the request (HTTP %d); check the options", st)
 	}
-	return e
+	return &classed{class: class, kind: kind, err: e}
 }
 
 // cleanLabels drops blanks and case-insensitive duplicates (GitHub treats

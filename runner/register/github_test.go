@@ -12,7 +12,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/mlci/mlci/runner/register/registerfake"
+	ghforge "github.com/mlci/mlci/internal/forge/github"
+	"github.com/mlci/mlci/internal/forge/githubfake"
 )
 
 func TestRegisterGitHub(t *testing.T) {
@@ -22,31 +23,31 @@ func TestRegisterGitHub(t *testing.T) {
 		target   GitHubTarget
 		opts     GitHubOptions
 		token    string // "" means the admin token
-		setup    func(f *registerfake.GitHub)
+		setup    func(f *githubfake.Server)
 		want     []error
 		contains string
-		wantReq  *registerfake.JITRequest
+		wantReq  *githubfake.JITRequest
 		attempts int // POSTs expected; 0 means 1
 	}{
 		{
 			name:   "repo defaults",
 			target: GitHubTarget{Owner: "o", Repo: "r"},
 			opts:   GitHubOptions{Name: "gpu-1", Labels: []string{"self-hosted", "gpu", "GPU", " ", "h100"}},
-			wantReq: &registerfake.JITRequest{Scope: "repos/o/r", Name: "gpu-1", RunnerGroupID: 1,
+			wantReq: &githubfake.JITRequest{Scope: "repos/o/r", Name: "gpu-1", RunnerGroupID: 1,
 				Labels: []string{"self-hosted", "gpu", "h100"}, WorkFolder: "_work"},
 		},
 		{
 			name:    "org with group and folder",
 			target:  GitHubTarget{Org: "acme"},
 			opts:    GitHubOptions{Name: "gpu-2", Labels: []string{"a100"}, RunnerGroupID: 4, WorkFolder: "/scratch"},
-			wantReq: &registerfake.JITRequest{Scope: "orgs/acme", Name: "gpu-2", RunnerGroupID: 4, Labels: []string{"a100"}, WorkFolder: "/scratch"},
+			wantReq: &githubfake.JITRequest{Scope: "orgs/acme", Name: "gpu-2", RunnerGroupID: 4, Labels: []string{"a100"}, WorkFolder: "/scratch"},
 		},
 		{
 			name:   "5xx once then ok",
 			target: GitHubTarget{Org: "acme"},
 			opts:   GitHubOptions{Name: "gpu-3", Labels: []string{"x"}},
-			setup: func(f *registerfake.GitHub) {
-				f.Fail(registerfake.Fault{Method: "POST", Path: "/orgs/*/actions/runners/*", Status: 502})
+			setup: func(f *githubfake.Server) {
+				f.Fail(githubfake.Fault{Method: "POST", Path: "/orgs/*/actions/runners/*", Status: 502})
 			},
 			attempts: 2,
 		},
@@ -54,8 +55,8 @@ func TestRegisterGitHub(t *testing.T) {
 			name:   "rate limit resets soon then ok",
 			target: GitHubTarget{Org: "acme"},
 			opts:   GitHubOptions{Name: "gpu-4", Labels: []string{"x"}},
-			setup: func(f *registerfake.GitHub) {
-				f.Fail(registerfake.Fault{Path: "/orgs/*/actions/runners/*", Status: 403, Message: "API rate limit exceeded",
+			setup: func(f *githubfake.Server) {
+				f.Fail(githubfake.Fault{Path: "/orgs/*/actions/runners/*", Status: 403, Message: "API rate limit exceeded",
 					Header: map[string]string{"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": strconv.FormatInt(time.Now().Add(2*time.Second).Unix(), 10)}})
 			},
 			attempts: 2,
@@ -64,8 +65,8 @@ func TestRegisterGitHub(t *testing.T) {
 			name:   "rate limit resets in an hour",
 			target: GitHubTarget{Org: "acme"},
 			opts:   GitHubOptions{Name: "gpu-5", Labels: []string{"x"}},
-			setup: func(f *registerfake.GitHub) {
-				f.Fail(registerfake.Fault{Path: "/orgs/*/actions/runners/*", Status: 403, Message: "API rate limit exceeded",
+			setup: func(f *githubfake.Server) {
+				f.Fail(githubfake.Fault{Path: "/orgs/*/actions/runners/*", Status: 403, Message: "API rate limit exceeded",
 					Header: map[string]string{"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": resetFar}})
 			},
 			want: []error{ErrService}, contains: "rate limit",
@@ -74,8 +75,8 @@ func TestRegisterGitHub(t *testing.T) {
 			name:   "5xx every time",
 			target: GitHubTarget{Owner: "o", Repo: "r"},
 			opts:   GitHubOptions{Name: "gpu-6", Labels: []string{"x"}},
-			setup: func(f *registerfake.GitHub) {
-				f.Fail(registerfake.Fault{Path: "/repos/*/*/actions/runners/*", Status: 502, Times: 10})
+			setup: func(f *githubfake.Server) {
+				f.Fail(githubfake.Fault{Path: "/repos/*/*/actions/runners/*", Status: 502, Times: 10})
 			},
 			want: []error{ErrService}, contains: "GitHub API failing (HTTP 502) after 3 attempts; retry later", attempts: 3,
 		},
@@ -83,8 +84,8 @@ func TestRegisterGitHub(t *testing.T) {
 			name:   "401 echoing the token",
 			target: GitHubTarget{Owner: "o", Repo: "r"},
 			opts:   GitHubOptions{Name: "gpu-7", Labels: []string{"x"}},
-			setup: func(f *registerfake.GitHub) {
-				f.Fail(registerfake.Fault{Status: 401, Message: "Bad credentials: {token}"})
+			setup: func(f *githubfake.Server) {
+				f.Fail(githubfake.Fault{Status: 401, Message: "Bad credentials: {token}"})
 			},
 			want: []error{ErrUsage, ErrUnauthorized}, contains: "token rejected (HTTP 401)",
 		},
@@ -110,15 +111,15 @@ func TestRegisterGitHub(t *testing.T) {
 			name:   "409 duplicate name",
 			target: GitHubTarget{Org: "acme"},
 			opts:   GitHubOptions{Name: "taken", Labels: []string{"x"}},
-			setup:  func(f *registerfake.GitHub) { f.AddRunner("orgs/acme", "TAKEN") },
+			setup:  func(f *githubfake.Server) { f.AddRunner("orgs/acme", "TAKEN") },
 			want:   []error{ErrUsage, ErrExists}, contains: `a runner named "taken" already exists (HTTP 409)`,
 		},
 		{
 			name:   "422 duplicate name",
 			target: GitHubTarget{Org: "acme"},
 			opts:   GitHubOptions{Name: "dup", Labels: []string{"x"}},
-			setup: func(f *registerfake.GitHub) {
-				f.Fail(registerfake.Fault{Status: 422, Message: "Name already exists"})
+			setup: func(f *githubfake.Server) {
+				f.Fail(githubfake.Fault{Status: 422, Message: "Name already exists"})
 			},
 			want: []error{ErrUsage, ErrExists}, contains: "(HTTP 422)",
 		},
@@ -126,8 +127,8 @@ func TestRegisterGitHub(t *testing.T) {
 			name:   "422 other",
 			target: GitHubTarget{Org: "acme"},
 			opts:   GitHubOptions{Name: "bad", Labels: []string{"x"}},
-			setup: func(f *registerfake.GitHub) {
-				f.Fail(registerfake.Fault{Status: 422, Message: "Validation Failed for {token}"})
+			setup: func(f *githubfake.Server) {
+				f.Fail(githubfake.Fault{Status: 422, Message: "Validation Failed for {token}"})
 			},
 			want: []error{ErrUsage}, contains: "GitHub rejected the request (HTTP 422)",
 		},
@@ -140,7 +141,7 @@ func TestRegisterGitHub(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f, c := newGitHub(t)
-			f.AddToken("ghp_readonlyDDDDDDDDDDDDDDDDDDDD", false)
+			f.AddToken("ghp_readonlyDDDDDDDDDDDDDDDDDDDD", "reader", true, false)
 			if tt.setup != nil {
 				tt.setup(f)
 			}
@@ -168,12 +169,12 @@ func TestRegisterGitHub(t *testing.T) {
 			if err != nil {
 				return
 			}
-			if got.ID == 0 || got.Name != tt.opts.Name || got.EncodedJITConfig != registerfake.JITConfig(got.ID) {
+			if got.ID == 0 || got.Name != tt.opts.Name || got.EncodedJITConfig != githubfake.JITConfig(got.ID) {
 				t.Errorf("runner = %+v", got)
 			}
 			if tt.wantReq != nil {
 				reqs := f.JITRequests()
-				if diff := cmp.Diff([]registerfake.JITRequest{*tt.wantReq}, reqs); diff != "" {
+				if diff := cmp.Diff([]githubfake.JITRequest{*tt.wantReq}, reqs); diff != "" {
 					t.Errorf("request body (-want +got):\n%s", diff)
 				}
 				if diff := cmp.Diff(tt.wantReq.Labels, got.Labels); diff != "" {
@@ -194,19 +195,19 @@ func TestUnregisterGitHub(t *testing.T) {
 		target   GitHubTarget
 		scope    string
 		missing  bool
-		fault    *registerfake.Fault
+		fault    *githubfake.Fault
 		want     []error
 		contains string
 	}{
 		{name: "repo", target: GitHubTarget{Owner: "o", Repo: "r"}, scope: "repos/o/r"},
 		{name: "org", target: GitHubTarget{Org: "acme"}, scope: "orgs/acme"},
 		{name: "already gone", target: GitHubTarget{Org: "acme"}, scope: "orgs/acme", missing: true},
-		{name: "5xx once", target: GitHubTarget{Org: "acme"}, scope: "orgs/acme", fault: &registerfake.Fault{Method: "DELETE", Path: "/orgs/acme/actions/runners/*", Status: 503}},
+		{name: "5xx once", target: GitHubTarget{Org: "acme"}, scope: "orgs/acme", fault: &githubfake.Fault{Method: "DELETE", Path: "/orgs/acme/actions/runners/*", Status: 503}},
 		{name: "busy", target: GitHubTarget{Org: "acme"}, scope: "orgs/acme",
-			fault: &registerfake.Fault{Method: "DELETE", Path: "/orgs/acme/actions/runners/*", Status: 422, Message: `Bad request - Runner "x" is still running a job"`},
+			fault: &githubfake.Fault{Method: "DELETE", Path: "/orgs/acme/actions/runners/*", Status: 422, Message: `Bad request - Runner "x" is still running a job"`},
 			want:  []error{ErrService}, contains: "still running a job"},
 		{name: "403", target: GitHubTarget{Org: "acme"}, scope: "orgs/acme",
-			fault: &registerfake.Fault{Method: "DELETE", Status: 403, Message: "Must have admin rights"},
+			fault: &githubfake.Fault{Method: "DELETE", Status: 403, Message: "Must have admin rights"},
 			want:  []error{ErrUsage, ErrForbidden}, contains: "admin:org"},
 	}
 	for _, tt := range tests {
@@ -318,10 +319,10 @@ func TestGitHubCancelledContext(t *testing.T) {
 
 func TestErrorUnwrapsLibraryError(t *testing.T) {
 	f, c := newGitHub(t)
-	f.Fail(registerfake.Fault{Status: http.StatusTeapot})
+	f.Fail(githubfake.Fault{Status: http.StatusTeapot})
 	_, err := RegisterGitHub(context.Background(), c, GitHubTarget{Org: "acme"}, GitHubOptions{Name: "n", Labels: []string{"x"}})
-	var e *Error
+	var e *ghforge.Error
 	if !errors.As(err, &e) || e.Status != http.StatusTeapot {
-		t.Fatalf("err = %v, want *Error with status 418", err)
+		t.Fatalf("err = %v, want *github.Error with status 418", err)
 	}
 }

@@ -2,12 +2,15 @@ package register
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"time"
 
 	gitlab "gitlab.com/gitlab-org/api/client-go"
+
+	glforge "github.com/mlci/mlci/internal/forge/gitlab"
 )
 
 // GitLab runner types.
@@ -123,14 +126,14 @@ func RegisterGitLab(ctx context.Context, c *gitlab.Client, o GitLabOptions) (Git
 	if o.MaximumTimeout > 0 {
 		req.MaximumTimeout = gitlab.Ptr(int64(o.MaximumTimeout))
 	}
-	op := fmt.Sprintf("gitlab: create %s runner for %s", o.RunnerType, o.scope())
+	op := fmt.Sprintf("create %s runner for %s", o.RunnerType, o.scope())
 	r, _, err := c.Users.CreateUserRunner(req, gitlab.WithContext(ctx))
 	if err != nil {
 		return GitLabRunner{}, gitlabError(c, op, o.scope(), true, err)
 	}
 	if r == nil || r.ID == 0 || r.Token == "" {
-		err := &Error{Forge: string(forgeGitLab), Op: op, Status: http.StatusCreated, class: ErrService,
-			Hint: "GitLab answered without a runner id or token; check the URL points at the GitLab API"}
+		err := &classed{class: ErrService, err: &glforge.Error{Op: op, Status: http.StatusCreated, Kind: glforge.ErrUnavailable,
+			Hint: "GitLab answered without a runner id or token; check the URL points at the GitLab API"}}
 		if r != nil && r.ID != 0 {
 			// A runner without its token can never start: remove it.
 			id := int(r.ID)
@@ -150,37 +153,32 @@ func UnregisterGitLab(ctx context.Context, c *gitlab.Client, id int) error {
 	if err == nil {
 		return nil
 	}
-	if st, _ := gitlabStatus(err); st == http.StatusNotFound {
+	if glforge.Status(err) == http.StatusNotFound {
 		return nil
 	}
-	return gitlabError(c, fmt.Sprintf("gitlab: delete runner %d", id), fmt.Sprintf("runner %d", id), false, err)
+	return gitlabError(c, fmt.Sprintf("delete runner %d", id), fmt.Sprintf("runner %d", id), false, err)
 }
 
+// gitlabError classifies a client-go failure and says what it means for
+// runners; scope names what the call was about, create marks a runner
+// creation.
 func gitlabError(c *gitlab.Client, op, scope string, create bool, err error) error {
-	if e := ctxErr(op, err); e != nil {
-		return e
+	err = glforge.Classify(c, op, err)
+	var e *glforge.Error
+	if !errors.As(err, &e) {
+		return err
 	}
-	info := infoOf(c.HTTPClient())
-	e := &Error{Forge: string(forgeGitLab), Op: op, err: err}
-	var msg string
-	e.Status, msg = gitlabStatus(err)
-	if apiFailure(forgeGitLab, e, info, err) {
-		return e
-	}
-	e.class = ErrUsage
-	e.Message = clean(msg, info.token)
-	switch e.Status {
-	case http.StatusForbidden:
-		e.kind = ErrForbidden
+	class, kind := classOf(e)
+	switch e.Kind {
+	case glforge.ErrForbidden:
 		e.Hint = "token lacks permission (HTTP 403): it needs the create_runner or api scope and the Maintainer role on the project, Owner on the group, or admin for instance runners"
-	case http.StatusNotFound:
-		e.kind = ErrNotFound
+	case glforge.ErrNotFound:
 		e.Hint = scope + " not found or the token cannot see it (HTTP 404)"
 		if create && strings.HasPrefix(scope, "the instance") {
 			e.Hint = "GitLab has no user/runners endpoint (HTTP 404): it needs GitLab 15.10 or later"
 		}
-	default:
+	case glforge.ErrRejected:
 		e.Hint = fmt.Sprintf("GitLab rejected the request (HTTP %d); check the options", e.Status)
 	}
-	return e
+	return &classed{class: class, kind: kind, err: e}
 }

@@ -8,7 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/mlci/mlci/runner/register/registerfake"
+	"github.com/mlci/mlci/internal/forge/gitlabfake"
 )
 
 func TestRegisterGitLab(t *testing.T) {
@@ -17,36 +17,36 @@ func TestRegisterGitLab(t *testing.T) {
 		name     string
 		opts     GitLabOptions
 		token    string
-		fault    *registerfake.Fault
+		fault    *gitlabfake.Fault
 		want     []error
 		contains string
-		wantReq  *registerfake.CreateRunnerRequest
+		wantReq  *gitlabfake.CreateRunnerRequest
 	}{
 		{
 			name: "project runner derived type",
 			opts: GitLabOptions{ProjectID: 7, Description: "gpu box", Tags: []string{"gpu", "h100", "gpu"}, Locked: true, MaximumTimeout: 3600},
-			wantReq: &registerfake.CreateRunnerRequest{RunnerType: "project_type", ProjectID: 7, Description: "gpu box",
+			wantReq: &gitlabfake.CreateRunnerRequest{RunnerType: "project_type", ProjectID: 7, Description: "gpu box",
 				TagList: []string{"gpu", "h100"}, RunUntagged: &no, Locked: &yes, MaximumTimeout: 3600},
 		},
 		{
 			name:    "group runner",
 			opts:    GitLabOptions{GroupID: 9, Tags: []string{"a100"}, RunUntagged: true},
-			wantReq: &registerfake.CreateRunnerRequest{RunnerType: "group_type", GroupID: 9, TagList: []string{"a100"}, RunUntagged: &yes, Locked: &no},
+			wantReq: &gitlabfake.CreateRunnerRequest{RunnerType: "group_type", GroupID: 9, TagList: []string{"a100"}, RunUntagged: &yes, Locked: &no},
 		},
 		{
 			name:    "instance runner untagged",
 			opts:    GitLabOptions{RunnerType: InstanceType, RunUntagged: true},
-			wantReq: &registerfake.CreateRunnerRequest{RunnerType: "instance_type", RunUntagged: &yes, Locked: &no},
+			wantReq: &gitlabfake.CreateRunnerRequest{RunnerType: "instance_type", RunUntagged: &yes, Locked: &no},
 		},
 		{
 			name:    "5xx once then ok",
 			opts:    GitLabOptions{ProjectID: 7, Tags: []string{"x"}},
-			fault:   &registerfake.Fault{Method: "POST", Path: "/user/runners", Status: 500},
-			wantReq: &registerfake.CreateRunnerRequest{RunnerType: "project_type", ProjectID: 7, TagList: []string{"x"}, RunUntagged: &no, Locked: &no},
+			fault:   &gitlabfake.Fault{Method: "POST", Path: "/user/runners", Status: 500},
+			wantReq: &gitlabfake.CreateRunnerRequest{RunnerType: "project_type", ProjectID: 7, TagList: []string{"x"}, RunUntagged: &no, Locked: &no},
 		},
 		{
 			name: "5xx every time", opts: GitLabOptions{ProjectID: 7, Tags: []string{"x"}},
-			fault: &registerfake.Fault{Path: "/user/runners", Status: 503, Times: 5},
+			fault: &gitlabfake.Fault{Path: "/user/runners", Status: 503, Times: 5},
 			want:  []error{ErrService}, contains: "GitLab API failing (HTTP 503) after 3 attempts; retry later",
 		},
 		{
@@ -55,12 +55,12 @@ func TestRegisterGitLab(t *testing.T) {
 		},
 		{
 			name: "401 echoing the token", opts: GitLabOptions{ProjectID: 7, Tags: []string{"x"}},
-			fault: &registerfake.Fault{Status: 401, Message: "invalid token {token}"},
+			fault: &gitlabfake.Fault{Status: 401, Message: "invalid token {token}"},
 			want:  []error{ErrUsage, ErrUnauthorized}, contains: "token rejected (HTTP 401)",
 		},
 		{
 			name: "400 echoing the token", opts: GitLabOptions{ProjectID: 7, Tags: []string{"x"}},
-			fault: &registerfake.Fault{Status: 400, Message: "bad {token}"},
+			fault: &gitlabfake.Fault{Status: 400, Message: "bad {token}"},
 			want:  []error{ErrUsage}, contains: "GitLab rejected the request (HTTP 400)",
 		},
 		{
@@ -76,7 +76,7 @@ func TestRegisterGitLab(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f, c := newGitLab(t)
-			f.AddToken("glpat-noScopeEEEEEEEEEEEE", false)
+			f.AddToken("glpat-noScopeEEEEEEEEEEEE", "noscope", true)
 			if tt.fault != nil {
 				f.Fail(*tt.fault)
 			}
@@ -91,10 +91,10 @@ func TestRegisterGitLab(t *testing.T) {
 			if err != nil {
 				return
 			}
-			if got.ID == 0 || got.Token != registerfake.RunnerToken(got.ID) || got.TokenExpiresAt == nil || !got.TokenExpiresAt.Equal(registerfake.TokenExpiresAt) {
+			if got.ID == 0 || got.Token != gitlabfake.RunnerToken(got.ID) || got.TokenExpiresAt == nil || !got.TokenExpiresAt.Equal(gitlabfake.RunnerTokenExpiry()) {
 				t.Errorf("runner = %+v", got)
 			}
-			if diff := cmp.Diff([]registerfake.CreateRunnerRequest{*tt.wantReq}, f.CreateRequests()); diff != "" {
+			if diff := cmp.Diff([]gitlabfake.CreateRunnerRequest{*tt.wantReq}, f.CreateRequests()); diff != "" {
 				t.Errorf("request body (-want +got):\n%s", diff)
 			}
 			if diff := cmp.Diff(tt.wantReq.TagList, got.Tags); diff != "" {
@@ -112,15 +112,15 @@ func TestUnregisterGitLab(t *testing.T) {
 	tests := []struct {
 		name     string
 		missing  bool
-		fault    *registerfake.Fault
+		fault    *gitlabfake.Fault
 		want     []error
 		contains string
 	}{
 		{name: "deleted"},
 		{name: "already gone", missing: true},
-		{name: "5xx once", fault: &registerfake.Fault{Method: "DELETE", Status: 502}},
-		{name: "403", fault: &registerfake.Fault{Method: "DELETE", Status: 403}, want: []error{ErrUsage, ErrForbidden}, contains: "HTTP 403"},
-		{name: "5xx every time", fault: &registerfake.Fault{Method: "DELETE", Status: 500, Times: 3}, want: []error{ErrService}, contains: "after 3 attempts"},
+		{name: "5xx once", fault: &gitlabfake.Fault{Method: "DELETE", Status: 502}},
+		{name: "403", fault: &gitlabfake.Fault{Method: "DELETE", Status: 403}, want: []error{ErrUsage, ErrForbidden}, contains: "HTTP 403"},
+		{name: "5xx every time", fault: &gitlabfake.Fault{Method: "DELETE", Status: 500, Times: 3}, want: []error{ErrService}, contains: "after 3 attempts"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

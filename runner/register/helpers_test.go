@@ -10,8 +10,9 @@ import (
 	"github.com/google/go-github/v62/github"
 	gitlab "gitlab.com/gitlab-org/api/client-go"
 
+	"github.com/mlci/mlci/internal/forge/githubfake"
+	"github.com/mlci/mlci/internal/forge/gitlabfake"
 	"github.com/mlci/mlci/internal/forge/retry"
-	"github.com/mlci/mlci/runner/register/registerfake"
 )
 
 const (
@@ -28,10 +29,10 @@ func fastRetry() ClientOptions {
 	}}
 }
 
-func newGitHub(t *testing.T) (*registerfake.GitHub, *github.Client) {
+func newGitHub(t *testing.T) (*githubfake.Server, *github.Client) {
 	t.Helper()
-	f := registerfake.NewGitHub(t)
-	f.AddToken(ghToken, true)
+	f := githubfake.New(t)
+	f.AddRunnerAdmin(ghToken, "admin")
 	f.AddRepo("o", "r")
 	f.AddOrg("acme")
 	c, err := NewGitHubClientWith(ghToken, f.URL(), fastRetry())
@@ -41,11 +42,11 @@ func newGitHub(t *testing.T) (*registerfake.GitHub, *github.Client) {
 	return f, c
 }
 
-func newGitLab(t *testing.T) (*registerfake.GitLab, *gitlab.Client) {
+func newGitLab(t *testing.T) (*gitlabfake.Server, *gitlab.Client) {
 	t.Helper()
-	f := registerfake.NewGitLab(t)
-	f.AddToken(glToken, true)
-	f.AddProject(7)
+	f := gitlabfake.New(t)
+	f.AddRunnerCreator(glToken, "admin")
+	f.AddProjectID(7, "g/p")
 	f.AddGroup(9)
 	c, err := NewGitLabClientWith(glToken, f.URL(), fastRetry())
 	if err != nil {

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mlci/mlci/runner/register/registerfake"
+	"github.com/mlci/mlci/internal/forge/githubfake"
 )
 
 func TestUndo(t *testing.T) {
@@ -76,7 +76,7 @@ func TestUndo(t *testing.T) {
 // A forge that creates the runner but answers without the secret that
 // starts it must not leave that runner behind.
 func TestRegisterWithheldSecret(t *testing.T) {
-	undoFails := registerfake.Fault{Method: "DELETE", Status: 502, Header: map[string]string{"Retry-After": "0"}, Times: 100}
+	undoFails := githubfake.Fault{Method: "DELETE", Status: 502, Header: map[string]string{"Retry-After": "0"}, Times: 100}
 	tests := []struct {
 		name string
 		run  func(t *testing.T, undoFails bool) (left int, err error)

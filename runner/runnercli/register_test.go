@@ -8,7 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mlci/mlci/runner/register/registerfake"
+	"github.com/mlci/mlci/internal/forge/githubfake"
+	"github.com/mlci/mlci/internal/forge/gitlabfake"
 	"github.com/mlci/mlci/runner/runnercli"
 )
 
@@ -19,11 +20,11 @@ const (
 
 // githubHost is a healthy 8-GPU host whose GITHUB_API_URL is a fake with
 // the repository o/r and the organization acme.
-func githubHost(t *testing.T) (*host, *registerfake.GitHub) {
+func githubHost(t *testing.T) (*host, *githubfake.Server) {
 	t.Helper()
 	h, _ := healthyHost(t)
-	fake := registerfake.NewGitHub(t)
-	fake.AddToken(githubToken, true)
+	fake := githubfake.New(t)
+	fake.AddRunnerAdmin(githubToken, "admin")
 	fake.AddRepo("o", "r")
 	fake.AddOrg("acme")
 	h.env["GITHUB_API_URL"] = fake.URL()
@@ -147,7 +148,7 @@ func TestRegisterGitHub(t *testing.T) {
 				t.Fatalf("fake holds %d runners in %s, want 1", len(runners), tt.scope)
 			}
 			id := runners[0].ID
-			jit := registerfake.JITConfig(id)
+			jit := githubfake.JITConfig(id)
 			for _, w := range []string{
 				"registered runner " + runners[0].Name + " (id " + strconv.FormatInt(id, 10) + ")",
 				"start it with:",
@@ -199,15 +200,15 @@ func TestRegisterGitHubWithoutDriver(t *testing.T) {
 func TestRegisterGitHubForgeErrors(t *testing.T) {
 	tests := []struct {
 		name  string
-		setup func(h *host, f *registerfake.GitHub)
+		setup func(h *host, f *githubfake.Server)
 		args  []string
 		code  int
 		errs  []string
 	}{
 		{
 			name: "5xx every time",
-			setup: func(_ *host, f *registerfake.GitHub) {
-				f.Fail(registerfake.Fault{Status: 502, Header: map[string]string{"Retry-After": "0"}, Times: 100})
+			setup: func(_ *host, f *githubfake.Server) {
+				f.Fail(githubfake.Fault{Status: 502, Header: map[string]string{"Retry-After": "0"}, Times: 100})
 			},
 			args: []string{"--repo", "o/r"},
 			code: runnercli.ExitService,
@@ -215,22 +216,22 @@ func TestRegisterGitHubForgeErrors(t *testing.T) {
 		},
 		{
 			name: "one 5xx is retried",
-			setup: func(_ *host, f *registerfake.GitHub) {
-				f.Fail(registerfake.Fault{Status: 503, Header: map[string]string{"Retry-After": "0"}})
+			setup: func(_ *host, f *githubfake.Server) {
+				f.Fail(githubfake.Fault{Status: 503, Header: map[string]string{"Retry-After": "0"}})
 			},
 			args: []string{"--repo", "o/r"},
 			code: runnercli.ExitOK,
 		},
 		{
 			name:  "unknown repository",
-			setup: func(*host, *registerfake.GitHub) {},
+			setup: func(*host, *githubfake.Server) {},
 			args:  []string{"--repo", "o/missing"},
 			code:  -1, // some failure
 			errs:  []string{"o/missing"},
 		},
 		{
 			name:  "bad token is never printed",
-			setup: func(h *host, _ *registerfake.GitHub) { h.env["GITHUB_TOKEN"] = "ghp_notKnownToTheFake" },
+			setup: func(h *host, _ *githubfake.Server) { h.env["GITHUB_TOKEN"] = "ghp_notKnownToTheFake" },
 			args:  []string{"--repo", "o/r"},
 			code:  -1,
 		},
@@ -246,7 +247,7 @@ func TestRegisterGitHubForgeErrors(t *testing.T) {
 				if r.code != 0 || r.stderr != "" {
 					t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
 				}
-				mode0600(t, secret, registerfake.JITConfig(fake.Runners("repos/o/r")[0].ID))
+				mode0600(t, secret, githubfake.JITConfig(fake.Runners("repos/o/r")[0].ID))
 				return
 			case tt.code < 0:
 				if r.code == runnercli.ExitOK {
@@ -300,14 +301,14 @@ func TestUnregisterGitHub(t *testing.T) {
 
 // gitlabHost is a healthy 8-GPU host whose CI_SERVER_URL is a fake GitLab
 // with project 5 and group 9.
-func gitlabHost(t *testing.T) (*host, *registerfake.GitLab) {
+func gitlabHost(t *testing.T) (*host, *gitlabfake.Server) {
 	t.Helper()
 	h, _ := healthyHost(t)
-	fake := registerfake.NewGitLab(t)
-	fake.AddToken(gitlabToken, true)
-	fake.AddProject(5)
+	fake := gitlabfake.New(t)
+	fake.AddRunnerCreator(gitlabToken, "admin")
+	fake.AddProjectID(5, "g/p")
 	fake.AddGroup(9)
-	h.env["CI_SERVER_URL"] = fake.URL()
+	h.env["CI_SERVER_URL"] = fake.ServerURL()
 	h.env["GITLAB_TOKEN"] = gitlabToken
 	return h, fake
 }
@@ -333,12 +334,12 @@ func TestRegisterGitLab(t *testing.T) {
 			if len(ids) != 1 {
 				t.Fatalf("fake holds runners %v, want one", ids)
 			}
-			token := registerfake.RunnerToken(ids[0])
+			token := gitlabfake.RunnerToken(ids[0])
 			for _, w := range []string{
 				"registered runner " + strconv.Itoa(ids[0]) + " with tags ",
 				"token in " + secret,
 				`CI_SERVER_TOKEN="$(cat ` + secret + `)" gitlab-runner register --non-interactive`,
-				"--url " + fake.URL() + "/",
+				"--url " + fake.ServerURL() + "/",
 				"--config /tmp/gl/config.toml",
 				"gitlab-runner run",
 			} {
@@ -369,18 +370,18 @@ func TestRegisterGitLab(t *testing.T) {
 func TestRegisterGitLabFailures(t *testing.T) {
 	tests := []struct {
 		name  string
-		setup func(h *host, f *registerfake.GitLab)
+		setup func(h *host, f *gitlabfake.Server)
 		args  []string
 		code  int
 		errs  []string
 	}{
-		{"no scope", func(*host, *registerfake.GitLab) {}, nil, runnercli.ExitUsage, []string{"--project-id N, --group-id N or --instance"}},
-		{"no token", func(h *host, _ *registerfake.GitLab) { delete(h.env, "GITLAB_TOKEN") }, []string{"--project-id", "5"}, runnercli.ExitUsage, []string{"GITLAB_TOKEN"}},
-		{"URL not http", func(*host, *registerfake.GitLab) {}, []string{"--project-id", "5", "--url", "gitlab.example.com"}, runnercli.ExitUsage, []string{"gitlab.example.com"}},
+		{"no scope", func(*host, *gitlabfake.Server) {}, nil, runnercli.ExitUsage, []string{"--project-id N, --group-id N or --instance"}},
+		{"no token", func(h *host, _ *gitlabfake.Server) { delete(h.env, "GITLAB_TOKEN") }, []string{"--project-id", "5"}, runnercli.ExitUsage, []string{"GITLAB_TOKEN"}},
+		{"URL not http", func(*host, *gitlabfake.Server) {}, []string{"--project-id", "5", "--url", "gitlab.example.com"}, runnercli.ExitUsage, []string{"gitlab.example.com"}},
 		{
 			"5xx every time",
-			func(_ *host, f *registerfake.GitLab) {
-				f.Fail(registerfake.Fault{Status: 500, Header: map[string]string{"Retry-After": "0"}, Times: 100})
+			func(_ *host, f *gitlabfake.Server) {
+				f.Fail(gitlabfake.Fault{Status: 500, Header: map[string]string{"Retry-After": "0"}, Times: 100})
 			},
 			[]string{"--project-id", "5"}, runnercli.ExitService, []string{"500"},
 		},
@@ -430,7 +431,7 @@ func TestRegisterSecretUnwritable(t *testing.T) {
 			return d
 		}},
 	}
-	undoFails := registerfake.Fault{Method: "DELETE", Status: 502, Header: map[string]string{"Retry-After": "0"}, Times: 100}
+	undoFails := githubfake.Fault{Method: "DELETE", Status: 502, Header: map[string]string{"Retry-After": "0"}, Times: 100}
 	forges := []struct {
 		name string
 		args []string

@@ -1,7 +1,8 @@
 // Package githubfake is a stateful, in-memory GitHub REST API for tests:
-// comments, commit statuses, check runs, pull requests and deployments,
-// with tokens, pagination and fault injection, served under /api/v3/ like
-// GitHub Enterprise so a client that builds absolute paths fails loudly.
+// comments, commit statuses, check runs, pull requests, deployments and
+// self-hosted runners, with tokens, pagination and fault injection, served
+// under /api/v3/ like GitHub Enterprise so a client that builds absolute
+// paths fails loudly.
 package githubfake
 
 import (
@@ -70,6 +71,7 @@ type Annotation struct {
 type token struct {
 	login           string
 	canWrite, isApp bool
+	admin           bool // may administer self-hosted runners
 }
 
 type pull struct {
@@ -84,6 +86,7 @@ type repo struct {
 	statuses       map[string][]*Status
 	checkRuns      []*CheckRun
 	deployments    []*Deployment
+	runners        []*Runner
 }
 
 // Server is the fake API. Its methods are safe for concurrent use.
@@ -95,9 +98,14 @@ type Server struct {
 	tokens  map[string]token
 	userIDs map[string]int64
 	repos   map[string]*repo
+	orgs    map[string]*orgState
 	nextID  map[string]int64 // per kind of object: ids increase from 1
 	faults  fakefault.List   // faults and the request log
 	delay   time.Duration
+	jits    []JITRequest // every generate-jitconfig body
+	// withhold counts the next registrations that answer without their
+	// JIT config.
+	withhold int
 }
 
 // New starts a server that t closes when it ends.
@@ -108,6 +116,7 @@ func New(t testing.TB) *Server {
 		tokens:  map[string]token{},
 		userIDs: map[string]int64{},
 		repos:   map[string]*repo{},
+		orgs:    map[string]*orgState{},
 		nextID:  map[string]int64{},
 	}
 	api := http.NewServeMux()
@@ -227,6 +236,18 @@ func (s *Server) FailNext(method, pathPattern string, status int, headers map[st
 	}
 }
 
+// Fault is an answer given instead of the real one, before authentication;
+// its Message, "" for the status text, may hold "{token}", which becomes
+// the request's token, to test that clients scrub it.
+type Fault = fakefault.Fault
+
+// Fail injects a fault; its Path is below /api/v3.
+func (s *Server) Fail(f Fault) {
+	if err := s.faults.Add(f); err != nil {
+		s.t.Fatalf("githubfake: Fail: %v", err)
+	}
+}
+
 // Delay makes every later request wait d (or until it is canceled).
 func (s *Server) Delay(d time.Duration) {
 	s.mu.Lock()
@@ -256,7 +277,12 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			for k, v := range f.Header {
 				w.Header().Set(k, v)
 			}
-			writeError(w, f.Status, http.StatusText(f.Status))
+			msg := f.Message
+			if msg == "" {
+				msg = http.StatusText(f.Status)
+			}
+			_, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+			writeError(w, f.Status, strings.ReplaceAll(msg, "{token}", strings.TrimSpace(tok)))
 			return
 		}
 		if strings.HasPrefix(r.URL.Path, BasePath) {

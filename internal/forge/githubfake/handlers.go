@@ -39,6 +39,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /repos/{owner}/{repo}/deployments/{id}", s.repoHandler(s.getDeployment))
 	mux.HandleFunc("POST /repos/{owner}/{repo}/deployments/{id}/statuses", s.repoHandler(s.createDeploymentStatus))
 	mux.HandleFunc("GET /repos/{owner}/{repo}/deployments/{id}/statuses", s.repoHandler(s.listDeploymentStatuses))
+	s.runnerRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { writeError(w, http.StatusNotFound, "Not Found") })
 }
 

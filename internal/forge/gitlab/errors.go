@@ -100,11 +100,11 @@ func Classify(c *gl.Client, op string, err error) error {
 	case errors.Is(err, gl.ErrNotFound):
 		// client-go returns this bare sentinel for every 404.
 		e.Status = http.StatusNotFound
-		e.Kind, e.Hint = byStatus(e.Status, after)
+		e.Hint, e.Kind = byStatus(e.Status, after)
 	case errors.As(err, &resp) && resp.Response != nil:
 		e.Status = resp.Response.StatusCode
 		e.Message = redact.Line(resp.Message, maxMessage, info.token)
-		e.Kind, e.Hint = byStatus(e.Status, after)
+		e.Hint, e.Kind = byStatus(e.Status, after)
 	default:
 		e.Kind, e.Message = ErrUnavailable, redact.Line(err.Error(), maxMessage, info.token)
 		e.Hint = fmt.Sprintf("cannot reach the GitLab API at %s %s: check the URL and the network", info.apiURL, after)
@@ -112,21 +112,21 @@ func Classify(c *gl.Client, op string, err error) error {
 	return e
 }
 
-// byStatus is the kind and hint of an answer, for what every call shares.
-func byStatus(status int, after string) (error, string) {
+// byStatus is the hint and kind of an answer, for what every call shares.
+func byStatus(status int, after string) (hint string, kind error) {
 	switch {
 	case status == http.StatusUnauthorized:
-		return ErrUnauthorized, "token rejected (HTTP 401): check it is valid and not expired or revoked"
+		return "token rejected (HTTP 401): check it is valid and not expired or revoked", ErrUnauthorized
 	case status == http.StatusForbidden:
-		return ErrForbidden, "the token may not do this (HTTP 403)"
+		return "the token may not do this (HTTP 403)", ErrForbidden
 	case status == http.StatusNotFound:
-		return ErrNotFound, "not found or the token cannot see it (HTTP 404)"
+		return "not found or the token cannot see it (HTTP 404)", ErrNotFound
 	case status == http.StatusTooManyRequests:
-		return ErrUnavailable, fmt.Sprintf("GitLab API rate limit (HTTP 429) %s; retry later", after)
+		return fmt.Sprintf("GitLab API rate limit (HTTP 429) %s; retry later", after), ErrUnavailable
 	case status >= 500:
-		return ErrUnavailable, fmt.Sprintf("GitLab API failing (HTTP %d) %s; retry later", status, after)
+		return fmt.Sprintf("GitLab API failing (HTTP %d) %s; retry later", status, after), ErrUnavailable
 	}
-	return ErrRejected, fmt.Sprintf("GitLab rejected the request (HTTP %d)", status)
+	return fmt.Sprintf("GitLab rejected the request (HTTP %d)", status), ErrRejected
 }
 
 // Status is the HTTP status behind err, 0 when there was none. client-go

@@ -1,7 +1,7 @@
 // Package gitlabfake is a stateful fake of the parts of the GitLab REST API
 // v4 that mlci uses (merge request notes, commit statuses, deployments, the
-// current user), so forge/gitlab is tested over real HTTP with pagination,
-// auth and faults.
+// current user, runners), so forge/gitlab and runner registration are
+// tested over real HTTP with pagination, auth and faults.
 package gitlabfake
 
 import (
@@ -57,8 +57,9 @@ type Status struct {
 }
 
 type token struct {
-	user     Author
-	canWrite bool
+	user         Author
+	canWrite     bool
+	createRunner bool // has the create_runner scope
 }
 
 type mergeRequest struct {
@@ -89,12 +90,19 @@ type Server struct {
 	lastID   int            // notes, statuses and users share one counter; ids only grow
 	faults   fakefault.List // faults and the request log
 	delay    time.Duration
+
+	groups   map[int]bool
+	runners  map[int]CreateRunnerRequest
+	creates  []CreateRunnerRequest
+	runnerID int
+	withhold int // the next registrations that answer without their token
 }
 
 // New starts a fake closed when the test ends.
 func New(t testing.TB) *Server {
 	t.Helper()
-	s := &Server{t: t, users: map[string]Author{}, tokens: map[string]token{}}
+	s := &Server{t: t, users: map[string]Author{}, tokens: map[string]token{},
+		groups: map[int]bool{}, runners: map[int]CreateRunnerRequest{}}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(s.srv.Close)
 	return s
@@ -177,6 +185,18 @@ func (s *Server) FailNext(method, pathPattern string, status int, headers map[st
 	}
 }
 
+// Fault is an answer given instead of the real one, before authentication;
+// its Message, "" for GitLab's "404 Not Found" style, may hold "{token}",
+// which becomes the request's token, to test that clients scrub it.
+type Fault = fakefault.Fault
+
+// Fail injects a fault; its Path is the escaped path below /api/v4.
+func (s *Server) Fail(f Fault) {
+	if err := s.faults.Add(f); err != nil {
+		s.t.Fatalf("gitlabfake: Fail: %v", err)
+	}
+}
+
 // Delay makes every later request wait d (or until it is canceled).
 func (s *Server) Delay(d time.Duration) {
 	s.mu.Lock()
@@ -211,7 +231,11 @@ func (s *Server) addProject(projectPath string) *project {
 	if _, err := strconv.Atoi(projectPath); err == nil || !strings.Contains(projectPath, "/") {
 		s.t.Fatalf("gitlabfake: project %q is neither a known id nor a namespace/path", projectPath)
 	}
-	p := &project{id: len(s.projects) + 1, path: projectPath,
+	id := 1
+	for _, q := range s.projects {
+		id = max(id, q.id+1)
+	}
+	p := &project{id: id, path: projectPath,
 		mrs: map[int]*mergeRequest{}, statuses: map[string][]Status{}}
 	s.projects = append(s.projects, p)
 	return p
@@ -247,6 +271,18 @@ func (s *Server) addNote(projectID int, m *mergeRequest, author Author, body str
 // auth reads the token the way GitLab does: PRIVATE-TOKEN, then JOB-TOKEN,
 // then an OAuth-style bearer.
 func (s *Server) auth(r *http.Request) (token, bool) {
+	tok := rawToken(r)
+	if tok == "" {
+		return token{}, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.tokens[tok]
+	return t, ok
+}
+
+// rawToken is the token a request carries, "" for none.
+func rawToken(r *http.Request) string {
 	tok := r.Header.Get("PRIVATE-TOKEN")
 	if tok == "" {
 		tok = r.Header.Get("JOB-TOKEN")
@@ -256,13 +292,7 @@ func (s *Server) auth(r *http.Request) (token, bool) {
 			tok = strings.TrimSpace(v)
 		}
 	}
-	if tok == "" {
-		return token{}, false
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, ok := s.tokens[tok]
-	return t, ok
+	return tok
 }
 
 func wait(ctx context.Context, d time.Duration) bool {

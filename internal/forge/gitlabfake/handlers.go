@@ -50,7 +50,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		for k, v := range f.Header {
 			w.Header().Set(k, v)
 		}
-		write(w, errReply(f.Status, fmt.Sprintf("%d %s", f.Status, http.StatusText(f.Status))))
+		msg := cmp.Or(f.Message, fmt.Sprintf("%d %s", f.Status, http.StatusText(f.Status)))
+		write(w, errReply(f.Status, strings.ReplaceAll(msg, "{token}", rawToken(r))))
 		return
 	}
 	if !inAPI {
@@ -80,6 +81,9 @@ func (s *Server) route(r *http.Request, tok token, seg []string, form url.Values
 			return badMethod
 		}
 		return reply{status: http.StatusOK, body: tok.user}
+	}
+	if rep, ok := s.runnerRoute(r, tok, seg, form); ok {
+		return rep
 	}
 	if len(seg) < 3 || seg[0] != "projects" {
 		return notFound
@@ -281,6 +285,13 @@ func params(r *http.Request) (url.Values, error) {
 				v.Set(k, strconv.FormatFloat(x, 'f', -1, 64))
 			case bool:
 				v.Set(k, strconv.FormatBool(x))
+			case []any:
+				// Arrays (tag_list) arrive as a form's repeated keys would.
+				for _, e := range x {
+					if e, ok := e.(string); ok {
+						v.Add(k, e)
+					}
+				}
 			}
 		}
 	default:

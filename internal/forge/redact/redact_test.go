@@ -78,6 +78,11 @@ func TestSecrets(t *testing.T) {
 		{"commit id stays", "on 1111111111111111111111111111111111111111111111111111111111111111", nil,
 			"on 1111111111111111111111111111111111111111111111111111111111111111"},
 		{"URL userinfo", "Get http://u:p@h/x", nil, "Get http://***@h/x"},
+		{"GitLab runner token", "runner glrt-abcDEF123456789 rejected", nil, "runner [redacted] rejected"},
+		{"upper-case blob", "cfg " + strings.Repeat("QUJD", 30) + "==", nil, "cfg [redacted]"},
+		{"API path stays", "Post http://h/api/v3/repos/o/r/commits/1111111111111111111111111111111111111111/pulls", nil,
+			"Post http://h/api/v3/repos/o/r/commits/1111111111111111111111111111111111111111/pulls"},
+		{"plain text kept", "repository o/r not found", nil, "repository o/r not found"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
