@@ -43,7 +43,7 @@ var ErrNotFound = errors.New("artifact not found")
 
 // Store keeps model artifacts by digest.
 type Store interface {
-	// Push packs path (file or directory) as an OCI artifact and returns the manifest digest ("sha256:…").
+	// Push stores path (file or directory) as one artifact, by digest.
 	Push(ctx context.Context, name, path string, annotations map[string]string) (Pushed, error)
 	// Tag points tag (e.g. "production", "digits-v1.2.0") at a manifest digest.
 	Tag(ctx context.Context, dgst, tag string) error
@@ -52,11 +52,18 @@ type Store interface {
 	Pull(ctx context.Context, ref, dir string, opt PullOptions) (Pulled, error)
 }
 
-// Pushed describes a pushed artifact.
+// Pushed describes a pushed artifact in terms every store can give, so
+// callers record and tag it without knowing how the store keeps it.
 type Pushed struct {
-	Manifest string // manifest digest
-	Layer    string // layer digest
-	Size     int64  // layer size in bytes
+	// Ref is where the artifact lives, scheme-qualified and pinned by
+	// Digest: "oci-layout:/abs/store@sha256:…", "oci://REGISTRY/REPO@sha256:…".
+	Ref string
+	// Digest ("alg:hex") names the artifact in its store: what Tag and
+	// Pull take and a registration record keeps. For OCI stores it is the
+	// manifest's digest, which pins the content's.
+	Digest string
+	Size   int64 // bytes of content stored: the file, or the tar of the folder
+	Files  int   // regular files stored
 }
 
 // Pulled describes a pulled artifact.
@@ -85,55 +92,59 @@ type Options struct {
 const defaultTimeout = 30 * time.Second
 
 // Open parses an artifact_store value: "oci-layout:PATH" (relative to base) or "oci://REGISTRY/REPO"; plain-http for 127.0.0.1/localhost registries; credentials from env (MLCI_REGISTRY_USERNAME/MLCI_REGISTRY_PASSWORD, GITHUB_TOKEN for ghcr.io with the actor as username, or GitLab's CI_REGISTRY_USER/CI_REGISTRY_PASSWORD for the CI_REGISTRY host). Unknown schemes -> error listing the two forms.
-// Errors never hold credentials written into spec.
+// Errors never hold credentials written into spec. The forms are those of
+// Schemes.
 func Open(ctx context.Context, spec, base string, opt Options) (Store, error) {
-	s, err := open(ctx, spec, base, opt)
-	return s, redact.Error(err)
+	return OpenWith(ctx, Schemes(), spec, base, opt)
 }
 
-func open(ctx context.Context, spec, base string, opt Options) (Store, error) {
-	switch {
-	case strings.HasPrefix(spec, "oci-layout:"):
-		p := strings.TrimPrefix(spec, "oci-layout:")
-		if p == "" {
-			return nil, fmt.Errorf("artifact_store %q: empty path; use oci-layout:PATH", spec)
-		}
-		if !filepath.IsAbs(p) {
-			p = filepath.Join(base, p)
-		}
-		s, err := oci.NewWithContext(ctx, p)
-		if err != nil {
-			return nil, fmt.Errorf("open OCI layout %s: %w", p, err)
-		}
-		return &store{target: s, where: p}, nil
-	case strings.HasPrefix(spec, "oci://"):
-		ref := strings.TrimPrefix(spec, "oci://")
-		// Whatever the URL holds goes into messages: no credentials.
-		if host, _, _ := strings.Cut(ref, "/"); strings.Contains(host, "@") {
-			return nil, fmt.Errorf("artifact_store %q: credentials do not go in the URL; set MLCI_REGISTRY_USERNAME and MLCI_REGISTRY_PASSWORD", redact.URL(spec))
-		}
-		repo, err := remote.NewRepository(ref)
-		if err != nil {
-			return nil, fmt.Errorf("artifact_store %q: want oci://REGISTRY/REPO: %w", spec, err)
-		}
-		if repo.Reference.Reference != "" {
-			return nil, fmt.Errorf("artifact_store %q: drop the tag or digest; want oci://REGISTRY/REPO", spec)
-		}
-		host := repo.Reference.Registry
-		repo.PlainHTTP = isLoopback(host)
-		cred, err := credential(host, opt.Getenv)
-		if err != nil {
-			return nil, err
-		}
-		repo.Client = &auth.Client{
-			Client:     httpClient(opt),
-			Cache:      auth.NewCache(),
-			Credential: auth.StaticCredential(host, cred),
-		}
-		return &store{target: repo, where: spec}, nil
-	default:
-		return nil, fmt.Errorf("artifact_store %q: unknown form; use oci-layout:PATH or oci://REGISTRY/REPO", redact.URL(spec))
+// The prefixes of the OCI schemes in Schemes.
+const (
+	layoutPrefix   = "oci-layout:"
+	registryPrefix = "oci://"
+)
+
+// openOCILayout opens (creating it if need be) the OCI layout folder p.
+func openOCILayout(ctx context.Context, p, base string, _ Options) (Store, error) {
+	if p == "" {
+		return nil, fmt.Errorf("artifact_store %q: empty path; use oci-layout:PATH", layoutPrefix)
 	}
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(base, p)
+	}
+	s, err := oci.NewWithContext(ctx, p)
+	if err != nil {
+		return nil, fmt.Errorf("open OCI layout %s: %w", p, err)
+	}
+	return &store{target: s, where: p, ref: layoutPrefix + p}, nil
+}
+
+// openOCIRegistry opens the repository ref ("REGISTRY/REPO") of a registry.
+func openOCIRegistry(ctx context.Context, ref, _ string, opt Options) (Store, error) {
+	spec := registryPrefix + ref
+	// Whatever the URL holds goes into messages: no credentials.
+	if host, _, _ := strings.Cut(ref, "/"); strings.Contains(host, "@") {
+		return nil, fmt.Errorf("artifact_store %q: credentials do not go in the URL; set MLCI_REGISTRY_USERNAME and MLCI_REGISTRY_PASSWORD", redact.URL(spec))
+	}
+	repo, err := remote.NewRepository(ref)
+	if err != nil {
+		return nil, fmt.Errorf("artifact_store %q: want oci://REGISTRY/REPO: %w", spec, err)
+	}
+	if repo.Reference.Reference != "" {
+		return nil, fmt.Errorf("artifact_store %q: drop the tag or digest; want oci://REGISTRY/REPO", spec)
+	}
+	host := repo.Reference.Registry
+	repo.PlainHTTP = isLoopback(host)
+	cred, err := credential(host, opt.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	repo.Client = &auth.Client{
+		Client:     httpClient(opt),
+		Cache:      auth.NewCache(),
+		Credential: auth.StaticCredential(host, cred),
+	}
+	return &store{target: repo, where: spec, ref: spec}, nil
 }
 
 // httpClient times out and retries as the forge clients do.
@@ -210,6 +221,7 @@ func credential(host string, getenv func(string) string) (auth.Credential, error
 type store struct {
 	target oras.Target
 	where  string // for error messages
+	ref    string // the scheme-qualified store, for Pushed.Ref
 }
 
 // epoch is the creation time written into manifests so that the same content
@@ -239,8 +251,9 @@ func (s *store) push(ctx context.Context, name, path string, annotations map[str
 		return Pushed{}, fmt.Errorf("push %s: %w", path, err)
 	}
 	var layer ocispec.Descriptor
+	files := 1
 	if info.IsDir() {
-		layer, err = s.pushDir(ctx, path)
+		layer, files, err = s.pushDir(ctx, path)
 	} else if info.Mode().IsRegular() {
 		layer, err = s.pushFile(ctx, path)
 	} else {
@@ -261,7 +274,7 @@ func (s *store) push(ctx context.Context, name, path string, annotations map[str
 	if err != nil {
 		return Pushed{}, fmt.Errorf("push manifest for %s to %s: %w", path, s.where, err)
 	}
-	return Pushed{Manifest: mdesc.Digest.String(), Layer: layer.Digest.String(), Size: layer.Size}, nil
+	return Pushed{Ref: s.ref + "@" + mdesc.Digest.String(), Digest: mdesc.Digest.String(), Size: layer.Size, Files: files}, nil
 }
 
 func (s *store) pushFile(ctx context.Context, path string) (ocispec.Descriptor, error) {
@@ -278,24 +291,26 @@ func (s *store) pushFile(ctx context.Context, path string) (ocispec.Descriptor, 
 	return desc, s.pushBlob(ctx, desc, f)
 }
 
-func (s *store) pushDir(ctx context.Context, dir string) (ocispec.Descriptor, error) {
+// pushDir also returns the number of regular files in the tar.
+func (s *store) pushDir(ctx context.Context, dir string) (ocispec.Descriptor, int, error) {
 	// The tar goes to a temporary file rather than memory: model directories
 	// can be larger than RAM, and the digest must be known before upload.
 	tmp, err := os.CreateTemp("", "mlci-artifact-*.tar")
 	if err != nil {
-		return ocispec.Descriptor{}, err
+		return ocispec.Descriptor{}, 0, err
 	}
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
-	if err := writeTar(tmp, dir); err != nil {
-		return ocispec.Descriptor{}, err
+	files, err := writeTar(tmp, dir)
+	if err != nil {
+		return ocispec.Descriptor{}, 0, err
 	}
 	desc, err := describe(tmp, MediaTypeTar)
 	if err != nil {
-		return ocispec.Descriptor{}, err
+		return ocispec.Descriptor{}, 0, err
 	}
 	desc.Annotations = map[string]string{ocispec.AnnotationTitle: filepath.Base(filepath.Clean(dir))}
-	return desc, s.pushBlob(ctx, desc, tmp)
+	return desc, files, s.pushBlob(ctx, desc, tmp)
 }
 
 // describe digests f from the start and rewinds it for upload.

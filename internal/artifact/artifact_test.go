@@ -56,7 +56,7 @@ var modelTree = map[string]string{
 }
 
 func TestPushFileTwiceSameDigest(t *testing.T) {
-	s, _ := openLayout(t)
+	s, layout := openLayout(t)
 	f := filepath.Join(t.TempDir(), "model.bin")
 	if err := os.WriteFile(f, []byte("weights"), 0o644); err != nil {
 		t.Fatal(err)
@@ -74,8 +74,24 @@ func TestPushFileTwiceSameDigest(t *testing.T) {
 	if a != b {
 		t.Errorf("pushes differ: %+v vs %+v", a, b)
 	}
-	if !strings.HasPrefix(a.Manifest, "sha256:") || a.Size != int64(len("weights")) || a.Layer != digest.FromString("weights").String() {
+	if !strings.HasPrefix(a.Digest, "sha256:") || a.Size != int64(len("weights")) || a.Files != 1 {
 		t.Errorf("unexpected Pushed %+v", a)
+	}
+	if want := "oci-layout:" + layout + "@" + a.Digest; a.Ref != want {
+		t.Errorf("Ref = %q, want %q", a.Ref, want)
+	}
+	// The digest pins the content: its manifest's one layer is the file.
+	st := s.(*store)
+	mdesc, err := st.target.Resolve(ctx, a.Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	layer, err := st.modelLayer(ctx, mdesc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if layer.Digest != digest.FromString("weights") {
+		t.Errorf("layer digest = %s, want the file's", layer.Digest)
 	}
 }
 
@@ -111,7 +127,7 @@ func TestDirectoryDigestReproducible(t *testing.T) {
 				want = got
 				return
 			}
-			if got.Layer != want.Layer || got.Manifest != want.Manifest {
+			if got != want {
 				t.Errorf("got %+v, want %+v", got, want)
 			}
 		})
@@ -149,7 +165,10 @@ func roundTrip(t *testing.T, s Store) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := s.Tag(ctx, p.Manifest, "production"); err != nil {
+			if p.Files != tc.files || !strings.HasSuffix(p.Ref, "@"+p.Digest) {
+				t.Errorf("Push = %+v, want %d files and a Ref pinned by its digest", p, tc.files)
+			}
+			if err := s.Tag(ctx, p.Digest, "production"); err != nil {
 				t.Fatal(err)
 			}
 			out := filepath.Join(t.TempDir(), "pulled")
@@ -157,8 +176,8 @@ func roundTrip(t *testing.T, s Store) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.Manifest != p.Manifest || got.Files != tc.files {
-				t.Errorf("Pull = %+v, want manifest %s and %d files", got, p.Manifest, tc.files)
+			if got.Manifest != p.Digest || got.Files != tc.files {
+				t.Errorf("Pull = %+v, want manifest %s and %d files", got, p.Digest, tc.files)
 			}
 			seen := 0
 			err = filepath.WalkDir(out, func(path string, d fs.DirEntry, err error) error {
@@ -195,10 +214,10 @@ func roundTrip(t *testing.T, s Store) {
 			}
 			// Pulling again over the same directory replaces files in
 			// place when asked to, and only then.
-			if _, err := s.Pull(ctx, p.Manifest, out, PullOptions{}); !errors.Is(err, ErrExists) {
+			if _, err := s.Pull(ctx, p.Digest, out, PullOptions{}); !errors.Is(err, ErrExists) {
 				t.Errorf("re-pull by digest without Overwrite: error = %v, want ErrExists", err)
 			}
-			if _, err := s.Pull(ctx, p.Manifest, out, PullOptions{Overwrite: true}); err != nil {
+			if _, err := s.Pull(ctx, p.Digest, out, PullOptions{Overwrite: true}); err != nil {
 				t.Errorf("re-pull by digest: %v", err)
 			}
 			if left, _ := filepath.Glob(filepath.Join(filepath.Dir(out), ".*")); len(left) > 0 {

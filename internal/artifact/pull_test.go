@@ -89,7 +89,7 @@ func TestPullIntoExistingFolder(t *testing.T) {
 				}
 			}
 			before := readTree(t, out)
-			_, err := s.Pull(ctx, p.Manifest, out, PullOptions{Overwrite: tt.overwrite})
+			_, err := s.Pull(ctx, p.Digest, out, PullOptions{Overwrite: tt.overwrite})
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("Pull error = %v; want one containing %q", err, tt.wantErr)
@@ -134,7 +134,7 @@ func TestPullLinkThroughExistingLink(t *testing.T) {
 	if err := os.Symlink("..", filepath.Join(out, "up")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Pull(ctx, p.Manifest, out, PullOptions{Overwrite: true}); err == nil || !strings.Contains(err.Error(), "escapes") {
+	if _, err := s.Pull(ctx, p.Digest, out, PullOptions{Overwrite: true}); err == nil || !strings.Contains(err.Error(), "escapes") {
 		t.Errorf("Pull error = %v; want the link c -> up/x refused", err)
 	}
 	if _, err := os.Lstat(filepath.Join(out, "f")); err == nil {

@@ -17,12 +17,18 @@ import (
 // writeTar writes dir as a reproducible tar: entries sorted by path, modes
 // reduced to 0644/0755, no owners, mtime at the Unix epoch. Anything that
 // varies between checkouts of the same files (order, times, umask, user)
-// would otherwise change the digest.
-func writeTar(w io.Writer, dir string) error {
+// would otherwise change the digest. It returns the number of regular
+// files written.
+func writeTar(w io.Writer, dir string) (int, error) {
 	var names []string
-	err := filepath.WalkDir(dir, func(p string, _ fs.DirEntry, err error) error {
+	files := 0
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
+		}
+		// WalkDir does not follow links, so this agrees with addEntry's Lstat.
+		if d.Type().IsRegular() {
+			files++
 		}
 		if p != dir {
 			rel, err := filepath.Rel(dir, p)
@@ -34,16 +40,16 @@ func writeTar(w io.Writer, dir string) error {
 		return nil
 	})
 	if err != nil {
-		return err
+		return 0, err
 	}
 	sort.Strings(names)
 	tw := tar.NewWriter(w)
 	for _, name := range names {
 		if err := addEntry(tw, dir, name); err != nil {
-			return err
+			return 0, err
 		}
 	}
-	return tw.Close()
+	return files, tw.Close()
 }
 
 func addEntry(tw *tar.Writer, dir, name string) error {

@@ -32,7 +32,7 @@ func artifactTag(model, suffix string) string {
 }
 
 // pushArtifact stores the model's artifact by digest and records the
-// manifest; the registry tag is written after, so a version never names an
+// digest; the registry tag is written after, so a version never names an
 // artifact that is not stored.
 func (g *globals) pushArtifact(ctx context.Context, p *project, m config.Model, version string, rec *registry.Record) error {
 	store, err := g.artifactStore(ctx, p)
@@ -43,10 +43,10 @@ func (g *globals) pushArtifact(ctx context.Context, p *project, m config.Model, 
 	if err != nil {
 		return serviceError(fmt.Errorf("storing %s's artifact: %w", m.Name, err))
 	}
-	if err := store.Tag(ctx, pushed.Manifest, artifactTag(m.Name, version)); err != nil {
+	if err := store.Tag(ctx, pushed.Digest, artifactTag(m.Name, version)); err != nil {
 		return serviceError(err)
 	}
-	rec.Manifest = pushed.Manifest
+	rec.Manifest = pushed.Digest
 	return nil
 }
 

@@ -54,14 +54,14 @@ func TestPullByRecordedDigest(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tag := range []string{"digits-dev", "digits-v0.0.1"} {
-		if err := store.Tag(ctx, pushed.Manifest, tag); err != nil {
+		if err := store.Tag(ctx, pushed.Digest, tag); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for _, ref := range []string{"digits#dev", "digits@v0.0.1"} {
 		out := filepath.Join(t.TempDir(), "out")
 		r := mlci("model", "pull", ref, "-o", out)
-		if r.code != ExitOK || strings.Contains(r.stdout, pushed.Manifest) {
+		if r.code != ExitOK || strings.Contains(r.stdout, pushed.Digest) {
 			t.Fatalf("pull %s: %d %s%s", ref, r.code, r.stdout, r.stderr)
 		}
 		if got, _ := os.ReadFile(filepath.Join(out, "knn.bin")); string(got) != "weights v1" {
