@@ -9,6 +9,7 @@ import (
 
 	"github.com/mlci/mlci/internal/config"
 	"github.com/mlci/mlci/internal/forge"
+	"github.com/mlci/mlci/internal/promote"
 	"github.com/mlci/mlci/internal/registry"
 )
 
@@ -68,7 +69,7 @@ func newRollbackCmd(g *globals) *cobra.Command {
 				return usageError(fmt.Errorf("%s has no version in %s to roll back from; see mlci model history %s", args[0], stage, args[0]))
 			}
 			if to == "" {
-				to = previousHolder(m, stage)
+				to = promote.PreviousHolder(m, stage)
 				if to == "" {
 					return usageError(fmt.Errorf("%s held only %s in %s; name a version with --to", args[0], m.Stages[stage].Version, stage))
 				}
@@ -87,24 +88,6 @@ func newRollbackCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&to, "to", "", "the version to assign (default: the one before the current)")
 	cmd.MarkFlagRequired("stage")
 	return cmd
-}
-
-// previousHolder is the version that held the stage before the current
-// one: the latest assignment to another version that is still registered.
-func previousHolder(m *registry.Model, stage string) string {
-	current := m.Stages[stage].Version
-	var prev string
-	for _, e := range m.History {
-		if e.Kind != registry.KindAssignment || e.Stage != stage || e.Version == current {
-			continue
-		}
-		for _, v := range m.Versions {
-			if v.Version == e.Version {
-				prev = v.Version
-			}
-		}
-	}
-	return prev
 }
 
 // promoteVersion assigns version (default: the latest) of model name to
@@ -143,8 +126,8 @@ func (g *globals) promoteVersion(ctx context.Context, p *project, rf *registryFl
 		return registry.Tag{}, none, usageError(fmt.Errorf("%s %s is not registered; run mlci model register %s --version %s", name, version, name, version))
 	}
 	if check {
-		if err := requirements(m, st, v); err != nil {
-			return registry.Tag{}, none, err
+		if err := promote.Check(m, v, st); err != nil {
+			return registry.Tag{}, none, checkFailed(err)
 		}
 	}
 	repo, remote, err := g.registryRepo(ctx, p, rf)
@@ -195,36 +178,6 @@ func stageOf(m config.Model, name string) (config.Stage, error) {
 		names = append(names, s.Name)
 	}
 	return config.Stage{}, usageError(fmt.Errorf("model %s has no stage %q (stages: %s)", m.Name, name, strings.Join(names, ", ")))
-}
-
-// requirements checks a stage's requires: against what the registry knows
-// of the version; approval is the forge's to grant.
-func requirements(m *registry.Model, st config.Stage, v *registry.Version) error {
-	for _, r := range st.Requires {
-		switch {
-		case r == config.RequireGates:
-			if v.Record == nil || v.Record.Gate != "pass" {
-				gate := "no gate verdict"
-				if v.Record != nil && v.Record.Gate != "" {
-					gate = "gates " + v.Record.Gate
-				}
-				return checkFailed(fmt.Errorf("%s %s cannot enter %s: it requires passing gates, and its registration recorded %s", m.Name, v.Version, st.Name, gate))
-			}
-		case strings.HasPrefix(r, "stage:"):
-			need := strings.TrimPrefix(r, "stage:")
-			if a := m.Stages[need]; a == nil || a.Version != v.Version {
-				return checkFailed(fmt.Errorf("%s %s cannot enter %s: it must hold %s first; run mlci promote %s --to %s --version %s", m.Name, v.Version, st.Name, need, m.Name, need, v.Version))
-			}
-		case r == config.RequireApproval:
-			// The forge holds the deployment until its reviewers approve; the
-			// tag records the promotion once the job runs.
-		case r == config.RequireDataCheck:
-			if v.Record == nil || len(v.Record.DataRoots) == 0 {
-				return checkFailed(fmt.Errorf("%s %s cannot enter %s: it requires a data check, and its registration recorded no locked datasets", m.Name, v.Version, st.Name))
-			}
-		}
-	}
-	return nil
 }
 
 // deploy records the promotion as a deployment on forges that have them,

@@ -354,6 +354,17 @@ func FuzzParse(f *testing.F) {
 			}
 			names[d.Name] = true
 		}
+		for _, m := range cfg.Models {
+			for _, st := range m.Stages {
+				for _, r := range st.Requires {
+					switch r.Kind {
+					case RequireGates, RequireDataCheck, RequireApproval, RequireStage:
+					default:
+						t.Fatalf("requirement %q of %s passed validation", r, st.Name)
+					}
+				}
+			}
+		}
 	})
 }
 

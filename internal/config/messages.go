@@ -33,6 +33,9 @@ func expect(t reflect.Type) string {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
+	if textual(t) {
+		return "a string"
+	}
 	switch t.Kind() {
 	case reflect.Slice, reflect.Array:
 		if t.Elem().Kind() == reflect.Uint8 {
@@ -63,6 +66,9 @@ func plural(t reflect.Type) string {
 	}
 	if isInteger(t.Kind()) {
 		return "whole numbers"
+	}
+	if textual(t) {
+		return "strings"
 	}
 	switch t.Kind() {
 	case reflect.String:

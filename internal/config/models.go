@@ -25,29 +25,76 @@ type Model struct {
 // Stage is one step of a model's promotion path.
 type Stage struct {
 	Name string `yaml:"name"`
-	// Requires lists what a version needs before it may hold the stage:
-	// gates, data-check, stage:NAME, approval.
-	Requires []string `yaml:"requires"`
+	// Requires lists what a version needs before it may hold the stage.
+	Requires []Requirement `yaml:"requires"`
 	// On is "merge" for the stage a push to the default branch reaches by
 	// itself.
 	On string `yaml:"on"`
 }
 
-// Requirement names a stage may list under requires:.
+// RequirementKind is what a requires: entry asks of a version. It is the
+// entry's text (the prefix, for stage:NAME), so an entry mlci does not know
+// keeps what was written until validation reports it.
+type RequirementKind string
+
+// The requirements a stage may list under requires:.
 const (
-	RequireGates     = "gates"
-	RequireDataCheck = "data-check"
-	RequireApproval  = "approval"
-	requireStage     = "stage:"
+	// RequireGates: the version's registration recorded passing gates.
+	RequireGates RequirementKind = "gates"
+	// RequireDataCheck: the registration recorded locked datasets.
+	RequireDataCheck RequirementKind = "data-check"
+	// RequireApproval: the forge's protected environment approves.
+	RequireApproval RequirementKind = "approval"
+	// RequireStage: the version holds Requirement.Stage now; written
+	// stage:NAME.
+	RequireStage RequirementKind = "stage:"
 )
+
+// Requirement is one entry of a stage's requires:, parsed when the config
+// is read so that the promotion policy switches on kinds, not text.
+type Requirement struct {
+	Kind RequirementKind
+	// Stage is the stage a RequireStage entry names.
+	Stage string
+}
+
+// ParseRequirement reads a requires: entry as written ("gates",
+// "stage:dev"). It never fails: an unknown entry keeps its text as its
+// Kind, and Parse rejects it with the stage's position.
+func ParseRequirement(s string) Requirement {
+	if name, ok := strings.CutPrefix(s, string(RequireStage)); ok {
+		return Requirement{Kind: RequireStage, Stage: name}
+	}
+	return Requirement{Kind: RequirementKind(s)}
+}
+
+// String is the entry as mlci.yaml writes it.
+func (r Requirement) String() string {
+	if r.Kind == RequireStage {
+		return string(RequireStage) + r.Stage
+	}
+	return string(r.Kind)
+}
+
+// UnmarshalText lets YAML write a requirement as its text. It accepts any
+// text so that the error for an unknown entry is validation's, which names
+// the model and stage.
+func (r *Requirement) UnmarshalText(b []byte) error {
+	*r = ParseRequirement(string(b))
+	return nil
+}
+
+// MarshalText writes the requirement back the way mlci.yaml has it.
+func (r Requirement) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
 
 // DefaultStages is the path a model takes when it names none: merges reach
 // dev; staging needs dev; production needs staging and the forge's approval.
 func DefaultStages() []Stage {
+	gates := Requirement{Kind: RequireGates}
 	return []Stage{
-		{Name: "dev", Requires: []string{RequireGates}, On: "merge"},
-		{Name: "staging", Requires: []string{RequireGates, "stage:dev"}},
-		{Name: "production", Requires: []string{"stage:staging", RequireApproval}},
+		{Name: "dev", Requires: []Requirement{gates}, On: "merge"},
+		{Name: "staging", Requires: []Requirement{gates, {Kind: RequireStage, Stage: "dev"}}},
+		{Name: "production", Requires: []Requirement{{Kind: RequireStage, Stage: "staging"}, {Kind: RequireApproval}}},
 	}
 }
 
@@ -113,15 +160,15 @@ func checkStages(m *Model, p string, at func(p, msg string, args ...any) error) 
 			return at(sp, "model %q: stage %q is listed twice", m.Name, st.Name)
 		}
 		for _, r := range st.Requires {
-			switch {
-			case r == RequireGates || r == RequireDataCheck || r == RequireApproval:
-			case strings.HasPrefix(r, requireStage):
+			switch r.Kind {
+			case RequireGates, RequireDataCheck, RequireApproval:
+			case RequireStage:
 				// Only an earlier stage can be required: promotion goes one way.
-				if !seen[strings.TrimPrefix(r, requireStage)] {
-					return at(sp+".requires", "model %q: stage %q requires %q, which is not an earlier stage", m.Name, st.Name, r)
+				if !seen[r.Stage] {
+					return at(sp+".requires", "model %q: stage %q requires %q, which is not an earlier stage", m.Name, st.Name, r.String())
 				}
 			default:
-				return at(sp+".requires", "model %q: stage %q: unknown requirement %q; use gates, data-check, approval or stage:NAME", m.Name, st.Name, r)
+				return at(sp+".requires", "model %q: stage %q: unknown requirement %q; use gates, data-check, approval or stage:NAME", m.Name, st.Name, r.String())
 			}
 		}
 		switch st.On {

@@ -93,7 +93,10 @@ func (w *walker) walk(site, n *yaml.Node, t reflect.Type, p string) error {
 			return nil // the common case, without a decoder per string
 		}
 		float := tag == "!!float" && isInteger(t.Kind())
-		if !float && n.Decode(reflect.New(t).Interface()) == nil {
+		// yaml.v3 fills a struct field by field from a mapping even when
+		// the struct reads text, so only a scalar may stand for one.
+		text := textual(t) && n.Kind != yaml.ScalarNode
+		if !float && !text && n.Decode(reflect.New(t).Interface()) == nil {
 			return nil
 		}
 		return w.typeErr(site, n, t, p)
@@ -323,9 +326,15 @@ func unmarshals(t reflect.Type) bool {
 	return reflect.PointerTo(t).Implements(reflect.TypeFor[yaml.Unmarshaler]())
 }
 
+// textual reports whether t is written as a string in YAML, though Go
+// holds it parsed (a stage's Requirement).
+func textual(t reflect.Type) bool {
+	return reflect.PointerTo(t).Implements(reflect.TypeFor[encoding.TextUnmarshaler]())
+}
+
 // isLeaf reports whether yaml.v3 fills t from a single node by itself.
 func isLeaf(t reflect.Type) bool {
-	if reflect.PointerTo(t).Implements(reflect.TypeFor[encoding.TextUnmarshaler]()) {
+	if textual(t) {
 		return true
 	}
 	switch t.Kind() {
