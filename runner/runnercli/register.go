@@ -196,7 +196,7 @@ func (g *globals) hardwareLabels(ctx context.Context) []string {
 	return gpu.Labels(inv)
 }
 
-func (f *regFlags) labelSet(g *globals, ctx context.Context) []string {
+func (f *regFlags) labelSet(ctx context.Context, g *globals) []string {
 	labels := g.hardwareLabels(ctx)
 	if f.gpus > 0 {
 		// The pool label: jobs that say runs-on: gpu:N land on runners
@@ -224,7 +224,7 @@ takes one job. With --ephemeral, mlci-runner starts the runner itself (from
 			if err != nil {
 				return err
 			}
-			labels := f.labelSet(g, ctx)
+			labels := f.labelSet(ctx, g)
 			name := f.name
 			if name == "" {
 				host, _ := os.Hostname()
@@ -327,7 +327,7 @@ with mlci-runner as the custom executor (see deploy/gitlab/config.toml).`,
 			}
 			o := register.GitLabOptions{
 				ProjectID: f.projectID, GroupID: f.groupID,
-				Description: f.description, Tags: f.labelSet(g, ctx),
+				Description: f.description, Tags: f.labelSet(ctx, g),
 				RunUntagged: f.runUntagged, MaximumTimeout: f.maxTimeoutSec,
 			}
 			switch {
@@ -345,7 +345,7 @@ with mlci-runner as the custom executor (see deploy/gitlab/config.toml).`,
 				o.Description = register.DefaultName(host, o.Tags)
 			}
 			if f.ephemeral {
-				return f.gitlabEphemeral(g, ctx, c, o)
+				return f.gitlabEphemeral(ctx, g, c, o)
 			}
 			r, err := register.RegisterGitLab(ctx, c, o)
 			if err != nil {
@@ -390,7 +390,7 @@ func gitlabURL(f *regFlags, c *gitlab.Client) string {
 // reads one runner from a config file) take one job through mlci-runner's
 // custom executor, and removes the runner whatever happens. The token lives
 // only in a 0600 config file removed at the end.
-func (f *regFlags) gitlabEphemeral(g *globals, ctx context.Context, c *gitlab.Client, o register.GitLabOptions) error {
+func (f *regFlags) gitlabEphemeral(ctx context.Context, g *globals, c *gitlab.Client, o register.GitLabOptions) error {
 	exe, err := g.executable()
 	if err != nil {
 		return err
