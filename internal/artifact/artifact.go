@@ -75,8 +75,10 @@ type Pulled struct {
 // Options say how a registry store reaches its server. The zero value
 // works: it times out and retries as the forge clients do.
 type Options struct {
-	// Getenv reads the credentials' variables (see Open); nil reads none.
-	Getenv func(string) string
+	// Credential gives the username and password for a registry host;
+	// nil, or both "", means anonymous access. Where they come from (mlci's
+	// variables, the CI's job tokens) is the caller's to know.
+	Credential func(host string) (username, password string, err error)
 	// Timeout bounds the wait for each response's headers, so a server that
 	// never answers fails the attempt instead of hanging the job; 0 means
 	// 30s, the forge clients' bound on an attempt. It is not a bound on a
@@ -91,7 +93,7 @@ type Options struct {
 // defaultTimeout is the forge clients' attempt timeout.
 const defaultTimeout = 30 * time.Second
 
-// Open parses an artifact_store value: "oci-layout:PATH" (relative to base) or "oci://REGISTRY/REPO"; plain-http for 127.0.0.1/localhost registries; credentials from env (MLCI_REGISTRY_USERNAME/MLCI_REGISTRY_PASSWORD, GITHUB_TOKEN for ghcr.io with the actor as username, or GitLab's CI_REGISTRY_USER/CI_REGISTRY_PASSWORD for the CI_REGISTRY host). Unknown schemes -> error listing the two forms.
+// Open parses an artifact_store value: "oci-layout:PATH" (relative to base) or "oci://REGISTRY/REPO"; plain-http for 127.0.0.1/localhost registries; credentials from opt.Credential. Unknown schemes -> error listing the two forms.
 // Errors never hold credentials written into spec. The forms are those of
 // Schemes.
 func Open(ctx context.Context, spec, base string, opt Options) (Store, error) {
@@ -135,7 +137,7 @@ func openOCIRegistry(ctx context.Context, ref, _ string, opt Options) (Store, er
 	}
 	host := repo.Reference.Registry
 	repo.PlainHTTP = isLoopback(host)
-	cred, err := credential(host, opt.Getenv)
+	cred, err := credential(host, opt.Credential)
 	if err != nil {
 		return nil, err
 	}
@@ -184,37 +186,16 @@ func isLoopback(host string) bool {
 	return h == "localhost" || h == "127.0.0.1" || h == "::1"
 }
 
-func credential(host string, getenv func(string) string) (auth.Credential, error) {
-	if getenv == nil {
-		getenv = func(string) string { return "" }
+// credential asks get for a registry host's login; a nil get asks no one.
+func credential(host string, get func(string) (string, string, error)) (auth.Credential, error) {
+	if get == nil {
+		return auth.EmptyCredential, nil
 	}
-	user, pass := getenv("MLCI_REGISTRY_USERNAME"), getenv("MLCI_REGISTRY_PASSWORD")
-	switch {
-	case user != "" && pass != "":
-		return auth.Credential{Username: user, Password: pass}, nil
-	case user != "" || pass != "":
-		return auth.EmptyCredential, errors.New("registry credentials: set both MLCI_REGISTRY_USERNAME and MLCI_REGISTRY_PASSWORD, or neither")
+	user, pass, err := get(host)
+	if err != nil || user == "" && pass == "" {
+		return auth.EmptyCredential, err
 	}
-	// GitLab gives every job a token for its own instance's registry;
-	// CI_REGISTRY names that registry, so the job's credentials are used only
-	// against it and never sent to another host.
-	if reg := getenv("CI_REGISTRY"); reg != "" && strings.EqualFold(reg, host) {
-		if user, pass := getenv("CI_REGISTRY_USER"), getenv("CI_REGISTRY_PASSWORD"); user != "" && pass != "" {
-			return auth.Credential{Username: user, Password: pass}, nil
-		}
-	}
-	if host == "ghcr.io" {
-		if tok := getenv("GITHUB_TOKEN"); tok != "" {
-			// GHCR checks the token, not the name; the actor is the honest choice
-			// and any non-empty name works outside Actions.
-			actor := getenv("GITHUB_ACTOR")
-			if actor == "" {
-				actor = "mlci"
-			}
-			return auth.Credential{Username: actor, Password: tok}, nil
-		}
-	}
-	return auth.EmptyCredential, nil
+	return auth.Credential{Username: user, Password: pass}, nil
 }
 
 // store implements Store over any oras target: an OCI layout or a remote repository.

@@ -17,9 +17,8 @@ import (
 	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/content/oci"
 	"oras.land/oras-go/v2/registry/remote"
+	"oras.land/oras-go/v2/registry/remote/auth"
 )
-
-func noEnv(string) string { return "" }
 
 func openLayout(t *testing.T) (Store, string) {
 	t.Helper()
@@ -344,44 +343,49 @@ func TestPullRefusesHostileTar(t *testing.T) {
 }
 
 func TestOpen(t *testing.T) {
-	env := func(kv ...string) func(string) string {
-		m := map[string]string{}
-		for i := 0; i+1 < len(kv); i += 2 {
-			m[kv[i]] = kv[i+1]
+	// onlyFor logs in to one host and is anonymous elsewhere, as a CI's
+	// job token is.
+	onlyFor := func(host, user, pass string) func(string) (string, string, error) {
+		return func(h string) (string, string, error) {
+			if h != host {
+				return "", "", nil
+			}
+			return user, pass, nil
 		}
-		return func(k string) string { return m[k] }
+	}
+	refuse := func(string) (string, string, error) {
+		return "", "", errors.New("registry credentials: set both MLCI_REGISTRY_USERNAME and MLCI_REGISTRY_PASSWORD, or neither")
 	}
 	base := t.TempDir()
 	tests := []struct {
 		name      string
 		spec      string
-		env       func(string) string
+		cred      func(host string) (string, string, error)
 		wantErr   string
 		plainHTTP bool
 		user      string
 		layoutAt  string
 	}{
-		{name: "relative layout", spec: "oci-layout:.mlci/artifacts", env: noEnv, layoutAt: filepath.Join(base, ".mlci/artifacts")},
-		{name: "absolute layout", spec: "oci-layout:" + filepath.Join(base, "abs"), env: noEnv, layoutAt: filepath.Join(base, "abs")},
-		{name: "empty layout path", spec: "oci-layout:", env: noEnv, wantErr: "oci-layout:PATH"},
-		{name: "localhost plain http", spec: "oci://localhost:5000/models/digits", env: noEnv, plainHTTP: true},
-		{name: "loopback plain http", spec: "oci://127.0.0.1:5000/digits", env: noEnv, plainHTTP: true},
-		{name: "ghcr https with token", spec: "oci://ghcr.io/acme/digits", env: env("GITHUB_TOKEN", "t", "GITHUB_ACTOR", "octocat"), user: "octocat"},
-		{name: "explicit credentials win", spec: "oci://ghcr.io/acme/digits", env: env("GITHUB_TOKEN", "t", "MLCI_REGISTRY_USERNAME", "bot", "MLCI_REGISTRY_PASSWORD", "pw"), user: "bot"},
-		{name: "gitlab job registry", spec: "oci://registry.gitlab.com/acme/digits", env: env("CI_REGISTRY", "registry.gitlab.com", "CI_REGISTRY_USER", "gitlab-ci-token", "CI_REGISTRY_PASSWORD", "jt"), user: "gitlab-ci-token"},
-		{name: "gitlab job token not sent elsewhere", spec: "oci://harbor.example.com/ml/digits", env: env("CI_REGISTRY", "registry.gitlab.com", "CI_REGISTRY_USER", "gitlab-ci-token", "CI_REGISTRY_PASSWORD", "jt")},
-		{name: "gitlab anonymous", spec: "oci://registry.gitlab.com/acme/digits", env: noEnv},
-		{name: "half credentials", spec: "oci://harbor.example.com/ml/digits", env: env("MLCI_REGISTRY_USERNAME", "bot"), wantErr: "MLCI_REGISTRY_PASSWORD"},
-		{name: "tag in spec", spec: "oci://ghcr.io/acme/digits:latest", env: noEnv, wantErr: "drop the tag"},
-		{name: "digest in spec", spec: "oci://ghcr.io/acme/digits@sha256:" + strings.Repeat("0", 64), env: noEnv, wantErr: `"oci://ghcr.io/acme/digits@sha256:000`},
-		{name: "credentials in spec", spec: "oci://bot:s3cret@ghcr.io/acme/digits", env: noEnv, wantErr: `"oci://***@ghcr.io/acme/digits": credentials do not go in the URL`},
-		{name: "bad repo", spec: "oci://ghcr.io", env: noEnv, wantErr: "oci://REGISTRY/REPO"},
-		{name: "unknown scheme", spec: "s3://bucket/models", env: noEnv, wantErr: "oci-layout:PATH or oci://REGISTRY/REPO"},
-		{name: "bare path", spec: "./models", env: noEnv, wantErr: "oci-layout:PATH or oci://REGISTRY/REPO"},
+		{name: "relative layout", spec: "oci-layout:.mlci/artifacts", layoutAt: filepath.Join(base, ".mlci/artifacts")},
+		{name: "absolute layout", spec: "oci-layout:" + filepath.Join(base, "abs"), layoutAt: filepath.Join(base, "abs")},
+		{name: "empty layout path", spec: "oci-layout:", wantErr: "oci-layout:PATH"},
+		{name: "localhost plain http", spec: "oci://localhost:5000/models/digits", plainHTTP: true},
+		{name: "loopback plain http", spec: "oci://127.0.0.1:5000/digits", plainHTTP: true},
+		{name: "ghcr https with a login", spec: "oci://ghcr.io/acme/digits", cred: onlyFor("ghcr.io", "octocat", "t"), user: "octocat"},
+		{name: "gitlab job registry", spec: "oci://registry.gitlab.com/acme/digits", cred: onlyFor("registry.gitlab.com", "gitlab-ci-token", "jt"), user: "gitlab-ci-token"},
+		{name: "gitlab job token not sent elsewhere", spec: "oci://harbor.example.com/ml/digits", cred: onlyFor("registry.gitlab.com", "gitlab-ci-token", "jt")},
+		{name: "gitlab anonymous", spec: "oci://registry.gitlab.com/acme/digits"},
+		{name: "half credentials", spec: "oci://harbor.example.com/ml/digits", cred: refuse, wantErr: "MLCI_REGISTRY_PASSWORD"},
+		{name: "tag in spec", spec: "oci://ghcr.io/acme/digits:latest", wantErr: "drop the tag"},
+		{name: "digest in spec", spec: "oci://ghcr.io/acme/digits@sha256:" + strings.Repeat("0", 64), wantErr: `"oci://ghcr.io/acme/digits@sha256:000`},
+		{name: "credentials in spec", spec: "oci://bot:s3cret@ghcr.io/acme/digits", wantErr: `"oci://***@ghcr.io/acme/digits": credentials do not go in the URL`},
+		{name: "bad repo", spec: "oci://ghcr.io", wantErr: "oci://REGISTRY/REPO"},
+		{name: "unknown scheme", spec: "s3://bucket/models", wantErr: "oci-layout:PATH or oci://REGISTRY/REPO"},
+		{name: "bare path", spec: "./models", wantErr: "oci-layout:PATH or oci://REGISTRY/REPO"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := Open(context.Background(), tc.spec, base, Options{Getenv: tc.env})
+			s, err := Open(context.Background(), tc.spec, base, Options{Credential: tc.cred})
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("Open(%q) error = %v; want one containing %q", tc.spec, err, tc.wantErr)
@@ -404,7 +408,8 @@ func TestOpen(t *testing.T) {
 				if target.PlainHTTP != tc.plainHTTP {
 					t.Errorf("PlainHTTP = %v, want %v", target.PlainHTTP, tc.plainHTTP)
 				}
-				cred, err := credential(target.Reference.Registry, tc.env)
+				// What Open wired in, not what the test passed.
+				cred, err := target.Client.(*auth.Client).Credential(context.Background(), target.Reference.Registry)
 				if err != nil {
 					t.Fatal(err)
 				}

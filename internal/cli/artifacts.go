@@ -16,7 +16,7 @@ func (g *globals) artifactStore(ctx context.Context, p *project) (artifact.Store
 	if p.Config == nil || p.Config.ArtifactStore == "" {
 		return nil, nil
 	}
-	s, err := artifact.Open(ctx, p.Config.ArtifactStore, p.Root, artifact.Options{Getenv: g.io.Getenv})
+	s, err := artifact.Open(ctx, p.Config.ArtifactStore, p.Root, artifact.Options{Credential: g.ci.RegistryCredential})
 	if err != nil {
 		return nil, usageError(fmt.Errorf("artifact_store: %w", err))
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mlci/mlci/internal/bootstrap"
+	"github.com/mlci/mlci/internal/ciprovider"
 	"github.com/mlci/mlci/internal/gitrepo"
 	"github.com/mlci/mlci/internal/metrics"
 	"github.com/mlci/mlci/internal/registry"
@@ -108,7 +109,7 @@ func (g *globals) resolveBaseline(ctx context.Context, p *project, b *baselineFl
 // (see baselineInfo.Kind): ref, else on a push to the default branch the
 // push's baseline, else the merge base with the default branch.
 func (g *globals) gitBase(ctx context.Context, p *project, repo *gitrepo.Repo, ref string) (gitrepo.Base, string, error) {
-	if ref == "" && g.onMerge() {
+	if ref == "" && g.ci.Event() == ciprovider.EventMerge {
 		return g.pushBase(ctx, p, repo)
 	}
 	base, err := repo.ResolveBase(ctx, ref)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mlci/mlci/internal/ciprovider"
 	"github.com/mlci/mlci/internal/forge"
 	"github.com/mlci/mlci/internal/gate"
 	"github.com/mlci/mlci/internal/gitrepo"
@@ -55,7 +56,7 @@ type postFlags struct {
 
 func (f *postFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.StringVar(&f.forge, "forge", "auto", "where to post: auto (from the CI environment), github, gitlab or local")
+	fl.StringVar(&f.forge, "forge", "auto", "where to post: auto (from the CI environment), "+orList(ciprovider.Names()))
 	fl.StringVar(&f.mode, "comment-mode", forge.ModeUpdate, "sticky comment: update, recreate, append or off")
 	fl.StringVar(&f.id, "report-id", "default", "`ID` of the sticky comment, for several reports on one pull request")
 	fl.IntVar(&f.history, "history", 0, "chart the gated metrics over the last `N` commits of the base that changed the metrics file (0: off)")
@@ -104,7 +105,7 @@ bad input, 3 when the forge failed after retries.`,
 				return err
 			}
 			res := ciResult{Pass: len(pl.failed) == 0, Data: pl.data, DataDiff: pl.dataDiff, Gates: pl.gates, Failed: pl.failed, Report: posted, Baseline: pl.baseline.info()}
-			if res.Pass && len(p.Config.Models) > 0 && (pf.release == "always" || pf.release == "auto" && g.onMerge()) {
+			if res.Pass && len(p.Config.Models) > 0 && (pf.release == "always" || pf.release == "auto" && g.ci.Event() == ciprovider.EventMerge) {
 				rel, err := g.release(ctx, p, pl, &bf, &rf)
 				if err != nil {
 					return err
@@ -155,7 +156,7 @@ func rowsJSON(rows []metrics.Row) json.RawMessage {
 // releaseOutputs tells the user's deploy step what was released: the first
 // model's name, version, stage and artifact.
 func (g *globals) releaseOutputs(rel []released) {
-	a := g.actions()
+	a := g.ci.Outputs()
 	if a == nil || len(rel) == 0 {
 		return
 	}
@@ -314,15 +315,4 @@ func countChanged(rows []metrics.Row) int {
 		}
 	}
 	return n
-}
-
-// reportLimit is the comment size of the forge the report goes to.
-func reportLimit(name string) int {
-	switch name {
-	case "github":
-		return report.GitHubLimit
-	case "gitlab":
-		return report.GitLabLimit
-	}
-	return 0
 }

@@ -305,7 +305,7 @@ func (g *globals) evaluateGates(ctx context.Context, p *project, bl *baseline) (
 }
 
 func (g *globals) printGates(w io.Writer, p *project, r *gate.Report, out *outputFlags) error {
-	if g.io.Getenv("GITHUB_ACTIONS") == "true" {
+	if g.ci.WorkflowCommands() {
 		// Workflow commands go to stdout, where the runner reads them.
 		gate.Annotate(g.io.Stdout, r, p.rel(p.Config.File))
 	}

@@ -173,7 +173,7 @@ func cleanTree(ctx context.Context, repo *gitrepo.Repo) error {
 // versionRecord gathers what a registration tag carries. gates, when the
 // caller already judged them, saves judging them again.
 func (g *globals) versionRecord(ctx context.Context, p *project, m config.Model, bf *baselineFlags, gates *gate.Report) (registry.Record, error) {
-	rec := registry.Record{Path: m.Artifact, Time: time.Now().UTC(), Actor: actor(g.io.Getenv), CI: runURL(g.io.Getenv)}
+	rec := registry.Record{Path: m.Artifact, Time: time.Now().UTC(), Actor: g.ci.Actor(), CI: g.ci.RunURL()}
 	res, err := datahash.Hash(ctx, p.abs(m.Artifact), datahash.Options{Algorithm: digest.SHA256})
 	if err != nil {
 		return rec, usageError(fmt.Errorf("model %s: artifact: %w", m.Name, err))
@@ -217,15 +217,6 @@ func (g *globals) versionRecord(ctx context.Context, p *project, m config.Model,
 		g.warn(note)
 	}
 	return rec, nil
-}
-
-func actor(getenv func(string) string) string {
-	for _, k := range []string{"GITHUB_ACTOR", "GITLAB_USER_LOGIN", "USER"} {
-		if v := getenv(k); v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 func registryError(err error) error {

@@ -92,7 +92,7 @@ func (g *globals) reportInput(ctx context.Context, pl *pipeline, precision int) 
 		Metrics:     pl.metrics,
 		Params:      pl.params,
 		Gates:       pl.gates,
-		RunURL:      runURL(g.io.Getenv),
+		RunURL:      g.ci.RunURL(),
 		Precision:   precision,
 	}
 	if pl.baseline != nil {
@@ -127,16 +127,4 @@ func (g *globals) reportInput(ctx context.Context, pl *pipeline, precision int) 
 		in.Data = append(in.Data, d)
 	}
 	return in
-}
-
-// runURL links the CI run from the variables GitHub and GitLab set.
-func runURL(getenv func(string) string) string {
-	if u := getenv("CI_PIPELINE_URL"); u != "" {
-		return u
-	}
-	server, repo, run := getenv("GITHUB_SERVER_URL"), getenv("GITHUB_REPOSITORY"), getenv("GITHUB_RUN_ID")
-	if server != "" && repo != "" && run != "" {
-		return fmt.Sprintf("%s/%s/actions/runs/%s", server, repo, run)
-	}
-	return ""
 }

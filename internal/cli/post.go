@@ -5,13 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-
-	"github.com/sethvargo/go-githubactions"
+	"strings"
 
 	"github.com/mlci/mlci/internal/atomicfile"
+	"github.com/mlci/mlci/internal/ciprovider"
 	"github.com/mlci/mlci/internal/forge"
-	"github.com/mlci/mlci/internal/forge/github"
-	"github.com/mlci/mlci/internal/forge/gitlab"
 	"github.com/mlci/mlci/internal/forge/local"
 	"github.com/mlci/mlci/internal/gate"
 	"github.com/mlci/mlci/internal/report"
@@ -22,58 +20,50 @@ func (g *globals) forgeName(name string) string {
 	if name != "auto" {
 		return name
 	}
-	switch {
-	case g.io.Getenv("GITHUB_ACTIONS") == "true":
-		return "github"
-	case g.io.Getenv("GITLAB_CI") == "true":
-		return "gitlab"
+	return g.ci.Name()
+}
+
+// forgeProvider is the system --forge names: the one the job runs in for
+// auto, else the named one, whatever CI runs the job.
+func (g *globals) forgeProvider(name string) (ciprovider.Provider, error) {
+	if name == "auto" {
+		return g.ci, nil
 	}
-	return "local"
+	if fp, ok := ciprovider.Named(name, g.io.Getenv, ciprovider.Options{Stdout: g.io.Stdout}); ok {
+		return fp, nil
+	}
+	return nil, usageError(fmt.Errorf("--forge %q: choose auto, %s", name, orList(ciprovider.Names())))
 }
 
 func (g *globals) selectForge(p *project, name string) (forge.Forge, error) {
-	switch g.forgeName(name) {
-	case "github":
-		cfg, err := github.FromEnv(g.io.Getenv)
-		if err != nil {
-			return nil, usageError(fmt.Errorf("%w; or pass --forge local to skip posting", err))
-		}
-		g.mask(cfg.Token)
-		f, err := github.New(cfg)
-		if err != nil {
-			return nil, usageError(err)
-		}
-		return f, nil
-	case "gitlab":
-		cfg, err := gitlab.FromEnv(g.io.Getenv)
-		if err != nil {
-			return nil, usageError(fmt.Errorf("%w; or pass --forge local to skip posting", err))
-		}
-		f, err := gitlab.New(cfg)
-		if err != nil {
-			return nil, usageError(err)
-		}
-		return f, nil
-	case "local":
-		return &local.Forge{Dir: p.Root}, nil
-	}
-	return nil, usageError(fmt.Errorf("--forge %q: choose auto, github, gitlab or local", name))
+	f, _, err := g.openForge(p, name)
+	return f, err
 }
 
-// actions returns the GitHub Actions helper when running in Actions with
-// its command files, nil otherwise (it panics without the files).
-func (g *globals) actions() *githubactions.Action {
-	if g.io.Getenv("GITHUB_ACTIONS") != "true" || g.io.Getenv("GITHUB_OUTPUT") == "" {
-		return nil
+// openForge returns the forge --forge names and the system it belongs to,
+// whose comment limit the report must fit.
+func (g *globals) openForge(p *project, name string) (forge.Forge, ciprovider.Provider, error) {
+	fp, err := g.forgeProvider(name)
+	if err != nil {
+		return nil, nil, err
 	}
-	return githubactions.New(githubactions.WithGetenv(g.io.Getenv), githubactions.WithWriter(g.io.Stdout))
+	f, err := fp.Forge(p.Root)
+	if err != nil {
+		var ce *ciprovider.ConfigError
+		if errors.As(err, &ce) {
+			err = fmt.Errorf("%w; or pass --forge local to skip posting", err)
+		}
+		return nil, nil, usageError(err)
+	}
+	return f, fp, nil
 }
 
-// mask keeps a token out of the Actions log even if something prints it.
-func (g *globals) mask(token string) {
-	if token != "" && g.io.Getenv("GITHUB_ACTIONS") == "true" {
-		fmt.Fprintf(g.io.Stdout, "::add-mask::%s\n", token)
+// orList joins names as a sentence does: "a, b or c".
+func orList(names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
 	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
 
 // post renders the report, writes the full copy to mlci-report.md (the job
@@ -90,7 +80,7 @@ func (g *globals) post(ctx context.Context, p *project, in report.Input, pf *pos
 			return nil, usageError(err)
 		}
 	}
-	a := g.actions()
+	a := g.ci.Outputs()
 	if a != nil {
 		verdict := "pass"
 		if !in.Pass() {
@@ -99,15 +89,13 @@ func (g *globals) post(ctx context.Context, p *project, in report.Input, pf *pos
 		a.SetOutput("verdict", verdict)
 		a.SetOutput("report-path", reportPath)
 		a.SetOutput("data-root", dataRoot(in))
-		if g.io.Getenv("GITHUB_STEP_SUMMARY") != "" {
-			a.AddStepSummary(full)
-		}
+		a.AddStepSummary(full)
 	}
-	f, err := g.selectForge(p, pf.forge)
+	f, fp, err := g.openForge(p, pf.forge)
 	if err != nil {
 		return nil, err
 	}
-	body, truncated := report.Render(in, reportLimit(f.Name()))
+	body, truncated := report.Render(in, fp.CommentLimit())
 	res, err := f.Post(ctx, forge.Report{
 		ID: pf.id, Body: body, Pass: in.Pass(), Summary: in.Summary(),
 		Annotations: annotations(p, in.Gates), Mode: pf.mode,

@@ -112,6 +112,32 @@ func TestCIMissingTokenIsOneLine(t *testing.T) {
 	}
 }
 
+// --forge picks where the report goes whatever CI runs the job; the
+// choices and the hint to skip posting are what the user reads.
+func TestCIForgeChoice(t *testing.T) {
+	api := githubfake.New(t)
+	tests := []struct {
+		name   string
+		env    map[string]string
+		forge  string
+		code   int
+		stderr string
+	}{
+		{name: "unknown forge", forge: "bitbucket", code: ExitUsage, stderr: `--forge "bitbucket": choose auto, github, gitlab or local`},
+		{name: "github outside Actions without a token", forge: "github", code: ExitUsage, stderr: "; or pass --forge local to skip posting"},
+		{name: "gitlab inside Actions without a token", env: githubEnv(t, api, "tok"), forge: "gitlab", code: ExitUsage, stderr: "; or pass --forge local to skip posting"},
+		{name: "local inside Actions", env: githubEnv(t, api, ""), forge: "local", code: ExitOK},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := run(t, tc.env, "-C", quickstart(t), "ci", "--baseline", "baseline/metrics.json", "--forge", tc.forge)
+			if r.code != tc.code || !strings.Contains(r.stderr, tc.stderr) {
+				t.Errorf("exit %d, want %d; stderr %q, want %q in it", r.code, tc.code, r.stderr, tc.stderr)
+			}
+		})
+	}
+}
+
 // A job whose post fails still has the report: the step summary and the
 // verdict and report-path outputs are written before the forge is asked.
 func TestCIPostFailureKeepsSummaryAndOutputs(t *testing.T) {

@@ -134,10 +134,10 @@ func (g *globals) promoteVersion(ctx context.Context, p *project, rf *registryFl
 	if err != nil {
 		return registry.Tag{}, none, err
 	}
-	rec := registry.Record{Actor: actor(g.io.Getenv), CI: runURL(g.io.Getenv)}
+	rec := registry.Record{Actor: g.ci.Actor(), CI: g.ci.RunURL()}
 	if v.Record != nil {
 		rec = *v.Record
-		rec.Actor, rec.CI = actor(g.io.Getenv), runURL(g.io.Getenv)
+		rec.Actor, rec.CI = g.ci.Actor(), g.ci.RunURL()
 	}
 	rec.Version = version
 	t, err := registry.Promote(ctx, repo.Root, remote, name, stage, version, rec, promoteAttempts)
@@ -210,7 +210,7 @@ func (g *globals) deploy(ctx context.Context, p *project, t registry.Tag, rec re
 	if res.State == forge.DeployWaiting {
 		return nil // the forge holds it for approval
 	}
-	if err := d.SetDeploymentState(ctx, res.ID, forge.DeploySuccess, runURL(g.io.Getenv)); err != nil {
+	if err := d.SetDeploymentState(ctx, res.ID, forge.DeploySuccess, g.ci.RunURL()); err != nil {
 		return serviceError(fmt.Errorf("deployment %d of %s: %w", res.ID, t.String(), err))
 	}
 	return nil

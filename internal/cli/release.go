@@ -2,8 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
-	"os"
 
 	"github.com/mlci/mlci/internal/config"
 	"github.com/mlci/mlci/internal/registry"
@@ -17,31 +15,6 @@ type released struct {
 	Tag     string `json:"tag"`
 	Digest  string `json:"artifact_digest"`
 	Path    string `json:"artifact_path"`
-}
-
-// onMerge reports whether this run is a push to the default branch, the
-// moment a merged model reaches its on: merge stage.
-func (g *globals) onMerge() bool {
-	get := g.io.Getenv
-	if get("GITHUB_ACTIONS") == "true" {
-		if get("GITHUB_EVENT_NAME") != "push" {
-			return false
-		}
-		var ev struct {
-			Repository struct {
-				DefaultBranch string `json:"default_branch"`
-			} `json:"repository"`
-		}
-		data, err := os.ReadFile(get("GITHUB_EVENT_PATH"))
-		if err != nil || json.Unmarshal(data, &ev) != nil || ev.Repository.DefaultBranch == "" {
-			return false
-		}
-		return get("GITHUB_REF") == "refs/heads/"+ev.Repository.DefaultBranch
-	}
-	if get("GITLAB_CI") == "true" {
-		return get("CI_PIPELINE_SOURCE") == "push" && get("CI_COMMIT_BRANCH") != "" && get("CI_COMMIT_BRANCH") == get("CI_DEFAULT_BRANCH")
-	}
-	return false
 }
 
 // release registers HEAD as the next version of every model that has an

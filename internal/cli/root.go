@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mlci/mlci/internal/ciprovider"
 	"github.com/mlci/mlci/internal/exitcode"
 	"github.com/mlci/mlci/internal/forge/redact"
 )
@@ -52,6 +53,8 @@ type globals struct {
 	json    bool
 	quiet   bool
 	workDir string // dir resolved to an absolute path
+	// ci is the CI system the job runs in, detected once from io.Getenv.
+	ci ciprovider.Provider
 	// tagsFetched records repositories whose registry tags this process
 	// already refetched: `mlci ci` on a merge reads the registry for each
 	// model and again to promote, and one fetch serves them all (a race
@@ -65,7 +68,7 @@ func Execute(ctx context.Context, args []string, io IO) int {
 	if io.Getenv == nil {
 		io.Getenv = func(string) string { return "" }
 	}
-	g := &globals{io: io}
+	g := &globals{io: io, ci: ciprovider.Detect(io.Getenv, ciprovider.Options{Stdout: io.Stdout})}
 	root := newRoot(g)
 	root.SetArgs(args)
 	root.SetOut(io.Stdout)

@@ -55,7 +55,7 @@ materials: two runs with the same identity are the same experiment.`,
 			if err != nil {
 				return err
 			}
-			st := runrecord.New(subj, m, builderID(g.io.Getenv), runURL(g.io.Getenv), started, time.Now())
+			st := runrecord.New(subj, m, g.ci.BuilderID(), g.ci.RunURL(), started, time.Now())
 			out := output
 			if out == "" {
 				out = filepath.Join(p.Root, RunRecordFile)
@@ -137,7 +137,10 @@ func (g *globals) runMaterials(ctx context.Context, p *project, image string) (r
 			return u
 		}
 	}
-	m.Repository = runrecord.Repository(g.io.Getenv, origin)
+	m.Repository = g.ci.RepositoryURL()
+	if m.Repository == "" && origin != nil {
+		m.Repository = runrecord.RemoteURL(origin())
+	}
 	if l, err := lockfile.Read(p.lockPath()); err == nil {
 		for name, ds := range l.Datasets {
 			m.Data[name] = ds.Digest
@@ -184,14 +187,4 @@ func paramsDigest(p *project, files []string) (digest.Digest, error) {
 	}
 	datahash.Sort(entries)
 	return datahash.Root(digest.BLAKE3, entries), nil
-}
-
-func builderID(getenv func(string) string) string {
-	switch {
-	case getenv("GITHUB_ACTIONS") == "true":
-		return "https://github.com/actions/runner"
-	case getenv("GITLAB_CI") == "true":
-		return "https://gitlab.com/gitlab-org/gitlab-runner"
-	}
-	return "https://mlci.dev/local"
 }

@@ -14,12 +14,6 @@ import (
 	"github.com/mlci/mlci/internal/progress"
 )
 
-// Comment size limits of the forges, in characters.
-const (
-	GitHubLimit = 65536
-	GitLabLimit = 1000000
-)
-
 // Dataset is one dataset's line in the data section.
 type Dataset struct {
 	Name string

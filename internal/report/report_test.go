@@ -16,6 +16,13 @@ import (
 	"github.com/mlci/mlci/internal/metrics"
 )
 
+// The comment limits of GitHub and GitLab, in characters: one a long report
+// overflows, one it fits.
+const (
+	smallLimit = 65536
+	largeLimit = 1000000
+)
+
 var update = flag.Bool("update", false, "rewrite golden files")
 
 func parse(t *testing.T, path, src string) *metrics.File {
@@ -57,7 +64,7 @@ func sample(t *testing.T) Input {
 }
 
 func TestRenderGolden(t *testing.T) {
-	body, truncated := Render(sample(t), GitHubLimit)
+	body, truncated := Render(sample(t), smallLimit)
 	if truncated {
 		t.Error("small report marked truncated")
 	}
@@ -106,19 +113,19 @@ func TestRenderFitsLimit(t *testing.T) {
 	in := sample(t)
 	in.Metrics = metrics.Diff([]*metrics.File{parse(t, "m.json", bb.String())}, []*metrics.File{parse(t, "m.json", hb.String())})
 	full, cut := Render(in, 0)
-	if cut || len(full) <= GitHubLimit {
+	if cut || len(full) <= smallLimit {
 		t.Fatalf("test report is %d characters; want one over the limit", len(full))
 	}
-	body, truncated := Render(in, GitHubLimit)
-	if !truncated || len([]rune(body)) > GitHubLimit {
-		t.Fatalf("rendered %d characters (truncated=%v), limit %d", len([]rune(body)), truncated, GitHubLimit)
+	body, truncated := Render(in, smallLimit)
+	if !truncated || len([]rune(body)) > smallLimit {
+		t.Fatalf("rendered %d characters (truncated=%v), limit %d", len([]rune(body)), truncated, smallLimit)
 	}
 	for _, want := range []string{"## ❌ mlci: checks failed", "### Gates", "more rows, left out to fit", "tables shortened to fit"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("shortened report lacks %q", want)
 		}
 	}
-	if gl, truncated := Render(in, GitLabLimit); truncated || gl != full {
+	if gl, truncated := Render(in, largeLimit); truncated || gl != full {
 		t.Error("report under GitLab's limit was shortened")
 	}
 }
@@ -133,7 +140,7 @@ func TestHistory(t *testing.T) {
 			{Label: "head", Values: map[string]float64{"eval.acc": 0.88, "eval.loss": 0.25}},
 		},
 	}
-	body, _ := Render(in, GitHubLimit)
+	body, _ := Render(in, smallLimit)
 	for _, want := range []string{
 		"### History",
 		"```mermaid\nxychart-beta\n  title \"eval.acc\"\n  x-axis [\"1a2b3c4\", \"5d6e7f8\", \"head\"]\n  line [0.9, 0.91, 0.88]\n```",
@@ -154,7 +161,7 @@ func TestHistory(t *testing.T) {
 func TestRunSection(t *testing.T) {
 	in := sample(t)
 	in.Run = &Run{Identity: "blake3:abc", Hardware: "gpu: H100\ndriver: 550", Image: "sha256:def", Subjects: map[string]string{"model.bin": "sha256:123"}}
-	body, _ := Render(in, GitHubLimit)
+	body, _ := Render(in, smallLimit)
 	for _, want := range []string{"### Run", "| identity | `blake3:abc` |", "| model.bin | `sha256:123` |", "| hardware | gpu: H100; driver: 550 |"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("report lacks %q", want)
