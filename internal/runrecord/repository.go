@@ -7,29 +7,6 @@ import (
 	"github.com/mlci/mlci/internal/forge/redact"
 )
 
-// Repository names the repository a run's commit is in, for
-// externalParameters.repository: in CI the forge's own URL of the project
-// (GitHub's GITHUB_SERVER_URL and GITHUB_REPOSITORY, GitLab's
-// CI_PROJECT_URL), else what RemoteURL makes of remote(), the origin
-// remote's URL; "" when neither names one. remote is called only when the
-// environment does not say.
-func Repository(getenv func(string) string, remote func() string) string {
-	if r := getenv("GITHUB_REPOSITORY"); r != "" {
-		server := strings.TrimSuffix(getenv("GITHUB_SERVER_URL"), "/")
-		if server == "" {
-			server = "https://github.com"
-		}
-		return server + "/" + r
-	}
-	if u := getenv("CI_PROJECT_URL"); u != "" {
-		return RemoteURL(u)
-	}
-	if remote == nil {
-		return ""
-	}
-	return RemoteURL(remote())
-}
-
 // RemoteURL is a git remote's URL as a record may carry it: without the
 // credentials a CI checkout puts in it (https://gitlab-ci-token:TOKEN@host),
 // or the user of an scp-like address (git@host:path becomes host:path),

@@ -27,27 +27,3 @@ func TestRemoteURL(t *testing.T) {
 		})
 	}
 }
-
-func TestRepository(t *testing.T) {
-	origin := func() string { return "https://gitlab-ci-token:SECRET@gitlab.example.com/g/p.git" }
-	tests := []struct {
-		name   string
-		env    map[string]string
-		remote func() string
-		want   string
-	}{
-		{"GitHub", map[string]string{"GITHUB_SERVER_URL": "https://github.example.com/", "GITHUB_REPOSITORY": "o/r"}, origin, "https://github.example.com/o/r"},
-		{"GitHub without a server URL", map[string]string{"GITHUB_REPOSITORY": "o/r"}, nil, "https://github.com/o/r"},
-		{"GitLab", map[string]string{"CI_PROJECT_URL": "https://gitlab.example.com/g/p"}, origin, "https://gitlab.example.com/g/p"},
-		{"origin remote", nil, origin, "https://gitlab.example.com/g/p"},
-		{"no remote", nil, func() string { return "" }, ""},
-		{"not in git", nil, nil, ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := Repository(func(k string) string { return tt.env[k] }, tt.remote); got != tt.want {
-				t.Errorf("Repository = %q, want %q", got, tt.want)
-			}
-		})
-	}
-}
