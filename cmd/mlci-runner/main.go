@@ -6,12 +6,16 @@ package main
 import (
 	"os"
 
+	"github.com/mlci/mlci/internal/buildinfo"
 	"github.com/mlci/mlci/internal/exitcode"
 	"github.com/mlci/mlci/runner/runnercli"
 )
 
-// version is set with -ldflags "-X main.version=v1.2.3" by release builds.
-var version string
+// Release builds set these with -ldflags "-X main.version=v1.2.3 -X
+// main.commit=... -X main.date=..." (see .goreleaser.yaml); -X can only
+// reach package-level variables. Left empty, buildinfo reads what the Go
+// toolchain recorded.
+var version, commit, date string
 
 func main() {
 	ctx, stop := exitcode.OnInterrupt("mlci-runner")
@@ -20,7 +24,7 @@ func main() {
 		Stdout:  os.Stdout,
 		Stderr:  os.Stderr,
 		Getenv:  os.Getenv,
-		Version: version,
+		Version: buildinfo.Read(buildinfo.Stamp{Version: version, Commit: commit, Date: date}),
 	})
 	stop()
 	os.Exit(code)

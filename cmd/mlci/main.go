@@ -6,12 +6,16 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/mlci/mlci/internal/buildinfo"
 	"github.com/mlci/mlci/internal/cli"
 	"github.com/mlci/mlci/internal/exitcode"
 )
 
-// version is set with -ldflags "-X main.version=v1.2.3" by release builds.
-var version string
+// Release builds set these with -ldflags "-X main.version=v1.2.3 -X
+// main.commit=... -X main.date=..." (see .goreleaser.yaml); -X can only
+// reach package-level variables. Left empty, buildinfo reads what the Go
+// toolchain recorded.
+var version, commit, date string
 
 func main() {
 	ctx, stop := exitcode.OnInterrupt("mlci")
@@ -26,7 +30,7 @@ func main() {
 		Getenv:         os.Getenv,
 		StderrTerminal: term.IsTerminal(stderrFd),
 		Width:          width,
-		Version:        version,
+		Version:        buildinfo.Read(buildinfo.Stamp{Version: version, Commit: commit, Date: date}),
 	})
 	stop()
 	os.Exit(code)

@@ -9,13 +9,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
-	"runtime/debug"
 	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/mlci/mlci/internal/buildinfo"
 	"github.com/mlci/mlci/internal/ciprovider"
 	"github.com/mlci/mlci/internal/exitcode"
 	"github.com/mlci/mlci/internal/forge/redact"
@@ -41,8 +40,9 @@ type IO struct {
 	StderrTerminal bool
 	// Width is the terminal width, 0 when unknown.
 	Width int
-	// Version is set at build time; "" means a development build.
-	Version string
+	// Version describes the build; the zero value stands for the running
+	// binary's recorded build information.
+	Version buildinfo.Info
 }
 
 // globals are the flags every command takes.
@@ -193,40 +193,20 @@ func (g *globals) warn(msg string) {
 	}
 }
 
-type versionInfo struct {
-	Version string `json:"version"`
-	Commit  string `json:"commit,omitempty"`
-	Go      string `json:"go"`
-}
-
 func newVersionCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print the mlci version",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			v := versionInfo{Version: g.io.Version, Go: runtime.Version()}
+			v := g.io.Version
 			if v.Version == "" {
-				v.Version = "devel"
-			}
-			if bi, ok := debug.ReadBuildInfo(); ok {
-				for _, s := range bi.Settings {
-					if s.Key == "vcs.revision" {
-						v.Commit = s.Value
-					}
-				}
-				if v.Version == "devel" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-					v.Version = bi.Main.Version
-				}
+				v = buildinfo.Read(buildinfo.Stamp{})
 			}
 			if g.json {
 				return g.printJSON(v)
 			}
-			fmt.Fprintf(g.io.Stdout, "mlci %s", v.Version)
-			if v.Commit != "" {
-				fmt.Fprintf(g.io.Stdout, " (%.12s)", v.Commit)
-			}
-			fmt.Fprintf(g.io.Stdout, " %s %s/%s\n", v.Go, runtime.GOOS, runtime.GOARCH)
+			fmt.Fprintf(g.io.Stdout, "mlci %s\n", v)
 			return nil
 		},
 	}

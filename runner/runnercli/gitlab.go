@@ -122,8 +122,8 @@ such as h100); it runs in its own container with exactly those GPUs.`,
 }
 
 func (g *globals) version() string {
-	if g.io.Version == "" {
+	if g.io.Version.Version == "" {
 		return "dev"
 	}
-	return g.io.Version
+	return g.io.Version.Version
 }

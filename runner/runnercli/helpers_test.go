@@ -11,6 +11,7 @@ import (
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
 	"github.com/NVIDIA/go-nvml/pkg/nvml/mock"
 
+	"github.com/mlci/mlci/internal/buildinfo"
 	"github.com/mlci/mlci/runner/gpu/gputest"
 	"github.com/mlci/mlci/runner/runnercli"
 )
@@ -27,7 +28,7 @@ type host struct {
 	env     map[string]string
 	nvml    func() nvml.Interface
 	stdin   string
-	version string
+	version buildinfo.Info
 }
 
 // newHost is a host with srv as its NVML (nil: no NVIDIA driver), its own

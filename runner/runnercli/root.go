@@ -14,6 +14,7 @@ import (
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
 	"github.com/spf13/cobra"
 
+	"github.com/mlci/mlci/internal/buildinfo"
 	"github.com/mlci/mlci/internal/exitcode"
 	"github.com/mlci/mlci/runner/dockerjob/dockerengine"
 	"github.com/mlci/mlci/runner/hostconfig"
@@ -41,7 +42,8 @@ type IO struct {
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 	Getenv         func(string) string
-	Version        string
+	// Version describes the build; the zero value is a development build.
+	Version buildinfo.Info
 	// Executable is this program's path, for the telemetry monitor it
 	// starts; "" means os.Executable.
 	Executable string
@@ -125,8 +127,8 @@ func newVersionCmd(g *globals) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			v := g.io.Version
-			if v == "" {
-				v = "dev"
+			if v.Version == "" {
+				v = buildinfo.Read(buildinfo.Stamp{})
 			}
 			fmt.Fprintf(g.io.Stdout, "mlci-runner %s\n", v)
 			return nil

@@ -3,9 +3,11 @@ package runnercli_test
 import (
 	"encoding/json"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
+	"github.com/mlci/mlci/internal/buildinfo"
 	"github.com/mlci/mlci/runner/gpu/gputest"
 	"github.com/mlci/mlci/runner/lease"
 	"github.com/mlci/mlci/runner/runnercli"
@@ -91,11 +93,16 @@ func TestConfigFile(t *testing.T) {
 }
 
 func TestVersion(t *testing.T) {
-	for _, tt := range []struct{ version, want string }{
-		{"", "mlci-runner dev\n"},
-		{"v1.2.3", "mlci-runner v1.2.3\n"},
+	for _, tt := range []struct {
+		name    string
+		version buildinfo.Info
+		want    string
+	}{
+		{"unset: the test binary's own build information", buildinfo.Info{}, "mlci-runner devel (" + runtime.Version() + ", " + runtime.GOOS + "/" + runtime.GOARCH + ")\n"},
+		{"release", buildinfo.Info{Version: "v1.2.3", Commit: "0123456789abcdef", Date: "2026-05-01T10:00:00Z", Go: "go1.26.8", Platform: "linux/arm64"},
+			"mlci-runner v1.2.3 (commit 0123456789ab, committed 2026-05-01T10:00:00Z, go1.26.8, linux/arm64)\n"},
 	} {
-		t.Run(tt.want, func(t *testing.T) {
+		t.Run(tt.name, func(t *testing.T) {
 			h := newHost(t, nil) // needs no GPU
 			h.version = tt.version
 			if r := h.mustRun("version"); r.stdout != tt.want {
@@ -195,7 +202,7 @@ func TestJSONLeasesEmpty(t *testing.T) {
 
 func TestGitLabConfig(t *testing.T) {
 	h := newHost(t, nil) // config_exec needs neither GPUs nor Docker
-	h.version = "v9.8.7"
+	h.version = buildinfo.Info{Version: "v9.8.7"}
 	r := h.mustRun("gitlab", "config")
 	var out struct {
 		Driver struct {
