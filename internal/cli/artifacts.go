@@ -7,12 +7,13 @@ import (
 
 	"github.com/mlci/mlci/internal/artifact"
 	"github.com/mlci/mlci/internal/config"
+	"github.com/mlci/mlci/internal/project"
 	"github.com/mlci/mlci/internal/registry"
 )
 
 // artifactStore opens the project's artifact_store, or returns nil when
 // none is configured.
-func (g *globals) artifactStore(ctx context.Context, p *project) (artifact.Store, error) {
+func (g *globals) artifactStore(ctx context.Context, p *project.Project) (artifact.Store, error) {
 	if p.Config == nil || p.Config.ArtifactStore == "" {
 		return nil, nil
 	}
@@ -34,12 +35,12 @@ func artifactTag(model, suffix string) string {
 // pushArtifact stores the model's artifact by digest and records the
 // digest; the registry tag is written after, so a version never names an
 // artifact that is not stored.
-func (g *globals) pushArtifact(ctx context.Context, p *project, m config.Model, version string, rec *registry.Record) error {
+func (g *globals) pushArtifact(ctx context.Context, p *project.Project, m config.Model, version string, rec *registry.Record) error {
 	store, err := g.artifactStore(ctx, p)
 	if err != nil || store == nil {
 		return err
 	}
-	pushed, err := store.Push(ctx, m.Name, p.abs(m.Artifact), map[string]string{"dev.mlci.version": version})
+	pushed, err := store.Push(ctx, m.Name, p.Abs(m.Artifact), map[string]string{"dev.mlci.version": version})
 	if err != nil {
 		return serviceError(fmt.Errorf("storing %s's artifact: %w", m.Name, err))
 	}
@@ -51,7 +52,7 @@ func (g *globals) pushArtifact(ctx context.Context, p *project, m config.Model, 
 }
 
 // tagStage points the stage's artifact tag at the version's manifest.
-func (g *globals) tagStage(ctx context.Context, p *project, model, stage string, rec registry.Record) error {
+func (g *globals) tagStage(ctx context.Context, p *project.Project, model, stage string, rec registry.Record) error {
 	store, err := g.artifactStore(ctx, p)
 	if err != nil || store == nil || rec.Manifest == "" {
 		return err

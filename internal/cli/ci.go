@@ -12,11 +12,15 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mlci/mlci/internal/baseline"
 	"github.com/mlci/mlci/internal/ciprovider"
+	"github.com/mlci/mlci/internal/datacheck"
 	"github.com/mlci/mlci/internal/forge"
 	"github.com/mlci/mlci/internal/gate"
 	"github.com/mlci/mlci/internal/gitrepo"
 	"github.com/mlci/mlci/internal/metrics"
+	"github.com/mlci/mlci/internal/pipeline"
+	"github.com/mlci/mlci/internal/project"
 	"github.com/mlci/mlci/internal/report"
 	"github.com/mlci/mlci/internal/runrecord"
 )
@@ -24,17 +28,17 @@ import (
 // ciResult is the --json document of mlci ci: each step that ran, and the
 // overall verdict.
 type ciResult struct {
-	Pass     bool            `json:"pass"`
-	Data     []checkResult   `json:"data,omitempty"`
-	DataDiff []diffResult    `json:"data_diff,omitempty"`
-	Metrics  json.RawMessage `json:"metrics,omitempty"`
-	Params   json.RawMessage `json:"params,omitempty"`
-	Gates    *gate.Report    `json:"gates,omitempty"`
-	Failed   []string        `json:"failed"`
-	Report   *postOutput     `json:"report,omitempty"`
-	Released []released      `json:"released,omitempty"`
+	Pass     bool                   `json:"pass"`
+	Data     []datacheck.Result     `json:"data,omitempty"`
+	DataDiff []datacheck.DiffResult `json:"data_diff,omitempty"`
+	Metrics  json.RawMessage        `json:"metrics,omitempty"`
+	Params   json.RawMessage        `json:"params,omitempty"`
+	Gates    *gate.Report           `json:"gates,omitempty"`
+	Failed   []string               `json:"failed"`
+	Report   *postOutput            `json:"report,omitempty"`
+	Released []pipeline.Released    `json:"released,omitempty"`
 	// Baseline is what the metrics, params and data were compared with.
-	Baseline *baselineInfo `json:"baseline,omitempty"`
+	Baseline *baseline.Info `json:"baseline,omitempty"`
 }
 
 type postOutput struct {
@@ -77,11 +81,7 @@ func (f *postFlags) validate() error {
 }
 
 func newCICmd(g *globals) *cobra.Command {
-	var bf baselineFlags
-	var h hashFlags
-	var out outputFlags
-	var pf postFlags
-	var rf registryFlags
+	opts := &ciOptions{globals: g}
 	cmd := &cobra.Command{
 		Use:   "ci",
 		Short: "Run every check mlci.yaml configures and post the report",
@@ -95,51 +95,65 @@ every problem. Exits 1 if a check failed (unless --fail-on-gate=false), 2 on
 bad input, 3 when the forge failed after retries.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			p, pl, in, err := g.prepareReport(ctx, &bf, &h, &pf, out.precision)
-			if err != nil {
-				return err
-			}
-			posted, err := g.post(ctx, p, in, &pf)
-			if err != nil {
-				return err
-			}
-			res := ciResult{Pass: len(pl.failed) == 0, Data: pl.data, DataDiff: pl.dataDiff, Gates: pl.gates, Failed: pl.failed, Report: posted, Baseline: pl.baseline.info()}
-			if res.Pass && len(p.Config.Models) > 0 && (pf.release == "always" || pf.release == "auto" && g.ci.Event() == ciprovider.EventMerge) {
-				rel, err := g.release(ctx, p, pl, &bf, &rf)
-				if err != nil {
-					return err
-				}
-				res.Released = rel
-				g.releaseOutputs(rel)
-			}
-			if g.json {
-				res.Metrics, res.Params = rowsJSON(pl.metrics), rowsJSON(pl.params)
-				if err := g.printJSON(res); err != nil {
-					return err
-				}
-			} else {
-				if err := g.printPipeline(p, pl, &out, posted); err != nil {
-					return err
-				}
-				for _, r := range res.Released {
-					fmt.Fprintf(g.io.Stdout, "released %s %s to %s (%s, %s)\n", r.Model, r.Version, r.Stage, r.Tag, r.Digest)
-				}
-			}
-			if !res.Pass && (pf.failOnGate || slices.Contains(pl.failed, "data")) {
-				return checkFailed(fmt.Errorf("%s failed; see the sections above for what to fix", strings.Join(pl.failed, " and ")))
-			}
-			return nil
+			return runCI(cmd.Context(), opts)
 		},
 	}
-	bf.register(cmd)
-	h.register(cmd, false)
-	out.register(cmd, true)
-	pf.register(cmd)
-	cmd.Flags().BoolVar(&pf.failOnGate, "fail-on-gate", true, "exit 1 when a gate fails (data changes always fail)")
-	cmd.Flags().StringVar(&pf.release, "release", "auto", "register HEAD and promote it to each model's on: merge stage: auto (on a push to the default branch), always or never")
-	rf.register(cmd)
+	opts.base.register(cmd)
+	opts.hash.register(cmd, false)
+	opts.out.register(cmd, true)
+	opts.post.register(cmd)
+	cmd.Flags().BoolVar(&opts.post.failOnGate, "fail-on-gate", true, "exit 1 when a gate fails (data changes always fail)")
+	cmd.Flags().StringVar(&opts.post.release, "release", "auto", "register HEAD and promote it to each model's on: merge stage: auto (on a push to the default branch), always or never")
+	opts.registry.register(cmd)
 	return cmd
+}
+
+// ciOptions are ci's flags.
+type ciOptions struct {
+	*globals
+	base     baselineFlags
+	hash     hashFlags
+	out      outputFlags
+	post     postFlags
+	registry registryFlags
+}
+
+func runCI(ctx context.Context, opts *ciOptions) error {
+	g := opts.globals
+	p, res, in, err := g.prepareReport(ctx, &opts.base, &opts.hash, &opts.post, opts.out.precision)
+	if err != nil {
+		return err
+	}
+	posted, err := g.post(ctx, p, in, &opts.post)
+	if err != nil {
+		return err
+	}
+	out := ciResult{Pass: res.Pass(), Data: res.Data, DataDiff: res.DataDiff, Gates: res.Gates, Failed: res.Failed, Report: posted, Baseline: res.Baseline.Info()}
+	if out.Pass && len(p.Config.Models) > 0 && (opts.post.release == "always" || opts.post.release == "auto" && g.ci.Event() == ciprovider.EventMerge) {
+		rel, err := pipeline.Release(ctx, p, res, &releaser{g: g, p: p, base: &opts.base, registry: &opts.registry})
+		if err != nil {
+			return err
+		}
+		out.Released = rel
+		g.releaseOutputs(rel)
+	}
+	if g.json {
+		out.Metrics, out.Params = rowsJSON(res.Metrics), rowsJSON(res.Params)
+		if err := g.printJSON(out); err != nil {
+			return err
+		}
+	} else {
+		if err := g.printPipeline(p, res, &opts.out, posted); err != nil {
+			return err
+		}
+		for _, r := range out.Released {
+			fmt.Fprintf(g.io.Stdout, "released %s %s to %s (%s, %s)\n", r.Model, r.Version, r.Stage, r.Tag, r.Digest)
+		}
+	}
+	if !out.Pass && (opts.post.failOnGate || slices.Contains(res.Failed, pipeline.StepData)) {
+		return checkFailed(fmt.Errorf("%s failed; see the sections above for what to fix", strings.Join(res.Failed, " and ")))
+	}
+	return nil
 }
 
 func rowsJSON(rows []metrics.Row) json.RawMessage {
@@ -155,7 +169,7 @@ func rowsJSON(rows []metrics.Row) json.RawMessage {
 
 // releaseOutputs tells the user's deploy step what was released: the first
 // model's name, version, stage and artifact.
-func (g *globals) releaseOutputs(rel []released) {
+func (g *globals) releaseOutputs(rel []pipeline.Released) {
 	a := g.ci.Outputs()
 	if a == nil || len(rel) == 0 {
 		return
@@ -170,7 +184,7 @@ func (g *globals) releaseOutputs(rel []released) {
 
 // prepareReport runs the pipeline for ci and report and builds what the
 // report shows.
-func (g *globals) prepareReport(ctx context.Context, bf *baselineFlags, h *hashFlags, pf *postFlags, precision int) (*project, *pipeline, report.Input, error) {
+func (g *globals) prepareReport(ctx context.Context, bf *baselineFlags, h *hashFlags, pf *postFlags, precision int) (*project.Project, *pipeline.Result, report.Input, error) {
 	if err := pf.validate(); err != nil {
 		return nil, nil, report.Input{}, err
 	}
@@ -181,26 +195,32 @@ func (g *globals) prepareReport(ctx context.Context, bf *baselineFlags, h *hashF
 	if p.Config == nil {
 		return nil, nil, report.Input{}, usageError(errors.New("no mlci.yaml here or above: create one (see README) or pass -C DIR"))
 	}
-	pl, err := g.runPipeline(ctx, p, bf, h)
+	res, err := pipeline.Run(ctx, p, pipeline.Options{
+		Select:   bf.selection(),
+		Baseline: g.baselineOptions(p),
+		Hash:     h.options(g),
+		Waiting:  g.waitForWriter,
+		Warn:     g.warn,
+	})
 	if err != nil {
 		return nil, nil, report.Input{}, err
 	}
-	in := g.reportInput(ctx, pl, precision)
-	in.History = g.history(ctx, p, pl, pf.history)
+	in := res.ReportInput(ctx, g.ci.RunURL(), precision)
+	in.History = pipeline.History(ctx, p, res.Baseline, pf.history)
 	var note string
 	in.Run, note = runInfo(ctx, p, g.io.Getenv)
 	if note != "" {
 		g.warn(note)
 		in.Notes = append(in.Notes, note)
 	}
-	return p, pl, in, nil
+	return p, res, in, nil
 }
 
 // runInfo reads the project's run record, if mlci run record wrote one at
 // this commit, and the GPU telemetry mlci-runner keeps beside the hardware
 // file. A job on an mlci-runner host without a run record still shows its
 // hardware. note says why a record was left out.
-func runInfo(ctx context.Context, p *project, getenv func(string) string) (r *report.Run, note string) {
+func runInfo(ctx context.Context, p *project.Project, getenv func(string) string) (r *report.Run, note string) {
 	st, m, note := currentRunRecord(ctx, p)
 	if st != nil {
 		r = &report.Run{Identity: string(st.Predicate.BuildDefinition.InternalParameters.RunIdentity), Hardware: m.Hardware, Image: string(m.Image), Subjects: map[string]string{}}
@@ -230,8 +250,8 @@ func runInfo(ctx context.Context, p *project, getenv func(string) string) (r *re
 // currentRunRecord reads the project's run record when it was made at
 // HEAD. A record of another commit (one left in the work tree, or restored
 // from a cache) describes another run: it is left out, and note says why.
-func currentRunRecord(ctx context.Context, p *project) (st *runrecord.Statement, m runrecord.Materials, note string) {
-	s, err := runrecord.Read(filepath.Join(p.Root, RunRecordFile))
+func currentRunRecord(ctx context.Context, p *project.Project) (st *runrecord.Statement, m runrecord.Materials, note string) {
+	s, err := runrecord.Read(filepath.Join(p.Root, project.RunRecordFile))
 	if err != nil {
 		return nil, m, ""
 	}
@@ -243,14 +263,14 @@ func currentRunRecord(ctx context.Context, p *project) (st *runrecord.Statement,
 		head, _ = repo.Verify(ctx, "HEAD")
 	}
 	if m.Commit != head {
-		at, now := "commit "+shortRev(m.Commit), "HEAD ("+shortRev(head)+")"
+		at, now := "commit "+gitrepo.ShortRev(m.Commit), "HEAD ("+gitrepo.ShortRev(head)+")"
 		if m.Commit == "" {
 			at = "no commit"
 		}
 		if head == "" {
 			now = "this work tree, which is not in git"
 		}
-		return nil, m, fmt.Sprintf("%s was recorded at %s, not at %s, so its run identity and digests are left out; run mlci run record again in this commit's job", RunRecordFile, at, now)
+		return nil, m, fmt.Sprintf("%s was recorded at %s, not at %s, so its run identity and digests are left out; run mlci run record again in this commit's job", project.RunRecordFile, at, now)
 	}
 	return &s, m, ""
 }
@@ -260,7 +280,7 @@ func currentRunRecord(ctx context.Context, p *project) (st *runrecord.Statement,
 const telemetryFileEnv = "MLCI_TELEMETRY_FILE"
 
 // printPipeline prints each step's section for a terminal or CI log.
-func (g *globals) printPipeline(p *project, pl *pipeline, out *outputFlags, posted *postOutput) error {
+func (g *globals) printPipeline(p *project.Project, pl *pipeline.Result, out *outputFlags, posted *postOutput) error {
 	w := g.io.Stdout
 	section := func(title string) {
 		if out.md {
@@ -269,29 +289,29 @@ func (g *globals) printPipeline(p *project, pl *pipeline, out *outputFlags, post
 			fmt.Fprintf(w, "\n== %s ==\n", title)
 		}
 	}
-	if pl.dataChecked {
+	if pl.DataChecked {
 		section("data")
-		printCheck(g, pl.data, 20)
-		if pl.dataDiff != nil {
+		printCheck(g, pl.Data, 20)
+		if pl.DataDiff != nil {
 			fmt.Fprintln(w)
-			printDiff(g, baseInfo{Name: pl.baseline.Name}, pl.dataDiff)
+			printDiff(g, baseInfo{Name: pl.Baseline.Name}, pl.DataDiff)
 		}
 	}
-	if pl.metrics != nil {
-		section("metrics: compared with " + pl.baseline.Name)
-		if err := g.renderRows(pl.metrics, out.options(), out.md); err != nil {
+	if pl.Metrics != nil {
+		section("metrics: compared with " + pl.Baseline.Name)
+		if err := g.renderRows(pl.Metrics, out.options(), out.md); err != nil {
 			return err
 		}
 	}
-	if changed := countChanged(pl.params); changed > 0 {
-		section("params: compared with " + pl.baseline.Name)
-		if err := g.renderRows(pl.params, out.options(), out.md); err != nil {
+	if changed := countChanged(pl.Params); changed > 0 {
+		section("params: compared with " + pl.Baseline.Name)
+		if err := g.renderRows(pl.Params, out.options(), out.md); err != nil {
 			return err
 		}
 	}
-	if pl.gates != nil {
+	if pl.Gates != nil {
 		section("gates")
-		if err := g.printGates(w, p, pl.gates, out); err != nil {
+		if err := g.printGates(w, p, pl.Gates, out); err != nil {
 			return err
 		}
 	}
@@ -300,8 +320,8 @@ func (g *globals) printPipeline(p *project, pl *pipeline, out *outputFlags, post
 		printPosted(w, posted)
 	}
 	verdict := "PASS"
-	if len(pl.failed) > 0 {
-		verdict = "FAIL (" + strings.Join(pl.failed, ", ") + ")"
+	if len(pl.Failed) > 0 {
+		verdict = "FAIL (" + strings.Join(pl.Failed, ", ") + ")"
 	}
 	fmt.Fprintf(w, "\nmlci: %s\n", verdict)
 	return nil

@@ -14,6 +14,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/mlci/mlci/internal/datacheck"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -132,7 +134,7 @@ func TestCheckNamesChangedFiles(t *testing.T) {
 	r = run(t, nil, "-C", dir, "--json", "data", "check")
 	var doc struct {
 		OK       bool
-		Datasets []checkResult
+		Datasets []datacheck.Result
 	}
 	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
 		t.Fatalf("--json output is not JSON: %v\n%s", err, r.stdout)

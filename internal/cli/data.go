@@ -4,21 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
-	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/mlci/mlci/internal/config"
 	"github.com/mlci/mlci/internal/datahash"
 	"github.com/mlci/mlci/internal/digest"
-	"github.com/mlci/mlci/internal/forge/local"
-	"github.com/mlci/mlci/internal/ignore"
 	"github.com/mlci/mlci/internal/lockfile"
 	"github.com/mlci/mlci/internal/progress"
-	"github.com/mlci/mlci/internal/statecache"
+	"github.com/mlci/mlci/internal/project"
 )
 
 // hashFlags are the options shared by the commands that hash.
@@ -41,16 +35,6 @@ func (h *hashFlags) register(cmd *cobra.Command, withDatasetOptions bool) {
 	f.IntVarP(&h.jobs, "jobs", "j", 0, "files hashed at once (default: one per CPU)")
 }
 
-// dataset is one dataset to hash, from the config, the lock or the command
-// line.
-type dataset struct {
-	Name    string
-	Path    string // as recorded: relative to the project root, or absolute
-	Exclude []string
-	Follow  bool
-	Alg     digest.Algorithm
-}
-
 func newDataCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "data",
@@ -66,7 +50,7 @@ manifest per dataset in mlci.lock.d/ naming every file.`,
 }
 
 // algorithm picks the hash: the flag, else the config, else the default.
-func (h *hashFlags) algorithm(p *project) (digest.Algorithm, error) {
+func (h *hashFlags) algorithm(p *project.Project) (digest.Algorithm, error) {
 	name := h.algo
 	if name == "" && p.Config != nil {
 		name = p.Config.Hash
@@ -78,130 +62,32 @@ func (h *hashFlags) algorithm(p *project) (digest.Algorithm, error) {
 	return alg, nil
 }
 
-func fromConfig(d config.Dataset, alg digest.Algorithm) dataset {
-	return dataset{Name: d.Name, Path: d.Path, Exclude: d.Exclude, Follow: d.FollowSymlinks, Alg: alg}
-}
-
-// selectDatasets maps command-line arguments to datasets: a config name or
-// path selects that dataset; anything else is a path hashed with the flags'
-// options. No arguments select every configured dataset.
-func (g *globals) selectDatasets(p *project, h *hashFlags, args []string) ([]dataset, error) {
-	alg, err := h.algorithm(p)
-	if err != nil {
-		return nil, err
+// options are how the datasets are hashed and the hashing shown.
+func (h *hashFlags) options(g *globals) project.HashOptions {
+	return project.HashOptions{
+		NoCache: h.noCache,
+		Jobs:    h.jobs,
+		Warn:    g.warn,
+		Progress: progress.Options{
+			Mode:  progress.DetectMode(g.quiet, g.io.StderrTerminal, g.io.Getenv),
+			Out:   g.io.Stderr,
+			Width: g.io.Width,
+		},
 	}
-	var out []dataset
-	if len(args) == 0 {
-		if p.Config == nil || len(p.Config.Data) == 0 {
-			return nil, usageError(errors.New("no datasets: list them under data: in mlci.yaml, or pass paths"))
-		}
-		for _, d := range p.Config.Data {
-			out = append(out, fromConfig(d, alg))
-		}
-		return out, nil
-	}
-	for _, a := range args {
-		if p.Config != nil {
-			if d, ok := p.Config.Dataset(a); ok {
-				out = append(out, fromConfig(d, alg))
-				continue
-			}
-		}
-		abs := a
-		if !filepath.IsAbs(a) {
-			abs = filepath.Join(g.workDir, a)
-		}
-		if d, ok := p.datasetAt(abs); ok {
-			out = append(out, fromConfig(d, alg))
-			continue
-		}
-		rel := p.rel(abs)
-		out = append(out, dataset{Name: rel, Path: rel, Exclude: h.exclude, Follow: h.follow, Alg: alg})
-	}
-	return out, nil
-}
-
-// datasetAt finds the configured dataset whose path is abs: hashed by its
-// path, it is hashed with its options, as by its name.
-func (p *project) datasetAt(abs string) (config.Dataset, bool) {
-	if p.Config == nil {
-		return config.Dataset{}, false
-	}
-	for _, d := range p.Config.Data {
-		if p.abs(d.Path) == filepath.Clean(abs) {
-			return d, true
-		}
-	}
-	return config.Dataset{}, false
-}
-
-// ownFiles are exclude patterns, relative to the dataset at abs, for the
-// files mlci itself writes into the project and their temporary files: a
-// dataset holding the project root (path: ., or a folder above) would
-// otherwise hash the lock it is checked against, and never pass. mlci.yaml
-// is written by people, so it counts.
-func (p *project) ownFiles(abs string) []string {
-	rel, err := filepath.Rel(abs, p.Root)
-	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-		return nil
-	}
-	prefix := "/"
-	if rel != "." {
-		prefix += ignore.Escape(filepath.ToSlash(rel)) + "/"
-	}
-	out := []string{prefix + ignore.Escape(lockfile.ManifestDir) + "/", prefix + ".mlci/"}
-	for _, f := range []string{lockfile.FileName, local.FileName, RunRecordFile} {
-		out = append(out, prefix+ignore.Escape(f), prefix+ignore.Escape("."+f)+".tmp-*")
-	}
-	return out
 }
 
 // projectDatasets loads the project and selects the datasets args name.
-func (g *globals) projectDatasets(h *hashFlags, args []string) (*project, []dataset, error) {
+func (g *globals) projectDatasets(h *hashFlags, args []string) (*project.Project, []project.Dataset, error) {
 	p, err := g.loadProject()
 	if err != nil {
 		return nil, nil, err
 	}
-	sets, err := g.selectDatasets(p, h, args)
+	alg, err := h.algorithm(p)
+	if err != nil {
+		return nil, nil, err
+	}
+	sets, err := p.SelectDatasets(g.workDir, args, project.PathOptions{Alg: alg, Exclude: h.exclude, FollowSymlinks: h.follow})
 	return p, sets, err
-}
-
-// hash computes one dataset's digest, with the state cache unless disabled.
-func (g *globals) hash(ctx context.Context, p *project, d dataset, h *hashFlags) (*datahash.Result, error) {
-	abs := p.abs(d.Path)
-	m, err := ignore.Compile(append(slices.Clip(d.Exclude), p.ownFiles(abs)...))
-	if err != nil {
-		return nil, usageError(fmt.Errorf("dataset %s: %w", d.Name, err))
-	}
-	opts := datahash.Options{
-		Algorithm:      d.Alg,
-		Exclude:        m,
-		FollowSymlinks: d.Follow,
-		Workers:        h.jobs,
-		Warn:           g.warn,
-	}
-	if !h.noCache {
-		if dir, ok := p.cacheDir(); ok {
-			opts.Cache = statecache.Open(dir, abs, string(d.Alg))
-		}
-	}
-	bar := progress.New(progress.Options{
-		Mode:  progress.DetectMode(g.quiet, g.io.StderrTerminal, g.io.Getenv),
-		Out:   g.io.Stderr,
-		Label: "hashing " + d.Name,
-		Width: g.io.Width,
-	})
-	opts.Progress = bar
-	bar.Start()
-	res, err := datahash.Hash(ctx, abs, opts)
-	bar.Stop()
-	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			return nil, err
-		}
-		return nil, usageError(fmt.Errorf("dataset %s: %w", d.Name, err))
-	}
-	return res, nil
 }
 
 type hashOutput struct {
@@ -229,7 +115,7 @@ file's digest equals b3sum's (or sha256sum's with --algo sha256).`,
 			}
 			var out []hashOutput
 			for _, d := range sets {
-				res, err := g.hash(cmd.Context(), p, d, &h)
+				res, err := p.Hash(cmd.Context(), d, h.options(g))
 				if err != nil {
 					return err
 				}
@@ -258,18 +144,6 @@ func (g *globals) waitForWriter() {
 	}
 }
 
-// readLockOrNew reads mlci.lock for a data lock: a missing one starts empty.
-func (p *project) readLockOrNew() (*lockfile.Lock, error) {
-	l, err := lockfile.Read(p.lockPath())
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		return lockfile.New(), nil
-	case err != nil:
-		return nil, usageError(fmt.Errorf("%w (to start over, delete it and run mlci data lock)", err))
-	}
-	return l, nil
-}
-
 func newDataLockCmd(g *globals) *cobra.Command {
 	var h hashFlags
 	var prune bool
@@ -286,13 +160,13 @@ earlier by path are kept unless --prune. Commit both afterwards.`,
 				return err
 			}
 			// A lock this mlci cannot use fails now, not after the hashing.
-			if _, err := p.readLockOrNew(); err != nil {
+			if _, err := p.ReadLockOrNew(); err != nil {
 				return err
 			}
 			results := make([]*datahash.Result, len(sets))
 			manifests := map[string][]byte{}
 			for i, d := range sets {
-				if results[i], err = g.hash(ctx, p, d, &h); err != nil {
+				if results[i], err = p.Hash(ctx, d, h.options(g)); err != nil {
 					return err
 				}
 				manifests[d.Name] = lockfile.EncodeManifest(d.Alg, results[i].Entries)
@@ -309,7 +183,7 @@ earlier by path are kept unless --prune. Commit both afterwards.`,
 				return usageError(err)
 			}
 			defer release()
-			l, err := p.readLockOrNew()
+			l, err := p.ReadLockOrNew()
 			if err != nil {
 				return err
 			}
@@ -351,7 +225,7 @@ earlier by path are kept unless --prune. Commit both afterwards.`,
 				return g.printJSON(struct {
 					Lock     string       `json:"lock"`
 					Datasets []lockOutput `json:"datasets"`
-				}{p.lockPath(), out})
+				}{p.LockPath(), out})
 			}
 			if g.quiet {
 				return nil
@@ -363,7 +237,7 @@ earlier by path are kept unless --prune. Commit both afterwards.`,
 			if err := t.flush(); err != nil {
 				return err
 			}
-			fmt.Fprintf(g.io.Stdout, "wrote %s; commit it with %s/\n", p.rel(p.lockPath()), lockfile.ManifestDir)
+			fmt.Fprintf(g.io.Stdout, "wrote %s; commit it with %s/\n", p.Rel(p.LockPath()), lockfile.ManifestDir)
 			return nil
 		},
 	}

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/mlci/mlci/internal/datacheck"
 )
 
 func git(t *testing.T, dir string, args ...string) {
@@ -42,7 +44,7 @@ func prRepo(t *testing.T) string {
 
 type diffDoc struct {
 	Base     baseInfo
-	Datasets []diffResult
+	Datasets []datacheck.DiffResult
 }
 
 func TestDataDiff(t *testing.T) {
@@ -59,7 +61,7 @@ func TestDataDiff(t *testing.T) {
 		t.Fatalf("datasets = %+v", doc.Datasets)
 	}
 	d := doc.Datasets[0]
-	if d.Status != statusChanged || *d.Added != 1 || *d.Removed != 1 || *d.Modified != 1 || d.Base.Bytes == d.Head.Bytes {
+	if d.Status != datacheck.StatusChanged || *d.Added != 1 || *d.Removed != 1 || *d.Modified != 1 || d.Base.Bytes == d.Head.Bytes {
 		t.Errorf("diff = %+v base %+v head %+v", d, d.Base, d.Head)
 	}
 	if !strings.Contains(doc.Base.Name, "main") {
@@ -88,7 +90,7 @@ func TestDataDiffShallowClone(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
 		t.Fatal(err)
 	}
-	if d := doc.Datasets[0]; d.Status != statusChanged || d.Added == nil || *d.Added != 1 {
+	if d := doc.Datasets[0]; d.Status != datacheck.StatusChanged || d.Added == nil || *d.Added != 1 {
 		t.Errorf("diff in shallow clone = %+v", d)
 	}
 	if !strings.Contains(r.stderr, "git fetch --unshallow") {

@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"slices"
 
 	"github.com/spf13/cobra"
 
 	"github.com/mlci/mlci/internal/gate"
 	"github.com/mlci/mlci/internal/metrics"
+	"github.com/mlci/mlci/internal/pipeline"
+	"github.com/mlci/mlci/internal/project"
 )
 
 // outputFlags pick the rendering of a table.
@@ -43,20 +43,6 @@ func (o *outputFlags) options() metrics.RenderOptions {
 	return metrics.RenderOptions{All: o.all, Precision: o.precision}
 }
 
-func (g *globals) needFiles(p *project, kind string) ([]string, error) {
-	if p.Config == nil {
-		return nil, usageError(fmt.Errorf("no mlci.yaml: list %s files under %s: in it", kind, kind))
-	}
-	files := p.Config.Metrics
-	if kind == "params" {
-		files = p.Config.Params
-	}
-	if len(files) == 0 {
-		return nil, usageError(fmt.Errorf("no %s files: list them under %s: in %s", kind, kind, p.Config.File))
-	}
-	return files, nil
-}
-
 func newMetricsCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "metrics",
@@ -78,11 +64,11 @@ shows them: rounded to --precision decimal places.`,
 			if err != nil {
 				return err
 			}
-			files, err := g.needFiles(p, "metrics")
+			files, err := p.Files("metrics")
 			if err != nil {
 				return err
 			}
-			head, err := p.readMetrics(files)
+			head, err := p.ReadMetrics(files)
 			if err != nil {
 				return err
 			}
@@ -112,38 +98,17 @@ values as written, never rounded.`,
 }
 
 func newDiffCmd(g *globals, kind string) *cobra.Command {
-	var bf baselineFlags
-	var out outputFlags
+	opts := &metricsDiffOptions{globals: g, kind: kind}
 	cmd := &cobra.Command{
 		Use:   "diff",
 		Short: "Compare " + kind + " with the baseline (git base, or --baseline FILE)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			p, err := g.loadProject()
-			if err != nil {
-				return err
-			}
-			files, err := g.needFiles(p, kind)
-			if err != nil {
-				return err
-			}
-			bl, err := g.resolveBaseline(ctx, p, &bf, files)
-			if err != nil {
-				return err
-			}
-			rows, err := g.diffFiles(ctx, p, bl, kind, files)
-			if err != nil {
-				return err
-			}
-			if !g.json && !out.md && !g.quiet {
-				fmt.Fprintf(g.io.Stdout, "comparing %s with %s\n", kind, bl.Name)
-			}
-			return g.renderRows(rows, out.options(), out.md)
+			return runMetricsDiff(cmd.Context(), opts)
 		},
 	}
-	bf.register(cmd)
-	out.register(cmd, true)
+	opts.base.register(cmd)
+	opts.out.register(cmd, true)
 	if kind == "params" {
 		// Params are shown as written, as DVC shows them; the flag stays
 		// so that command lines that gave it keep working.
@@ -152,61 +117,35 @@ func newDiffCmd(g *globals, kind string) *cobra.Command {
 	return cmd
 }
 
-// diffFiles compares the files of one kind ("metrics" or "params") with
-// the baseline.
-func (g *globals) diffFiles(ctx context.Context, p *project, bl *baseline, kind string, files []string) ([]metrics.Row, error) {
-	if bl.files != nil || bl.recorded != nil {
-		// With --baseline files or a registry record, compare only the
-		// files they stand for: the others have nothing to be compared with.
-		var given []string
-		for _, f := range files {
-			_, inFiles := bl.files[f]
-			_, inRecord := bl.recorded[f]
-			if inFiles || inRecord {
-				given = append(given, f)
-			}
-		}
-		files = given
-	}
-	base, head, err := g.readSides(ctx, p, bl, kind, files, true)
-	if err != nil {
-		return nil, err
-	}
-	return metrics.Diff(base, head), nil
+// metricsDiffOptions are the flags of metrics diff and params diff.
+type metricsDiffOptions struct {
+	*globals
+	kind string // "metrics" or "params"
+	base baselineFlags
+	out  outputFlags
 }
 
-// readSides reads files of one kind at the baseline and in the work tree.
-// A file the work tree lacks but the baseline has was deleted by the
-// change: as in dvc metrics diff, its values show with no new value, and a
-// warning says why, unless !warn. A file missing from both is a mistake in
-// mlci.yaml.
-func (g *globals) readSides(ctx context.Context, p *project, bl *baseline, kind string, files []string, warn bool) (base, head []*metrics.File, err error) {
-	parse := metrics.Parse
-	if kind == "params" {
-		parse = metrics.ParseParams
-	}
-	base, err = bl.readMetrics(ctx, files, parse)
+func runMetricsDiff(ctx context.Context, opts *metricsDiffOptions) error {
+	p, err := opts.loadProject()
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
-	for _, f := range files {
-		data, err := p.readInput(f)
-		if errors.Is(err, fs.ErrNotExist) && slices.ContainsFunc(base, func(b *metrics.File) bool { return b.Path == f }) {
-			if warn {
-				g.warn(fmt.Sprintf("%s is not in the work tree: its %s at the baseline show with no new value", f, kind))
-			}
-			continue
-		}
-		if err != nil {
-			return nil, nil, usageError(err)
-		}
-		m, err := parse(f, data)
-		if err != nil {
-			return nil, nil, usageError(err)
-		}
-		head = append(head, m)
+	files, err := p.Files(opts.kind)
+	if err != nil {
+		return err
 	}
-	return base, head, nil
+	bl, err := opts.resolveBaseline(ctx, p, &opts.base, files)
+	if err != nil {
+		return err
+	}
+	rows, err := pipeline.DiffFiles(ctx, p, bl, opts.kind, files, opts.warn)
+	if err != nil {
+		return err
+	}
+	if !opts.json && !opts.out.md && !opts.quiet {
+		fmt.Fprintf(opts.io.Stdout, "comparing %s with %s\n", opts.kind, bl.Name)
+	}
+	return opts.renderRows(rows, opts.out.options(), opts.out.md)
 }
 
 func (g *globals) renderRows(rows []metrics.Row, o metrics.RenderOptions, md bool) error {
@@ -220,8 +159,7 @@ func (g *globals) renderRows(rows []metrics.Row, o metrics.RenderOptions, md boo
 }
 
 func newGateCmd(g *globals) *cobra.Command {
-	var bf baselineFlags
-	var out outputFlags
+	opts := &gateOptions{globals: g}
 	cmd := &cobra.Command{
 		Use:   "gate",
 		Short: "Judge the metrics against the gates in mlci.yaml; exit 1 if any fails",
@@ -231,31 +169,43 @@ table; exits 1 if a rule fails (rules with warn_only: true only warn). In
 GitHub Actions each failing rule is annotated on its line of mlci.yaml.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			p, err := g.loadProject()
-			if err != nil {
-				return err
-			}
-			report, err := g.runGates(ctx, p, &bf)
-			if err != nil {
-				return err
-			}
-			if err := g.printGates(g.io.Stdout, p, report, &out); err != nil {
-				return err
-			}
-			return gateVerdict(report)
+			return runGate(cmd.Context(), opts)
 		},
 	}
-	bf.register(cmd)
-	out.register(cmd, false)
+	opts.base.register(cmd)
+	opts.out.register(cmd, false)
 	return cmd
 }
 
-func (g *globals) runGates(ctx context.Context, p *project, bf *baselineFlags) (*gate.Report, error) {
+// gateOptions are gate's flags.
+type gateOptions struct {
+	*globals
+	base baselineFlags
+	out  outputFlags
+}
+
+func runGate(ctx context.Context, opts *gateOptions) error {
+	p, err := opts.loadProject()
+	if err != nil {
+		return err
+	}
+	report, err := opts.runGates(ctx, p, &opts.base)
+	if err != nil {
+		return err
+	}
+	if err := opts.printGates(opts.io.Stdout, p, report, &opts.out); err != nil {
+		return err
+	}
+	return gateVerdict(report)
+}
+
+// runGates judges the config's gates against the baseline the flags
+// choose.
+func (g *globals) runGates(ctx context.Context, p *project.Project, bf *baselineFlags) (*gate.Report, error) {
 	if p.Config == nil || len(p.Config.Gates) == 0 {
 		return nil, usageError(errors.New("no gates: add rules under gates: in mlci.yaml (see README)"))
 	}
-	files, err := g.needFiles(p, "metrics")
+	files, err := p.Files("metrics")
 	if err != nil {
 		return nil, err
 	}
@@ -263,51 +213,13 @@ func (g *globals) runGates(ctx context.Context, p *project, bf *baselineFlags) (
 	if err != nil {
 		return nil, err
 	}
-	return g.evaluateGates(ctx, p, bl)
+	return pipeline.Gates(ctx, p, bl)
 }
 
-// evaluateGates judges the config's gates against a resolved baseline.
-func (g *globals) evaluateGates(ctx context.Context, p *project, bl *baseline) (*gate.Report, error) {
-	files, err := g.needFiles(p, "metrics")
-	if err != nil {
-		return nil, err
-	}
-	// A metrics file the change deleted leaves its metrics missing from
-	// the candidate, which fails the gates that need them; the verdicts
-	// say so, and the metric diff has warned.
-	base, head, err := g.readSides(ctx, p, bl, "metrics", files, false)
-	if err != nil {
-		return nil, err
-	}
-	in := gate.Input{
-		Base:     base,
-		Head:     head,
-		Seed:     bl.seed(ctx),
-		BaseName: bl.Name,
-		Scores: func(ctx context.Context, fromBase bool, file string) ([]byte, error) {
-			if fromBase {
-				if bl.files != nil {
-					return nil, fmt.Errorf("%s at the baseline: with --baseline, set per_example.base: to the baseline's scores file", file)
-				}
-				return bl.read(ctx, file)
-			}
-			return p.readInput(file)
-		},
-	}
-	report, err := gate.Evaluate(ctx, p.Config.Gates, in)
-	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			return nil, err
-		}
-		return nil, usageError(err)
-	}
-	return report, nil
-}
-
-func (g *globals) printGates(w io.Writer, p *project, r *gate.Report, out *outputFlags) error {
+func (g *globals) printGates(w io.Writer, p *project.Project, r *gate.Report, out *outputFlags) error {
 	if g.ci.WorkflowCommands() {
 		// Workflow commands go to stdout, where the runner reads them.
-		gate.Annotate(g.io.Stdout, r, p.rel(p.Config.File))
+		gate.Annotate(g.io.Stdout, r, p.Rel(p.Config.File))
 	}
 	switch {
 	case g.json:

@@ -18,6 +18,7 @@ import (
 	"github.com/mlci/mlci/internal/gitrepo"
 	"github.com/mlci/mlci/internal/lockfile"
 	"github.com/mlci/mlci/internal/metrics"
+	"github.com/mlci/mlci/internal/project"
 	"github.com/mlci/mlci/internal/registry"
 	"github.com/mlci/mlci/internal/suggest"
 )
@@ -32,7 +33,7 @@ func (r *registryFlags) register(cmd *cobra.Command) {
 }
 
 // registryRepo opens the git repository and resolves the remote.
-func (g *globals) registryRepo(ctx context.Context, p *project, rf *registryFlags) (*gitrepo.Repo, string, error) {
+func (g *globals) registryRepo(ctx context.Context, p *project.Project, rf *registryFlags) (*gitrepo.Repo, string, error) {
 	repo, err := gitrepo.Open(ctx, p.Root)
 	if err != nil {
 		return nil, "", usageError(fmt.Errorf("the model registry lives in git tags: %w", err))
@@ -48,7 +49,7 @@ func (g *globals) registryRepo(ctx context.Context, p *project, rf *registryFlag
 }
 
 // model finds a configured model by name, suggesting close names.
-func (g *globals) model(p *project, name string) (config.Model, error) {
+func (g *globals) model(p *project.Project, name string) (config.Model, error) {
 	if p.Config == nil {
 		return config.Model{}, usageError(errors.New("no mlci.yaml: list models under models: in it"))
 	}
@@ -59,7 +60,7 @@ func (g *globals) model(p *project, name string) (config.Model, error) {
 		}
 		names = append(names, m.Name)
 	}
-	msg := fmt.Sprintf("no model %q in %s", name, p.rel(p.Config.File))
+	msg := fmt.Sprintf("no model %q in %s", name, p.Rel(p.Config.File))
 	if c := suggest.Closest(name, names, 1); len(c) > 0 {
 		msg += fmt.Sprintf("; did you mean %q?", c[0])
 	} else if len(names) > 0 {
@@ -147,7 +148,7 @@ patch); the first is v0.0.1. The tag is pushed to the remote unless
 					Record registry.Record `json:"record"`
 				}{t.String(), rec})
 			}
-			fmt.Fprintf(g.io.Stdout, "registered %s %s (%s) at %s\n", m.Name, version, rec.Artifact, shortRev(head))
+			fmt.Fprintf(g.io.Stdout, "registered %s %s (%s) at %s\n", m.Name, version, rec.Artifact, gitrepo.ShortRev(head))
 			return nil
 		},
 	}
@@ -172,15 +173,15 @@ func cleanTree(ctx context.Context, repo *gitrepo.Repo) error {
 
 // versionRecord gathers what a registration tag carries. gates, when the
 // caller already judged them, saves judging them again.
-func (g *globals) versionRecord(ctx context.Context, p *project, m config.Model, bf *baselineFlags, gates *gate.Report) (registry.Record, error) {
+func (g *globals) versionRecord(ctx context.Context, p *project.Project, m config.Model, bf *baselineFlags, gates *gate.Report) (registry.Record, error) {
 	rec := registry.Record{Path: m.Artifact, Time: time.Now().UTC(), Actor: g.ci.Actor(), CI: g.ci.RunURL()}
-	res, err := datahash.Hash(ctx, p.abs(m.Artifact), datahash.Options{Algorithm: digest.SHA256})
+	res, err := datahash.Hash(ctx, p.Abs(m.Artifact), datahash.Options{Algorithm: digest.SHA256})
 	if err != nil {
 		return rec, usageError(fmt.Errorf("model %s: artifact: %w", m.Name, err))
 	}
 	rec.Artifact = string(res.Root)
 	if len(p.Config.Metrics) > 0 {
-		files, err := p.readMetrics(p.Config.Metrics)
+		files, err := p.ReadMetrics(p.Config.Metrics)
 		if err != nil {
 			return rec, err
 		}
@@ -193,7 +194,7 @@ func (g *globals) versionRecord(ctx context.Context, p *project, m config.Model,
 			}
 		}
 	}
-	if l, err := lockfile.Read(p.lockPath()); err == nil {
+	if l, err := lockfile.Read(p.LockPath()); err == nil {
 		rec.DataRoots = map[string]string{}
 		for name, ds := range l.Datasets {
 			rec.DataRoots[name] = string(ds.Digest)
@@ -301,7 +302,7 @@ out unless --deprecated.`,
 					}
 					version := a.Version
 					if !a.Registered {
-						version = "commit " + shortRev(a.Commit) // GTO names it by the commit
+						version = "commit " + gitrepo.ShortRev(a.Commit) // GTO names it by the commit
 					}
 					t.row("", s, version, shortDigest(d), a.Time.UTC().Format("2006-01-02 15:04"), by)
 				}
@@ -335,7 +336,7 @@ func newModelHistoryCmd(g *globals) *cobra.Command {
 			t := newTable(g.io.Stdout)
 			t.row("TIME", "EVENT", "TAG", "VERSION", "COMMIT", "BY")
 			for _, e := range m.History {
-				t.row(e.Time.UTC().Format("2006-01-02 15:04:05"), e.Kind.String(), e.Name, e.Version, shortRev(e.Commit), e.Tagger)
+				t.row(e.Time.UTC().Format("2006-01-02 15:04:05"), e.Kind.String(), e.Name, e.Version, gitrepo.ShortRev(e.Commit), e.Tagger)
 			}
 			return t.flush()
 		},
@@ -346,7 +347,7 @@ func newModelHistoryCmd(g *globals) *cobra.Command {
 
 // projectRegistry loads the project and replays its registry: what every
 // command that only reads the registry starts with.
-func (g *globals) projectRegistry(ctx context.Context, rf *registryFlags) (*project, map[string]*registry.Model, error) {
+func (g *globals) projectRegistry(ctx context.Context, rf *registryFlags) (*project.Project, map[string]*registry.Model, error) {
 	p, err := g.loadProject()
 	if err != nil {
 		return nil, nil, err
@@ -357,7 +358,7 @@ func (g *globals) projectRegistry(ctx context.Context, rf *registryFlags) (*proj
 
 // registryState refetches the tags (checkouts make them lightweight, which
 // the registry ignores) and replays them.
-func (g *globals) registryState(ctx context.Context, p *project, rf *registryFlags) (map[string]*registry.Model, error) {
+func (g *globals) registryState(ctx context.Context, p *project.Project, rf *registryFlags) (map[string]*registry.Model, error) {
 	repo, remote, err := g.registryRepo(ctx, p, rf)
 	if err != nil {
 		return nil, err

@@ -12,6 +12,7 @@ import (
 	"github.com/mlci/mlci/internal/forge"
 	"github.com/mlci/mlci/internal/forge/local"
 	"github.com/mlci/mlci/internal/gate"
+	"github.com/mlci/mlci/internal/project"
 	"github.com/mlci/mlci/internal/report"
 )
 
@@ -35,14 +36,14 @@ func (g *globals) forgeProvider(name string) (ciprovider.Provider, error) {
 	return nil, usageError(fmt.Errorf("--forge %q: choose auto, %s", name, orList(ciprovider.Names())))
 }
 
-func (g *globals) selectForge(p *project, name string) (forge.Forge, error) {
+func (g *globals) selectForge(p *project.Project, name string) (forge.Forge, error) {
 	f, _, err := g.openForge(p, name)
 	return f, err
 }
 
 // openForge returns the forge --forge names and the system it belongs to,
 // whose comment limit the report must fit.
-func (g *globals) openForge(p *project, name string) (forge.Forge, ciprovider.Provider, error) {
+func (g *globals) openForge(p *project.Project, name string) (forge.Forge, ciprovider.Provider, error) {
 	fp, err := g.forgeProvider(name)
 	if err != nil {
 		return nil, nil, err
@@ -71,7 +72,7 @@ func orList(names []string) string {
 // summary, and posts it to the forge. The file, the summary and the outputs
 // come first, so a job whose post fails (exit 3) still has the report and
 // its verdict.
-func (g *globals) post(ctx context.Context, p *project, in report.Input, pf *postFlags) (*postOutput, error) {
+func (g *globals) post(ctx context.Context, p *project.Project, in report.Input, pf *postFlags) (*postOutput, error) {
 	name := g.forgeName(pf.forge)
 	full, _ := report.Render(in, 0)
 	reportPath := filepath.Join(p.Root, local.FileName)
@@ -108,7 +109,7 @@ func (g *globals) post(ctx context.Context, p *project, in report.Input, pf *pos
 	}
 	out := &postOutput{Forge: f.Name(), CommentURL: res.CommentURL, Unchanged: res.Unchanged, Notes: res.Notes}
 	if f.Name() == "local" {
-		out.CommentURL = p.rel(res.CommentURL)
+		out.CommentURL = p.Rel(res.CommentURL)
 	}
 	if truncated {
 		out.Notes = append(out.Notes, fmt.Sprintf("the comment was shortened to fit %s's limit; the full report is in %s and the step summary", f.Name(), local.FileName))
@@ -128,7 +129,7 @@ func dataRoot(in report.Input) string {
 	return in.Data[0].Digest
 }
 
-func annotations(p *project, r *gate.Report) []forge.Annotation {
+func annotations(p *project.Project, r *gate.Report) []forge.Annotation {
 	if r == nil {
 		return nil
 	}
@@ -142,7 +143,7 @@ func annotations(p *project, r *gate.Report) []forge.Annotation {
 			level = "warning"
 		}
 		out = append(out, forge.Annotation{
-			Path: p.rel(p.Config.File), Line: v.Line, Level: level,
+			Path: p.Rel(p.Config.File), Line: v.Line, Level: level,
 			Title: "mlci gate " + v.Rule, Message: fmt.Sprintf("%s: %s", v.Metric, v.Reason),
 		})
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/mlci/mlci/internal/config"
 	"github.com/mlci/mlci/internal/forge"
+	"github.com/mlci/mlci/internal/project"
 	"github.com/mlci/mlci/internal/promote"
 	"github.com/mlci/mlci/internal/registry"
 )
@@ -92,7 +93,7 @@ func newRollbackCmd(g *globals) *cobra.Command {
 
 // promoteVersion assigns version (default: the latest) of model name to
 // stage, checking the stage's requirements when check is set.
-func (g *globals) promoteVersion(ctx context.Context, p *project, rf *registryFlags, name, stage, version string, check bool) (registry.Tag, registry.Record, error) {
+func (g *globals) promoteVersion(ctx context.Context, p *project.Project, rf *registryFlags, name, stage, version string, check bool) (registry.Tag, registry.Record, error) {
 	var none registry.Record
 	mc, err := g.model(p, name)
 	if err != nil {
@@ -182,7 +183,7 @@ func stageOf(m config.Model, name string) (config.Stage, error) {
 
 // deploy records the promotion as a deployment on forges that have them,
 // after the tag is pushed: a deployment never exists without its tag.
-func (g *globals) deploy(ctx context.Context, p *project, t registry.Tag, rec registry.Record, commit string) error {
+func (g *globals) deploy(ctx context.Context, p *project.Project, t registry.Tag, rec registry.Record, commit string) error {
 	if g.forgeName("auto") == "local" {
 		return nil
 	}

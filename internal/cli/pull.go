@@ -11,6 +11,7 @@ import (
 
 	"github.com/mlci/mlci/internal/artifact"
 	"github.com/mlci/mlci/internal/digest"
+	"github.com/mlci/mlci/internal/project"
 	"github.com/mlci/mlci/internal/registry"
 )
 
@@ -89,7 +90,7 @@ nothing.`,
 
 // pullVersion resolves ref in the registry to a version whose record names
 // the artifact's manifest.
-func (g *globals) pullVersion(ctx context.Context, p *project, rf *registryFlags, ref registry.Ref) (registry.Version, error) {
+func (g *globals) pullVersion(ctx context.Context, p *project.Project, rf *registryFlags, ref registry.Ref) (registry.Version, error) {
 	state, err := g.registryState(ctx, p, rf)
 	if err != nil {
 		return registry.Version{}, err
@@ -118,7 +119,7 @@ func (g *globals) pullDir(out string) (string, error) {
 	}
 	dir = filepath.Clean(dir)
 	refuse := usageError(fmt.Errorf("-o %s is inside a .git folder; pull into a folder of the work tree", out))
-	if inGitDir(dir) {
+	if project.InGitDir(dir) {
 		return "", refuse
 	}
 	// Links count too: resolve the part that exists.
@@ -134,7 +135,7 @@ func (g *globals) pullDir(out string) (string, error) {
 		rest = filepath.Join(filepath.Base(existing), rest)
 		existing = parent
 	}
-	if resolved, err := filepath.EvalSymlinks(existing); err == nil && inGitDir(filepath.Join(resolved, rest)) {
+	if resolved, err := filepath.EvalSymlinks(existing); err == nil && project.InGitDir(filepath.Join(resolved, rest)) {
 		return "", refuse
 	}
 	return dir, nil

@@ -4,95 +4,59 @@ import (
 	"context"
 
 	"github.com/mlci/mlci/internal/config"
+	"github.com/mlci/mlci/internal/gate"
+	"github.com/mlci/mlci/internal/pipeline"
+	"github.com/mlci/mlci/internal/project"
 	"github.com/mlci/mlci/internal/registry"
 )
 
-// released is one model version that a merge registered and promoted.
-type released struct {
-	Model   string `json:"model"`
-	Version string `json:"version"`
-	Stage   string `json:"stage"`
-	Tag     string `json:"tag"`
-	Digest  string `json:"artifact_digest"`
-	Path    string `json:"artifact_path"`
+// releaser is the registry, artifact store and forge that a merge's
+// release registers and promotes through, as model register and promote
+// do.
+type releaser struct {
+	g        *globals
+	p        *project.Project
+	base     *baselineFlags
+	registry *registryFlags
 }
 
-// release registers HEAD as the next version of every model that has an
-// on: merge stage and promotes it there, when the checks passed and the
-// stage's requirements allow. HEAD already registered is not registered
-// again, so a re-run of the job is harmless.
-func (g *globals) release(ctx context.Context, p *project, pl *pipeline, bf *baselineFlags, rf *registryFlags) ([]released, error) {
-	var out []released
-	for _, m := range p.Config.Models {
-		stage := ""
-		for _, s := range m.Stages {
-			if s.On == "merge" {
-				stage = s.Name
-			}
-		}
-		if stage == "" {
-			continue
-		}
-		r, err := g.releaseOne(ctx, p, pl, bf, rf, m, stage)
-		if err != nil {
-			return out, err
-		}
-		out = append(out, r)
-	}
-	return out, nil
-}
+var _ pipeline.Registry = (*releaser)(nil)
 
-func (g *globals) releaseOne(ctx context.Context, p *project, pl *pipeline, bf *baselineFlags, rf *registryFlags, m config.Model, stage string) (released, error) {
-	repo, remote, err := g.registryRepo(ctx, p, rf)
+func (r *releaser) Head(ctx context.Context) (string, error) {
+	repo, _, err := r.g.registryRepo(ctx, r.p, r.registry)
 	if err != nil {
-		return released{}, err
+		return "", err
 	}
 	head, _ := repo.Verify(ctx, "HEAD")
-	state, err := g.registryState(ctx, p, rf)
+	return head, nil
+}
+
+func (r *releaser) State(ctx context.Context) (map[string]*registry.Model, error) {
+	return r.g.registryState(ctx, r.p, r.registry)
+}
+
+func (r *releaser) Register(ctx context.Context, m config.Model, version string, gates *gate.Report) error {
+	repo, remote, err := r.g.registryRepo(ctx, r.p, r.registry)
 	if err != nil {
-		return released{}, err
+		return err
 	}
-	version, latest := "", ""
-	if st := state[m.Name]; st != nil {
-		for _, v := range st.Versions {
-			if v.Commit == head {
-				version = v.Version
-			}
-			latest = v.Version
-		}
+	if err := cleanTree(ctx, repo); err != nil {
+		return err
 	}
-	if version == "" {
-		if err := cleanTree(ctx, repo); err != nil {
-			return released{}, err
-		}
-		if version, err = registry.NextVersion(latest, m.Bump); err != nil {
-			return released{}, usageError(err)
-		}
-		rec, err := g.versionRecord(ctx, p, m, bf, pl.gates)
-		if err != nil {
-			return released{}, err
-		}
-		if err := g.pushArtifact(ctx, p, m, version, &rec); err != nil {
-			return released{}, err
-		}
-		if _, err := registry.Register(ctx, repo.Root, remote, m.Name, version, head, rec); err != nil {
-			return released{}, registryError(err)
-		}
-	}
-	if st := state[m.Name]; st != nil {
-		if a := st.Stages[stage]; a != nil && a.Version == version {
-			// A re-run of the same merge: the version is in place already.
-			r := released{Model: m.Name, Version: version, Stage: stage, Tag: a.Tag, Path: m.Artifact}
-			if a.Record != nil {
-				r.Digest = a.Record.Artifact
-			}
-			return r, nil
-		}
-	}
-	t, prec, err := g.promoteVersion(ctx, p, rf, m.Name, stage, version, true)
+	rec, err := r.g.versionRecord(ctx, r.p, m, r.base, gates)
 	if err != nil {
-		return released{}, err
+		return err
 	}
-	r := released{Model: m.Name, Version: version, Stage: stage, Tag: t.String(), Digest: prec.Artifact, Path: m.Artifact}
-	return r, nil
+	if err := r.g.pushArtifact(ctx, r.p, m, version, &rec); err != nil {
+		return err
+	}
+	head, _ := repo.Verify(ctx, "HEAD")
+	if _, err := registry.Register(ctx, repo.Root, remote, m.Name, version, head, rec); err != nil {
+		return registryError(err)
+	}
+	return nil
+}
+
+func (r *releaser) Promote(ctx context.Context, m config.Model, stage, version string) (registry.Tag, registry.Record, error) {
+	return r.g.promoteVersion(ctx, r.p, r.registry, m.Name, stage, version, true)
 }

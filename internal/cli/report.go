@@ -1,20 +1,18 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
 
+	"github.com/mlci/mlci/internal/baseline"
 	"github.com/mlci/mlci/internal/report"
 )
 
 func newReportCmd(g *globals) *cobra.Command {
-	var bf baselineFlags
-	var h hashFlags
-	var pf postFlags
-	var postIt bool
-	var precision int
+	opts := &reportOptions{globals: g}
 	cmd := &cobra.Command{
 		Use:   "report",
 		Short: "Render the pull request report as markdown; --post posts it",
@@ -26,42 +24,56 @@ whatever the verdict: the report is the result; use mlci ci or mlci gate to
 fail a build.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			p, pl, in, err := g.prepareReport(ctx, &bf, &h, &pf, precision)
-			if err != nil {
-				return err
-			}
-			var posted *postOutput
-			if postIt {
-				if posted, err = g.post(ctx, p, in, &pf); err != nil {
-					return err
-				}
-			}
-			if g.json {
-				body, _ := report.Render(in, 0)
-				return g.printJSON(struct {
-					Pass     bool          `json:"pass"`
-					Summary  string        `json:"summary"`
-					Baseline *baselineInfo `json:"baseline,omitempty"`
-					Body     string        `json:"body"`
-					Posted   *postOutput   `json:"posted,omitempty"`
-				}{in.Pass(), in.Summary(), pl.baseline.info(), body, posted})
-			}
-			if err := report.Write(g.io.Stdout, in); err != nil {
-				return err
-			}
-			if posted != nil && !g.quiet {
-				printPosted(g.io.Stderr, posted)
-			}
-			return nil
+			return runReport(cmd.Context(), opts)
 		},
 	}
-	bf.register(cmd)
-	h.register(cmd, false)
-	pf.register(cmd)
-	cmd.Flags().BoolVar(&postIt, "post", false, "post the report to the forge")
-	cmd.Flags().IntVar(&precision, "precision", 5, "round metrics to `N` decimal places, as dvc metrics does; the gate table shows N significant digits")
+	opts.base.register(cmd)
+	opts.hash.register(cmd, false)
+	opts.post.register(cmd)
+	cmd.Flags().BoolVar(&opts.postIt, "post", false, "post the report to the forge")
+	cmd.Flags().IntVar(&opts.precision, "precision", 5, "round metrics to `N` decimal places, as dvc metrics does; the gate table shows N significant digits")
 	return cmd
+}
+
+// reportOptions are report's flags.
+type reportOptions struct {
+	*globals
+	base      baselineFlags
+	hash      hashFlags
+	post      postFlags
+	postIt    bool
+	precision int
+}
+
+func runReport(ctx context.Context, opts *reportOptions) error {
+	g := opts.globals
+	p, res, in, err := g.prepareReport(ctx, &opts.base, &opts.hash, &opts.post, opts.precision)
+	if err != nil {
+		return err
+	}
+	var posted *postOutput
+	if opts.postIt {
+		if posted, err = g.post(ctx, p, in, &opts.post); err != nil {
+			return err
+		}
+	}
+	if g.json {
+		body, _ := report.Render(in, 0)
+		return g.printJSON(struct {
+			Pass     bool           `json:"pass"`
+			Summary  string         `json:"summary"`
+			Baseline *baseline.Info `json:"baseline,omitempty"`
+			Body     string         `json:"body"`
+			Posted   *postOutput    `json:"posted,omitempty"`
+		}{in.Pass(), in.Summary(), res.Baseline.Info(), body, posted})
+	}
+	if err := report.Write(g.io.Stdout, in); err != nil {
+		return err
+	}
+	if posted != nil && !g.quiet {
+		printPosted(g.io.Stderr, posted)
+	}
+	return nil
 }
 
 func printPosted(w io.Writer, posted *postOutput) {

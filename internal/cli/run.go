@@ -14,11 +14,9 @@ import (
 	"github.com/mlci/mlci/internal/digest"
 	"github.com/mlci/mlci/internal/gitrepo"
 	"github.com/mlci/mlci/internal/lockfile"
+	"github.com/mlci/mlci/internal/project"
 	"github.com/mlci/mlci/internal/runrecord"
 )
-
-// RunRecordFile is where mlci run record writes by default, in the project.
-const RunRecordFile = "mlci-run.intoto.json"
 
 func newRunCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
@@ -58,7 +56,7 @@ materials: two runs with the same identity are the same experiment.`,
 			st := runrecord.New(subj, m, g.ci.BuilderID(), g.ci.RunURL(), started, time.Now())
 			out := output
 			if out == "" {
-				out = filepath.Join(p.Root, RunRecordFile)
+				out = filepath.Join(p.Root, project.RunRecordFile)
 			} else if !filepath.IsAbs(out) {
 				out = filepath.Join(g.workDir, out)
 			}
@@ -73,13 +71,13 @@ materials: two runs with the same identity are the same experiment.`,
 					Subjects map[string]string `json:"subjects"`
 				}{out, id, digestStrings(subj)})
 			}
-			fmt.Fprintf(g.io.Stdout, "run %s\nwrote %s\n", id, p.rel(out))
+			fmt.Fprintf(g.io.Stdout, "run %s\nwrote %s\n", id, p.Rel(out))
 			return nil
 		},
 	}
 	f := record.Flags()
 	f.StringArrayVar(&subjects, "subject", nil, "artifact `PATH` to record (default: the models in mlci.yaml); repeatable")
-	f.StringVarP(&output, "output", "o", "", "write the record to `FILE` (default: "+RunRecordFile+" in the project)")
+	f.StringVarP(&output, "output", "o", "", "write the record to `FILE` (default: "+project.RunRecordFile+" in the project)")
 	f.StringVar(&image, "image", "", "the run's container image `DIGEST` (default: $MLCI_IMAGE_DIGEST)")
 	cmd.AddCommand(record)
 	return cmd
@@ -95,18 +93,18 @@ func digestStrings(m map[string]digest.Digest) map[string]string {
 
 // runSubjects hashes the artifacts named on the command line, else every
 // model's artifact in mlci.yaml.
-func (g *globals) runSubjects(ctx context.Context, p *project, paths []string) (map[string]digest.Digest, error) {
+func (g *globals) runSubjects(ctx context.Context, p *project.Project, paths []string) (map[string]digest.Digest, error) {
 	named := map[string]string{}
 	for _, s := range paths {
 		abs := s
 		if !filepath.IsAbs(s) {
 			abs = filepath.Join(g.workDir, s)
 		}
-		named[p.rel(abs)] = abs
+		named[p.Rel(abs)] = abs
 	}
 	if len(named) == 0 && p.Config != nil {
 		for _, m := range p.Config.Models {
-			named[m.Name] = p.abs(m.Artifact)
+			named[m.Name] = p.Abs(m.Artifact)
 		}
 	}
 	if len(named) == 0 {
@@ -125,7 +123,7 @@ func (g *globals) runSubjects(ctx context.Context, p *project, paths []string) (
 
 // runMaterials gathers what went into the run. Datasets come from the
 // lock, which data check has held to the work tree.
-func (g *globals) runMaterials(ctx context.Context, p *project, image string) (runrecord.Materials, error) {
+func (g *globals) runMaterials(ctx context.Context, p *project.Project, image string) (runrecord.Materials, error) {
 	m := runrecord.Materials{Data: map[string]digest.Digest{}}
 	var origin func() string
 	if repo, err := gitrepo.Open(ctx, p.Root); err == nil {
@@ -141,7 +139,7 @@ func (g *globals) runMaterials(ctx context.Context, p *project, image string) (r
 	if m.Repository == "" && origin != nil {
 		m.Repository = runrecord.RemoteURL(origin())
 	}
-	if l, err := lockfile.Read(p.lockPath()); err == nil {
+	if l, err := lockfile.Read(p.LockPath()); err == nil {
 		for name, ds := range l.Datasets {
 			m.Data[name] = ds.Digest
 		}
@@ -171,10 +169,10 @@ func (g *globals) runMaterials(ctx context.Context, p *project, image string) (r
 
 // paramsDigest is the Merkle root of the params files, as if they were one
 // dataset of those files.
-func paramsDigest(p *project, files []string) (digest.Digest, error) {
+func paramsDigest(p *project.Project, files []string) (digest.Digest, error) {
 	var entries []datahash.Entry
 	for _, f := range files {
-		data, err := p.readInput(f)
+		data, err := p.ReadInput(f)
 		if err != nil {
 			return "", usageError(fmt.Errorf("params file %w", err))
 		}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mlci/mlci/internal/project"
 	"github.com/mlci/mlci/internal/runrecord"
 )
 
@@ -110,7 +111,7 @@ func TestRunRecordRepository(t *testing.T) {
 		if r.code != ExitOK {
 			t.Fatalf("exit %d: %s", r.code, r.stderr)
 		}
-		data, err := os.ReadFile(filepath.Join(dir, RunRecordFile))
+		data, err := os.ReadFile(filepath.Join(dir, project.RunRecordFile))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -124,7 +125,7 @@ func TestRunRecordRepository(t *testing.T) {
 		if err := json.Unmarshal(data, &st); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := runrecord.Read(filepath.Join(dir, RunRecordFile)); err != nil {
+		if _, err := runrecord.Read(filepath.Join(dir, project.RunRecordFile)); err != nil {
 			t.Errorf("the record does not read back: %v", err)
 		}
 		return string(data), st.Predicate.BuildDefinition.ExternalParameters

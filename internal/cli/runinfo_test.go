@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/mlci/mlci/internal/project"
 )
 
 // A job on an mlci-runner host gets its hardware and GPU telemetry in the
@@ -20,7 +22,7 @@ func TestRunInfoFromRunner(t *testing.T) {
 	if err := os.WriteFile(tel, []byte(`{"duration_s":10,"peak_memory":1073741824,"mean_utilization":50,"energy_wh":0.5,"gpus":[{"uuid":"GPU-1"}]}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p := &project{Root: t.TempDir()}
+	p := &project.Project{Root: t.TempDir()}
 	tests := []struct {
 		name      string
 		env       map[string]string
