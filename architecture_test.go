@@ -144,6 +144,52 @@ func TestOnlyCommandTreesUseCobra(t *testing.T) {
 	}
 }
 
+// Which CI runs mlci is ciprovider's question alone (and each forge's
+// client reads its own connection variables): a CI variable read anywhere
+// else is a switch a new CI system would have to find.
+func TestOnlyCIProviderReadsCIVariables(t *testing.T) {
+	allowed := []string{"internal/ciprovider", "internal/forge/github", "internal/forge/gitlab"}
+	fset := token.NewFileSet()
+	err := filepath.WalkDir("internal", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if d.Name() == "testdata" || slices.Contains(allowed, filepath.ToSlash(p)) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, p, nil, parser.SkipObjectResolution)
+		if err != nil {
+			return err
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			lit, ok := n.(*ast.BasicLit)
+			if !ok || lit.Kind != token.STRING {
+				return true
+			}
+			v, err := strconv.Unquote(lit.Value)
+			if err != nil {
+				return true
+			}
+			for _, prefix := range []string{"GITHUB_", "GITLAB_", "CI_", "INPUT_"} {
+				if strings.HasPrefix(v, prefix) {
+					t.Errorf("%s: reads the CI variable %s; ask ciprovider instead", fset.Position(lit.Pos()), v)
+				}
+			}
+			return true
+		})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // Test doubles and test helpers must never reach a binary.
 func TestFakesStayInTests(t *testing.T) {
 	pkgs := loadPackages(t)

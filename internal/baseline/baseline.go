@@ -60,8 +60,9 @@ func (f RegistryFunc) State(ctx context.Context) (map[string]*registry.Model, er
 type Options struct {
 	// WorkDir is what relative Selection.Files are relative to.
 	WorkDir string
-	// Getenv reads the CI variables that name a change's target branch.
-	Getenv func(string) string
+	// TargetBranch is the branch the change merges into as the CI names
+	// it; "" lets git tell.
+	TargetBranch string
 	// Warn receives a baseline that falls short of the one wanted; nil
 	// drops it.
 	Warn func(string)
@@ -140,7 +141,7 @@ func Resolve(ctx context.Context, p *project.Project, sel Selection, heads []str
 	if err != nil {
 		return nil, exitcode.With(exitcode.Usage, fmt.Errorf("no baseline: %s is not in a git repository; pass --baseline FILE", p.Root))
 	}
-	repo.Getenv = opts.Getenv
+	repo.TargetBranch = opts.TargetBranch
 	prefix, err := repo.Prefix(ctx, p.Root)
 	if err != nil {
 		return nil, exitcode.With(exitcode.Usage, err)

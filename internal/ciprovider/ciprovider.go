@@ -31,6 +31,10 @@ type Provider interface {
 	RepositoryURL() string
 	// Actor is who started the run, or the local user.
 	Actor() string
+	// TargetBranch is the branch the change merges into as the CI names
+	// it: a pull or merge request's target, else the default branch where
+	// the CI says; "" when it does not say (git's remote HEAD decides).
+	TargetBranch() string
 	// BuilderID names the build platform in SLSA provenance.
 	BuilderID() string
 	// CommentLimit is the forge's comment size in characters; 0 means no
@@ -195,6 +199,7 @@ func (p *provider) first(value func(system) string) string {
 func (p *provider) RunURL() string        { return p.first(system.RunURL) }
 func (p *provider) RepositoryURL() string { return p.first(system.RepositoryURL) }
 func (p *provider) Actor() string         { return p.first(system.Actor) }
+func (p *provider) TargetBranch() string  { return p.first(system.TargetBranch) }
 
 // RegistryCredential prefers mlci's own variables, which name credentials
 // the user chose for any host, over the job tokens a CI hands out for its

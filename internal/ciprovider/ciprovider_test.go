@@ -202,6 +202,31 @@ func TestDescriptiveFallbacks(t *testing.T) {
 	}
 }
 
+// TestTargetBranch covers the branch a baseline's merge base is taken
+// with, as each CI names it.
+func TestTargetBranch(t *testing.T) {
+	tests := []struct {
+		name string
+		env  []string
+		want string
+	}{
+		{name: "outside CI git decides", env: []string{"USER", "dev"}},
+		{name: "GitHub pull request", env: []string{"GITHUB_ACTIONS", "true", "GITHUB_EVENT_NAME", "pull_request", "GITHUB_BASE_REF", "release"}, want: "release"},
+		{name: "GitHub push names none", env: []string{"GITHUB_ACTIONS", "true", "GITHUB_EVENT_NAME", "push", "GITHUB_BASE_REF", ""}},
+		{name: "GitLab merge request", env: []string{"GITLAB_CI", "true", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "develop", "CI_DEFAULT_BRANCH", "main"}, want: "develop"},
+		{name: "GitLab push falls back to the default branch", env: []string{"GITLAB_CI", "true", "CI_DEFAULT_BRANCH", "trunk"}, want: "trunk"},
+		{name: "a GitHub variable without GITHUB_ACTIONS", env: []string{"GITHUB_BASE_REF", "main"}, want: "main"},
+		{name: "GitLab's target before GitHub's in GitLab", env: []string{"GITLAB_CI", "true", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "develop", "GITHUB_BASE_REF", "main"}, want: "develop"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Detect(vars(tc.env...), Options{}).TargetBranch(); got != tc.want {
+				t.Errorf("TargetBranch() = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
 func TestRegistryCredential(t *testing.T) {
 	tests := []struct {
 		name       string

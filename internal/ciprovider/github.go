@@ -74,8 +74,11 @@ func (g *gitHub) RepositoryURL() string {
 	return cmp.Or(strings.TrimSuffix(g.e.getenv("GITHUB_SERVER_URL"), "/"), "https://github.com") + "/" + r
 }
 
-func (g *gitHub) Actor() string     { return g.e.getenv("GITHUB_ACTOR") }
-func (g *gitHub) BuilderID() string { return "https://github.com/actions/runner" }
+func (g *gitHub) Actor() string { return g.e.getenv("GITHUB_ACTOR") }
+
+// TargetBranch is set on pull_request and pull_request_target events only.
+func (g *gitHub) TargetBranch() string { return g.e.getenv("GITHUB_BASE_REF") }
+func (g *gitHub) BuilderID() string    { return "https://github.com/actions/runner" }
 
 // CommentLimit is GitHub's limit on an issue comment's body.
 func (g *gitHub) CommentLimit() int { return 65536 }

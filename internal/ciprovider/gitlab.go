@@ -1,6 +1,7 @@
 package ciprovider
 
 import (
+	"cmp"
 	"strings"
 
 	"github.com/mlci/mlci/internal/forge"
@@ -45,7 +46,13 @@ func (g gitLab) RepositoryURL() string {
 	return ""
 }
 
-func (g gitLab) Actor() string     { return g.e.getenv("GITLAB_USER_LOGIN") }
+func (g gitLab) Actor() string { return g.e.getenv("GITLAB_USER_LOGIN") }
+
+// TargetBranch is a merge request pipeline's target, else the project's
+// default branch, which GitLab names in every pipeline.
+func (g gitLab) TargetBranch() string {
+	return cmp.Or(g.e.getenv("CI_MERGE_REQUEST_TARGET_BRANCH_NAME"), g.e.getenv("CI_DEFAULT_BRANCH"))
+}
 func (g gitLab) BuilderID() string { return "https://gitlab.com/gitlab-org/gitlab-runner" }
 
 // CommentLimit is GitLab's limit on a note's body.

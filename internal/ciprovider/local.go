@@ -17,6 +17,7 @@ func (localSystem) Event() Event           { return EventUnknown }
 func (localSystem) RunURL() string         { return "" }
 func (localSystem) RepositoryURL() string  { return "" }
 func (l localSystem) Actor() string        { return l.e.getenv("USER") }
+func (localSystem) TargetBranch() string   { return "" }
 func (localSystem) BuilderID() string      { return "https://mlci.dev/local" }
 func (localSystem) CommentLimit() int      { return 0 }
 func (localSystem) Outputs() Outputs       { return nil }

@@ -32,10 +32,10 @@ func (b *baselineFlags) selection() baseline.Selection {
 // model show reads it.
 func (g *globals) baselineOptions(p *project.Project) baseline.Options {
 	return baseline.Options{
-		WorkDir: g.workDir,
-		Getenv:  g.io.Getenv,
-		Warn:    g.warn,
-		OnMerge: g.ci.Event() == ciprovider.EventMerge,
+		WorkDir:      g.workDir,
+		TargetBranch: g.ci.TargetBranch(),
+		Warn:         g.warn,
+		OnMerge:      g.ci.Event() == ciprovider.EventMerge,
 		Registry: baseline.RegistryFunc(func(ctx context.Context) (map[string]*registry.Model, error) {
 			return g.registryState(ctx, p, &registryFlags{remote: "auto"})
 		}),

@@ -61,7 +61,7 @@ func runDataDiff(ctx context.Context, opts *dataDiffOptions) error {
 	if err != nil {
 		return usageError(fmt.Errorf("data diff reads the base lock from git: %w", err))
 	}
-	repo.Getenv = opts.io.Getenv
+	repo.TargetBranch = opts.ci.TargetBranch()
 	b, kind, err := baseline.GitBase(ctx, p, repo, opts.base, opts.baselineOptions(p))
 	if err != nil {
 		return err

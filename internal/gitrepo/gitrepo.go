@@ -33,8 +33,9 @@ func ShortRev(rev string) string {
 type Repo struct {
 	// Root is the top of the work tree.
 	Root string
-	// Getenv reads CI variables that name the target branch; nil means none.
-	Getenv func(string) string
+	// TargetBranch is the branch a change merges into as the CI names it
+	// (see ciprovider); "" makes DefaultBranch ask git.
+	TargetBranch string
 }
 
 // Open finds the work tree that contains dir.
@@ -92,20 +93,12 @@ func (r *Repo) Shallow(ctx context.Context) bool {
 	return err == nil && strings.TrimSpace(string(out)) == "true"
 }
 
-func (r *Repo) getenv(k string) string {
-	if r.Getenv == nil {
-		return ""
-	}
-	return r.Getenv(k)
-}
-
 // DefaultBranch names the branch a change will merge into: the pull or
-// merge request's target in CI, else the remote's HEAD, else main or master.
+// merge request's target in CI (TargetBranch), else the remote's HEAD,
+// else main or master.
 func (r *Repo) DefaultBranch(ctx context.Context) (string, error) {
-	for _, k := range []string{"GITHUB_BASE_REF", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "CI_DEFAULT_BRANCH"} {
-		if v := r.getenv(k); v != "" {
-			return v, nil
-		}
+	if r.TargetBranch != "" {
+		return r.TargetBranch, nil
 	}
 	if out, err := r.git(ctx, "symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD"); err == nil {
 		return strings.TrimPrefix(strings.TrimSpace(string(out)), "origin/"), nil

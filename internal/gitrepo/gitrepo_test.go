@@ -77,17 +77,16 @@ func TestDefaultBranchFromCI(t *testing.T) {
 	dir, _ := upstream(t)
 	r, _ := Open(context.Background(), dir)
 	tests := []struct {
-		name string
-		env  map[string]string
-		want string
+		name   string
+		target string
+		want   string
 	}{
-		{"github pull request", map[string]string{"GITHUB_BASE_REF": "release"}, "release"},
-		{"gitlab merge request", map[string]string{"CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "develop"}, "develop"},
-		{"local main", nil, "main"},
+		{"pull request's target", "release", "release"},
+		{"local main", "", "main"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r.Getenv = func(k string) string { return tt.env[k] }
+			r.TargetBranch = tt.target
 			got, err := r.DefaultBranch(context.Background())
 			if err != nil || got != tt.want {
 				t.Errorf("DefaultBranch = %q, %v; want %q", got, err, tt.want)
@@ -106,12 +105,7 @@ func TestShallowCloneFetchesBase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.Getenv = func(k string) string {
-		if k == "GITHUB_BASE_REF" {
-			return "main"
-		}
-		return ""
-	}
+	r.TargetBranch = "main"
 	if !r.Shallow(ctx) {
 		t.Fatal("clone is not shallow")
 	}
