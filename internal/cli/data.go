@@ -101,7 +101,7 @@ type hashOutput struct {
 }
 
 func newDataHashCmd(g *globals) *cobra.Command {
-	var h hashFlags
+	opts := &dataHashOptions{globals: g}
 	cmd := &cobra.Command{
 		Use:   "hash [PATH|NAME]...",
 		Short: "Print each dataset's digest, file count and bytes",
@@ -109,32 +109,44 @@ func newDataHashCmd(g *globals) *cobra.Command {
 configured dataset; with no arguments, every dataset in mlci.yaml. A single
 file's digest equals b3sum's (or sha256sum's with --algo sha256).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, sets, err := g.projectDatasets(&h, args)
-			if err != nil {
-				return err
-			}
-			var out []hashOutput
-			for _, d := range sets {
-				res, err := p.Hash(cmd.Context(), d, h.options(g))
-				if err != nil {
-					return err
-				}
-				out = append(out, hashOutput{d.Name, d.Path, res.Root, res.Files, res.Bytes, res.Hashed, res.Cached})
-			}
-			if g.json {
-				return g.printJSON(struct {
-					Datasets []hashOutput `json:"datasets"`
-				}{out})
-			}
-			t := newTable(g.io.Stdout)
-			for _, o := range out {
-				t.row(string(o.Digest), progress.Count(o.Files)+" files", progress.Bytes(o.Bytes), o.Path)
-			}
-			return t.flush()
+			opts.paths = args
+			return runDataHash(cmd.Context(), opts)
 		},
 	}
-	h.register(cmd, true)
+	opts.hash.register(cmd, true)
 	return cmd
+}
+
+// dataHashOptions are data hash's flags and arguments.
+type dataHashOptions struct {
+	*globals
+	paths []string // paths or dataset names; none: every dataset
+	hash  hashFlags
+}
+
+func runDataHash(ctx context.Context, opts *dataHashOptions) error {
+	p, sets, err := opts.projectDatasets(&opts.hash, opts.paths)
+	if err != nil {
+		return err
+	}
+	var out []hashOutput
+	for _, d := range sets {
+		res, err := p.Hash(ctx, d, opts.hash.options(opts.globals))
+		if err != nil {
+			return err
+		}
+		out = append(out, hashOutput{d.Name, d.Path, res.Root, res.Files, res.Bytes, res.Hashed, res.Cached})
+	}
+	if opts.json {
+		return opts.printJSON(struct {
+			Datasets []hashOutput `json:"datasets"`
+		}{out})
+	}
+	t := newTable(opts.io.Stdout)
+	for _, o := range out {
+		t.row(string(o.Digest), progress.Count(o.Files)+" files", progress.Bytes(o.Bytes), o.Path)
+	}
+	return t.flush()
 }
 
 // waitForWriter tells the user why a command has not started yet.
@@ -145,8 +157,7 @@ func (g *globals) waitForWriter() {
 }
 
 func newDataLockCmd(g *globals) *cobra.Command {
-	var h hashFlags
-	var prune bool
+	opts := &dataLockOptions{globals: g}
 	cmd := &cobra.Command{
 		Use:   "lock [PATH|NAME]...",
 		Short: "Record dataset digests in mlci.lock",
@@ -154,94 +165,110 @@ func newDataLockCmd(g *globals) *cobra.Command {
 mlci.lock.d/. With no arguments, every dataset in mlci.yaml; datasets locked
 earlier by path are kept unless --prune. Commit both afterwards.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			p, sets, err := g.projectDatasets(&h, args)
-			if err != nil {
-				return err
-			}
-			// A lock this mlci cannot use fails now, not after the hashing.
-			if _, err := p.ReadLockOrNew(); err != nil {
-				return err
-			}
-			results := make([]*datahash.Result, len(sets))
-			manifests := map[string][]byte{}
-			for i, d := range sets {
-				if results[i], err = p.Hash(ctx, d, h.options(g)); err != nil {
-					return err
-				}
-				manifests[d.Name] = lockfile.EncodeManifest(d.Alg, results[i].Entries)
-				results[i].Entries = nil // the manifest holds them now
-			}
-			// Another data lock may have written mlci.lock while we hashed:
-			// read it again under the writers' lock and add to what it holds,
-			// or one of the two runs' datasets would be lost.
-			release, err := lockfile.Acquire(ctx, p.Root, g.waitForWriter)
-			if err != nil {
-				if errors.Is(err, context.Canceled) {
-					return err
-				}
-				return usageError(err)
-			}
-			defer release()
-			l, err := p.ReadLockOrNew()
-			if err != nil {
-				return err
-			}
-			if prune && len(args) == 0 {
-				for name := range l.Datasets {
-					if _, ok := p.Config.Dataset(name); !ok {
-						delete(l.Datasets, name)
-					}
-				}
-			}
-			type lockOutput struct {
-				hashOutput
-				Status string `json:"status"`
-			}
-			var out []lockOutput
-			for i, d := range sets {
-				res := results[i]
-				status := "new"
-				if old, ok := l.Datasets[d.Name]; ok {
-					status = "updated"
-					if old.Digest == res.Root && old.Path == d.Path && slices.Equal(old.Exclude, d.Exclude) && old.FollowSymlinks == d.Follow {
-						status = "unchanged"
-					}
-				}
-				l.Datasets[d.Name] = &lockfile.Dataset{
-					Path: d.Path, Digest: res.Root, Files: res.Files, Bytes: res.Bytes,
-					Manifest: lockfile.ManifestPath(d.Name), Exclude: d.Exclude, FollowSymlinks: d.Follow,
-				}
-				out = append(out, lockOutput{hashOutput{d.Name, d.Path, res.Root, res.Files, res.Bytes, res.Hashed, res.Cached}, status})
-			}
-			switch err := lockfile.Save(p.Root, l, manifests); {
-			case errors.Is(err, lockfile.ErrPartial):
-				return usageError(fmt.Errorf("%w; data check finds them where they are, and the next mlci data lock moves them", err))
-			case err != nil:
-				return usageError(fmt.Errorf("%w; %s and %s/ are unchanged", err, lockfile.FileName, lockfile.ManifestDir))
-			}
-			release()
-			if g.json {
-				return g.printJSON(struct {
-					Lock     string       `json:"lock"`
-					Datasets []lockOutput `json:"datasets"`
-				}{p.LockPath(), out})
-			}
-			if g.quiet {
-				return nil
-			}
-			t := newTable(g.io.Stdout)
-			for _, o := range out {
-				t.row(o.Status, o.Name, o.Digest.Short(), progress.Count(o.Files)+" files", progress.Bytes(o.Bytes))
-			}
-			if err := t.flush(); err != nil {
-				return err
-			}
-			fmt.Fprintf(g.io.Stdout, "wrote %s; commit it with %s/\n", p.Rel(p.LockPath()), lockfile.ManifestDir)
-			return nil
+			opts.paths = args
+			return runDataLock(cmd.Context(), opts)
 		},
 	}
-	h.register(cmd, true)
-	cmd.Flags().BoolVar(&prune, "prune", false, "drop locked datasets that are no longer in mlci.yaml")
+	opts.hash.register(cmd, true)
+	cmd.Flags().BoolVar(&opts.prune, "prune", false, "drop locked datasets that are no longer in mlci.yaml")
 	return cmd
+}
+
+// dataLockOptions are data lock's flags and arguments.
+type dataLockOptions struct {
+	*globals
+	paths []string // paths or dataset names; none: every dataset
+	hash  hashFlags
+	// prune drops locked datasets mlci.yaml no longer names; only when
+	// every dataset is locked, as a subset says nothing of the others.
+	prune bool
+}
+
+// lockOutput is one dataset of data lock's output.
+type lockOutput struct {
+	hashOutput
+	Status string `json:"status"`
+}
+
+func runDataLock(ctx context.Context, opts *dataLockOptions) error {
+	p, sets, err := opts.projectDatasets(&opts.hash, opts.paths)
+	if err != nil {
+		return err
+	}
+	// A lock this mlci cannot use fails now, not after the hashing.
+	if _, err := p.ReadLockOrNew(); err != nil {
+		return err
+	}
+	results := make([]*datahash.Result, len(sets))
+	manifests := map[string][]byte{}
+	for i, d := range sets {
+		if results[i], err = p.Hash(ctx, d, opts.hash.options(opts.globals)); err != nil {
+			return err
+		}
+		manifests[d.Name] = lockfile.EncodeManifest(d.Alg, results[i].Entries)
+		results[i].Entries = nil // the manifest holds them now
+	}
+	// Another data lock may have written mlci.lock while we hashed:
+	// read it again under the writers' lock and add to what it holds,
+	// or one of the two runs' datasets would be lost.
+	release, err := lockfile.Acquire(ctx, p.Root, opts.waitForWriter)
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return err
+		}
+		return usageError(err)
+	}
+	defer release()
+	l, err := p.ReadLockOrNew()
+	if err != nil {
+		return err
+	}
+	if opts.prune && len(opts.paths) == 0 {
+		for name := range l.Datasets {
+			if _, ok := p.Config.Dataset(name); !ok {
+				delete(l.Datasets, name)
+			}
+		}
+	}
+	var out []lockOutput
+	for i, d := range sets {
+		res := results[i]
+		status := "new"
+		if old, ok := l.Datasets[d.Name]; ok {
+			status = "updated"
+			if old.Digest == res.Root && old.Path == d.Path && slices.Equal(old.Exclude, d.Exclude) && old.FollowSymlinks == d.Follow {
+				status = "unchanged"
+			}
+		}
+		l.Datasets[d.Name] = &lockfile.Dataset{
+			Path: d.Path, Digest: res.Root, Files: res.Files, Bytes: res.Bytes,
+			Manifest: lockfile.ManifestPath(d.Name), Exclude: d.Exclude, FollowSymlinks: d.Follow,
+		}
+		out = append(out, lockOutput{hashOutput{d.Name, d.Path, res.Root, res.Files, res.Bytes, res.Hashed, res.Cached}, status})
+	}
+	switch err := lockfile.Save(p.Root, l, manifests); {
+	case errors.Is(err, lockfile.ErrPartial):
+		return usageError(fmt.Errorf("%w; data check finds them where they are, and the next mlci data lock moves them", err))
+	case err != nil:
+		return usageError(fmt.Errorf("%w; %s and %s/ are unchanged", err, lockfile.FileName, lockfile.ManifestDir))
+	}
+	release()
+	if opts.json {
+		return opts.printJSON(struct {
+			Lock     string       `json:"lock"`
+			Datasets []lockOutput `json:"datasets"`
+		}{p.LockPath(), out})
+	}
+	if opts.quiet {
+		return nil
+	}
+	t := newTable(opts.io.Stdout)
+	for _, o := range out {
+		t.row(o.Status, o.Name, o.Digest.Short(), progress.Count(o.Files)+" files", progress.Bytes(o.Bytes))
+	}
+	if err := t.flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.io.Stdout, "wrote %s; commit it with %s/\n", p.Rel(p.LockPath()), lockfile.ManifestDir)
+	return nil
 }

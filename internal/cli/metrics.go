@@ -54,33 +54,45 @@ shows them: rounded to --precision decimal places.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
-	var out outputFlags
+	opts := &metricsShowOptions{globals: g}
 	show := &cobra.Command{
 		Use:   "show",
 		Short: "Print every metric of the work tree",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := g.loadProject()
-			if err != nil {
-				return err
-			}
-			files, err := p.Files("metrics")
-			if err != nil {
-				return err
-			}
-			head, err := p.ReadMetrics(files)
-			if err != nil {
-				return err
-			}
-			// Shown as a diff against nothing, so every output format matches
-			// metrics diff's.
-			rows := metrics.Diff(nil, head)
-			return g.renderRows(rows, metrics.RenderOptions{All: true, Precision: out.precision}, out.md)
+			return runMetricsShow(cmd.Context(), opts)
 		},
 	}
-	out.register(show, false)
+	opts.out.register(show, false)
 	cmd.AddCommand(show, newDiffCmd(g, "metrics"))
 	return cmd
+}
+
+// metricsShowOptions are metrics show's flags.
+type metricsShowOptions struct {
+	*globals
+	out outputFlags // --all is implied: every metric is shown
+}
+
+// runMetricsShow takes ctx as every run function does, though reading the
+// work tree's files needs no cancellation.
+func runMetricsShow(_ context.Context, opts *metricsShowOptions) error {
+	p, err := opts.loadProject()
+	if err != nil {
+		return err
+	}
+	files, err := p.Files("metrics")
+	if err != nil {
+		return err
+	}
+	head, err := p.ReadMetrics(files)
+	if err != nil {
+		return err
+	}
+	// Shown as a diff against nothing, so every output format matches
+	// metrics diff's.
+	rows := metrics.Diff(nil, head)
+	return opts.renderRows(rows, metrics.RenderOptions{All: true, Precision: opts.out.precision}, opts.out.md)
 }
 
 func newParamsCmd(g *globals) *cobra.Command {

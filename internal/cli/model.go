@@ -81,9 +81,7 @@ func newModelCmd(g *globals) *cobra.Command {
 }
 
 func newModelRegisterCmd(g *globals) *cobra.Command {
-	var rf registryFlags
-	var bf baselineFlags
-	var version, bump string
+	opts := &modelRegisterOptions{globals: g}
 	cmd := &cobra.Command{
 		Use:   "register NAME",
 		Short: "Register the model's artifact at HEAD as a new version (tag NAME@vX.Y.Z)",
@@ -96,67 +94,83 @@ patch); the first is v0.0.1. The tag is pushed to the remote unless
 --remote "".`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			p, err := g.loadProject()
-			if err != nil {
-				return err
-			}
-			m, err := g.model(p, args[0])
-			if err != nil {
-				return err
-			}
-			repo, remote, err := g.registryRepo(ctx, p, &rf)
-			if err != nil {
-				return err
-			}
-			if err := cleanTree(ctx, repo); err != nil {
-				return err
-			}
-			if version == "" {
-				// From the remote's tags: a checkout's are lightweight, and
-				// a stale set would bump from the wrong version.
-				state, err := g.registryState(ctx, p, &rf)
-				if err != nil {
-					return err
-				}
-				latest := ""
-				if st := state[m.Name]; st != nil && len(st.Versions) > 0 {
-					latest = st.Versions[len(st.Versions)-1].Version
-				}
-				if bump == "" {
-					bump = m.Bump
-				}
-				if version, err = registry.NextVersion(latest, bump); err != nil {
-					return usageError(err)
-				}
-			}
-			rec, err := g.versionRecord(ctx, p, m, &bf, nil)
-			if err != nil {
-				return err
-			}
-			if err := g.pushArtifact(ctx, p, m, version, &rec); err != nil {
-				return err
-			}
-			head, _ := repo.Verify(ctx, "HEAD")
-			t, err := registry.Register(ctx, repo.Root, remote, m.Name, version, head, rec)
-			if err != nil {
-				return registryError(err)
-			}
-			if g.json {
-				return g.printJSON(struct {
-					Tag    string          `json:"tag"`
-					Record registry.Record `json:"record"`
-				}{t.String(), rec})
-			}
-			fmt.Fprintf(g.io.Stdout, "registered %s %s (%s) at %s\n", m.Name, version, rec.Artifact, gitrepo.ShortRev(head))
-			return nil
+			opts.name = args[0]
+			return runModelRegister(cmd.Context(), opts)
 		},
 	}
-	rf.register(cmd)
-	bf.register(cmd)
-	cmd.Flags().StringVar(&version, "version", "", "the version to register, e.g. v1.2.0")
-	cmd.Flags().StringVar(&bump, "bump", "", "bump the latest version: major, minor or patch")
+	opts.registry.register(cmd)
+	opts.base.register(cmd)
+	cmd.Flags().StringVar(&opts.version, "version", "", "the version to register, e.g. v1.2.0")
+	cmd.Flags().StringVar(&opts.bump, "bump", "", "bump the latest version: major, minor or patch")
 	return cmd
+}
+
+// modelRegisterOptions are model register's flags and argument.
+type modelRegisterOptions struct {
+	*globals
+	name     string // the model in mlci.yaml
+	registry registryFlags
+	base     baselineFlags // what the gates, when configured, compare with
+	version  string        // "": the latest bumped by bump
+	bump     string        // "": the model's bump:, else patch
+}
+
+func runModelRegister(ctx context.Context, opts *modelRegisterOptions) error {
+	p, err := opts.loadProject()
+	if err != nil {
+		return err
+	}
+	m, err := opts.model(p, opts.name)
+	if err != nil {
+		return err
+	}
+	repo, remote, err := opts.registryRepo(ctx, p, &opts.registry)
+	if err != nil {
+		return err
+	}
+	if err := cleanTree(ctx, repo); err != nil {
+		return err
+	}
+	version := opts.version
+	if version == "" {
+		// From the remote's tags: a checkout's are lightweight, and
+		// a stale set would bump from the wrong version.
+		state, err := opts.registryState(ctx, p, &opts.registry)
+		if err != nil {
+			return err
+		}
+		latest := ""
+		if st := state[m.Name]; st != nil && len(st.Versions) > 0 {
+			latest = st.Versions[len(st.Versions)-1].Version
+		}
+		bump := opts.bump
+		if bump == "" {
+			bump = m.Bump
+		}
+		if version, err = registry.NextVersion(latest, bump); err != nil {
+			return usageError(err)
+		}
+	}
+	rec, err := opts.versionRecord(ctx, p, m, &opts.base, nil)
+	if err != nil {
+		return err
+	}
+	if err := opts.pushArtifact(ctx, p, m, version, &rec); err != nil {
+		return err
+	}
+	head, _ := repo.Verify(ctx, "HEAD")
+	t, err := registry.Register(ctx, repo.Root, remote, m.Name, version, head, rec)
+	if err != nil {
+		return registryError(err)
+	}
+	if opts.json {
+		return opts.printJSON(struct {
+			Tag    string          `json:"tag"`
+			Record registry.Record `json:"record"`
+		}{t.String(), rec})
+	}
+	fmt.Fprintf(opts.io.Stdout, "registered %s %s (%s) at %s\n", m.Name, version, rec.Artifact, gitrepo.ShortRev(head))
+	return nil
 }
 
 // cleanTree refuses a dirty work tree: a version must be exactly a commit.
@@ -241,8 +255,7 @@ type modelRow struct {
 }
 
 func newModelShowCmd(g *globals) *cobra.Command {
-	var rf registryFlags
-	var deprecated bool
+	opts := &modelShowOptions{globals: g}
 	cmd := &cobra.Command{
 		Use:   "show [NAME]",
 		Short: "Models × stages: the version in each stage, its digest, date and actor",
@@ -252,97 +265,125 @@ version gives the stage back to the one before; deprecated models are left
 out unless --deprecated.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, state, err := g.projectRegistry(cmd.Context(), &rf)
-			if err != nil {
-				return err
-			}
-			var rows []modelRow
-			for _, name := range slices.Sorted(maps.Keys(state)) {
-				if len(args) == 1 && name != args[0] {
-					continue
-				}
-				m := state[name]
-				for _, w := range m.Warnings {
-					g.warn(w)
-				}
-				if m.Deprecated && !deprecated {
-					if len(args) == 1 {
-						return usageError(fmt.Errorf("%w; --deprecated shows it", m.DeprecatedError()))
-					}
-					continue
-				}
-				row := modelRow{Model: name, Stages: m.Stages, Deprecated: m.Deprecated}
-				if n := len(m.Versions); n > 0 {
-					row.Latest = m.Versions[n-1].Version
-					if r := m.Versions[n-1].Record; r != nil {
-						row.Digest = r.Artifact
-					}
-				}
-				rows = append(rows, row)
-			}
-			if len(args) == 1 && len(rows) == 0 {
-				return usageError(fmt.Errorf("no versions of %s are registered; run mlci model register %s", args[0], args[0]))
-			}
-			if g.json {
-				return g.printJSON(rows)
-			}
-			t := newTable(g.io.Stdout)
-			t.row("MODEL", "STAGE", "VERSION", "DIGEST", "SINCE", "BY")
-			for _, r := range rows {
-				name := r.Model
-				if r.Deprecated {
-					name += " (deprecated)"
-				}
-				t.row(name, "(latest)", r.Latest, shortDigest(r.Digest), "", "")
-				for _, s := range slices.Sorted(maps.Keys(r.Stages)) {
-					a := r.Stages[s]
-					d, by := "", ""
-					if a.Record != nil {
-						d, by = a.Record.Artifact, a.Record.Actor
-					}
-					version := a.Version
-					if !a.Registered {
-						version = "commit " + gitrepo.ShortRev(a.Commit) // GTO names it by the commit
-					}
-					t.row("", s, version, shortDigest(d), a.Time.UTC().Format("2006-01-02 15:04"), by)
-				}
-			}
-			return t.flush()
+			opts.names = args
+			return runModelShow(cmd.Context(), opts)
 		},
 	}
-	rf.register(cmd)
-	cmd.Flags().BoolVar(&deprecated, "deprecated", false, "include deprecated models")
+	opts.registry.register(cmd)
+	cmd.Flags().BoolVar(&opts.deprecated, "deprecated", false, "include deprecated models")
 	return cmd
 }
 
+// modelShowOptions are model show's flags and argument.
+type modelShowOptions struct {
+	*globals
+	// names holds the one model to show, or none for every model; a
+	// slice, as an empty NAME is still a name (and matches no model).
+	names      []string
+	registry   registryFlags
+	deprecated bool
+}
+
+func runModelShow(ctx context.Context, opts *modelShowOptions) error {
+	_, state, err := opts.projectRegistry(ctx, &opts.registry)
+	if err != nil {
+		return err
+	}
+	one := len(opts.names) == 1
+	var rows []modelRow
+	for _, name := range slices.Sorted(maps.Keys(state)) {
+		if one && name != opts.names[0] {
+			continue
+		}
+		m := state[name]
+		for _, w := range m.Warnings {
+			opts.warn(w)
+		}
+		if m.Deprecated && !opts.deprecated {
+			if one {
+				return usageError(fmt.Errorf("%w; --deprecated shows it", m.DeprecatedError()))
+			}
+			continue
+		}
+		row := modelRow{Model: name, Stages: m.Stages, Deprecated: m.Deprecated}
+		if n := len(m.Versions); n > 0 {
+			row.Latest = m.Versions[n-1].Version
+			if r := m.Versions[n-1].Record; r != nil {
+				row.Digest = r.Artifact
+			}
+		}
+		rows = append(rows, row)
+	}
+	if one && len(rows) == 0 {
+		return usageError(fmt.Errorf("no versions of %s are registered; run mlci model register %s", opts.names[0], opts.names[0]))
+	}
+	if opts.json {
+		return opts.printJSON(rows)
+	}
+	t := newTable(opts.io.Stdout)
+	t.row("MODEL", "STAGE", "VERSION", "DIGEST", "SINCE", "BY")
+	for _, r := range rows {
+		name := r.Model
+		if r.Deprecated {
+			name += " (deprecated)"
+		}
+		t.row(name, "(latest)", r.Latest, shortDigest(r.Digest), "", "")
+		for _, s := range slices.Sorted(maps.Keys(r.Stages)) {
+			a := r.Stages[s]
+			d, by := "", ""
+			if a.Record != nil {
+				d, by = a.Record.Artifact, a.Record.Actor
+			}
+			version := a.Version
+			if !a.Registered {
+				version = "commit " + gitrepo.ShortRev(a.Commit) // GTO names it by the commit
+			}
+			t.row("", s, version, shortDigest(d), a.Time.UTC().Format("2006-01-02 15:04"), by)
+		}
+	}
+	return t.flush()
+}
+
 func newModelHistoryCmd(g *globals) *cobra.Command {
-	var rf registryFlags
+	opts := &modelHistoryOptions{globals: g}
 	cmd := &cobra.Command{
 		Use:   "history NAME",
 		Short: "Every registration and stage assignment of a model, oldest first",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, state, err := g.projectRegistry(cmd.Context(), &rf)
-			if err != nil {
-				return err
-			}
-			m := state[args[0]]
-			if m == nil {
-				return usageError(fmt.Errorf("no registry events for %s; run mlci model register %s", args[0], args[0]))
-			}
-			if g.json {
-				return g.printJSON(m.History)
-			}
-			t := newTable(g.io.Stdout)
-			t.row("TIME", "EVENT", "TAG", "VERSION", "COMMIT", "BY")
-			for _, e := range m.History {
-				t.row(e.Time.UTC().Format("2006-01-02 15:04:05"), e.Kind.String(), e.Name, e.Version, gitrepo.ShortRev(e.Commit), e.Tagger)
-			}
-			return t.flush()
+			opts.name = args[0]
+			return runModelHistory(cmd.Context(), opts)
 		},
 	}
-	rf.register(cmd)
+	opts.registry.register(cmd)
 	return cmd
+}
+
+// modelHistoryOptions are model history's flags and argument.
+type modelHistoryOptions struct {
+	*globals
+	name     string
+	registry registryFlags
+}
+
+func runModelHistory(ctx context.Context, opts *modelHistoryOptions) error {
+	_, state, err := opts.projectRegistry(ctx, &opts.registry)
+	if err != nil {
+		return err
+	}
+	m := state[opts.name]
+	if m == nil {
+		return usageError(fmt.Errorf("no registry events for %s; run mlci model register %s", opts.name, opts.name))
+	}
+	if opts.json {
+		return opts.printJSON(m.History)
+	}
+	t := newTable(opts.io.Stdout)
+	t.row("TIME", "EVENT", "TAG", "VERSION", "COMMIT", "BY")
+	for _, e := range m.History {
+		t.row(e.Time.UTC().Format("2006-01-02 15:04:05"), e.Kind.String(), e.Name, e.Version, gitrepo.ShortRev(e.Commit), e.Tagger)
+	}
+	return t.flush()
 }
 
 // projectRegistry loads the project and replays its registry: what every

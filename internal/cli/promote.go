@@ -19,8 +19,7 @@ import (
 const promoteAttempts = 5
 
 func newPromoteCmd(g *globals) *cobra.Command {
-	var rf registryFlags
-	var to, version string
+	opts := &promoteOptions{globals: g}
 	cmd := &cobra.Command{
 		Use:   "promote NAME --to STAGE",
 		Short: "Assign a registered version to a stage (tag NAME#STAGE#N), checked against the stage's requirements",
@@ -33,62 +32,88 @@ environments. History is never rewritten: a lost race refetches the tags and
 retries with the next counter.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			p, err := g.loadProject()
-			if err != nil {
-				return err
-			}
-			t, rec, err := g.promoteVersion(ctx, p, &rf, args[0], to, version, true)
-			if err != nil {
-				return err
-			}
-			return g.printAssigned(t, rec, "promoted")
+			opts.name = args[0]
+			return runPromote(cmd.Context(), opts)
 		},
 	}
-	rf.register(cmd)
-	cmd.Flags().StringVar(&to, "to", "", "the `STAGE` to assign")
-	cmd.Flags().StringVar(&version, "version", "", "the version to assign (default: the latest registered)")
+	opts.registry.register(cmd)
+	cmd.Flags().StringVar(&opts.to, "to", "", "the `STAGE` to assign")
+	cmd.Flags().StringVar(&opts.version, "version", "", "the version to assign (default: the latest registered)")
 	cmd.MarkFlagRequired("to")
 	return cmd
 }
 
+// promoteOptions are promote's flags and argument.
+type promoteOptions struct {
+	*globals
+	name     string // the model in mlci.yaml
+	registry registryFlags
+	to       string // the stage
+	version  string // "": the latest registered
+}
+
+func runPromote(ctx context.Context, opts *promoteOptions) error {
+	p, err := opts.loadProject()
+	if err != nil {
+		return err
+	}
+	t, rec, err := opts.promoteVersion(ctx, p, &opts.registry, opts.name, opts.to, opts.version, true)
+	if err != nil {
+		return err
+	}
+	return opts.printAssigned(t, rec, "promoted")
+}
+
 func newRollbackCmd(g *globals) *cobra.Command {
-	var rf registryFlags
-	var stage, to string
+	opts := &rollbackOptions{globals: g}
 	cmd := &cobra.Command{
 		Use:   "rollback NAME --stage STAGE",
 		Short: "Assign the stage's previous (or --to) version again, with a new tag",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			p, state, err := g.projectRegistry(ctx, &rf)
-			if err != nil {
-				return err
-			}
-			m := state[args[0]]
-			if m == nil || m.Stages[stage] == nil {
-				return usageError(fmt.Errorf("%s has no version in %s to roll back from; see mlci model history %s", args[0], stage, args[0]))
-			}
-			if to == "" {
-				to = promote.PreviousHolder(m, stage)
-				if to == "" {
-					return usageError(fmt.Errorf("%s held only %s in %s; name a version with --to", args[0], m.Stages[stage].Version, stage))
-				}
-			}
-			// A rollback returns to a version that already passed the stage's
-			// requirements once, so they are not checked again.
-			t, rec, err := g.promoteVersion(ctx, p, &rf, args[0], stage, to, false)
-			if err != nil {
-				return err
-			}
-			return g.printAssigned(t, rec, "rolled back")
+			opts.name = args[0]
+			return runRollback(cmd.Context(), opts)
 		},
 	}
-	rf.register(cmd)
-	cmd.Flags().StringVar(&stage, "stage", "", "the `STAGE` to roll back")
-	cmd.Flags().StringVar(&to, "to", "", "the version to assign (default: the one before the current)")
+	opts.registry.register(cmd)
+	cmd.Flags().StringVar(&opts.stage, "stage", "", "the `STAGE` to roll back")
+	cmd.Flags().StringVar(&opts.to, "to", "", "the version to assign (default: the one before the current)")
 	cmd.MarkFlagRequired("stage")
 	return cmd
+}
+
+// rollbackOptions are rollback's flags and argument.
+type rollbackOptions struct {
+	*globals
+	name     string // the model in mlci.yaml
+	registry registryFlags
+	stage    string
+	to       string // "": the version that held the stage before the current one
+}
+
+func runRollback(ctx context.Context, opts *rollbackOptions) error {
+	p, state, err := opts.projectRegistry(ctx, &opts.registry)
+	if err != nil {
+		return err
+	}
+	m := state[opts.name]
+	if m == nil || m.Stages[opts.stage] == nil {
+		return usageError(fmt.Errorf("%s has no version in %s to roll back from; see mlci model history %s", opts.name, opts.stage, opts.name))
+	}
+	to := opts.to
+	if to == "" {
+		to = promote.PreviousHolder(m, opts.stage)
+		if to == "" {
+			return usageError(fmt.Errorf("%s held only %s in %s; name a version with --to", opts.name, m.Stages[opts.stage].Version, opts.stage))
+		}
+	}
+	// A rollback returns to a version that already passed the stage's
+	// requirements once, so they are not checked again.
+	t, rec, err := opts.promoteVersion(ctx, p, &opts.registry, opts.name, opts.stage, to, false)
+	if err != nil {
+		return err
+	}
+	return opts.printAssigned(t, rec, "rolled back")
 }
 
 // promoteVersion assigns version (default: the latest) of model name to

@@ -16,9 +16,7 @@ import (
 )
 
 func newModelPullCmd(g *globals) *cobra.Command {
-	var rf registryFlags
-	var out string
-	var force bool
+	opts := &modelPullOptions{globals: g}
 	cmd := &cobra.Command{
 		Use:   "pull NAME#STAGE|NAME@vX.Y.Z [-o DIR]",
 		Short: "Fetch a model's artifact from the artifact store, by stage or version",
@@ -31,61 +29,75 @@ are replaced only with --force, and a pull writes all of the artifact or
 nothing.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			p, err := g.loadProject()
-			if err != nil {
-				return err
-			}
-			store, err := g.artifactStore(ctx, p)
-			if err != nil {
-				return err
-			}
-			if store == nil {
-				return usageError(errors.New("no artifact_store in mlci.yaml: set it to oci-layout:PATH or oci://REGISTRY/REPO"))
-			}
-			ref, err := registry.ParseRef(args[0])
-			if err != nil {
-				return usageError(err)
-			}
-			v, err := g.pullVersion(ctx, p, &rf, ref)
-			if err != nil {
-				return err
-			}
-			if out == "" {
-				out = artifactTag(v.Artifact, v.Version)
-			}
-			dir, err := g.pullDir(out)
-			if err != nil {
-				return err
-			}
-			pulled, err := store.Pull(ctx, v.Record.Manifest, dir, artifact.PullOptions{Overwrite: force})
-			var exists *artifact.ExistsError
-			switch {
-			case errors.As(err, &exists):
-				return usageError(fmt.Errorf("%s: %s exists in %s; pass --force to replace the files there, or pull into a new folder", args[0], filepath.ToSlash(exists.Name), out))
-			case errors.Is(err, artifact.ErrRefused):
-				return usageError(fmt.Errorf("%s: %w", args[0], err))
-			case errors.Is(err, artifact.ErrNotFound):
-				return usageError(fmt.Errorf("%s: the registry records %s for %s, which the artifact store lacks: %w", args[0], v.Record.Manifest, v.Version, err))
-			case err != nil:
-				return serviceError(err)
-			}
-			if g.json {
-				return g.printJSON(struct {
-					Version  string `json:"version"`
-					Manifest string `json:"manifest"`
-					Files    int    `json:"files"`
-					Dir      string `json:"dir"`
-				}{v.Version, pulled.Manifest, pulled.Files, out})
-			}
-			fmt.Fprintf(g.io.Stdout, "pulled %s (%s, %d files) into %s\n", args[0], pulled.Manifest, pulled.Files, out)
-			return nil
+			opts.ref = args[0]
+			return runModelPull(cmd.Context(), opts)
 		},
 	}
-	rf.register(cmd)
-	cmd.Flags().StringVarP(&out, "output", "o", "", "`DIR` to unpack into (default: a new folder NAME-vX.Y.Z)")
-	cmd.Flags().BoolVar(&force, "force", false, "replace files already in DIR")
+	opts.registry.register(cmd)
+	cmd.Flags().StringVarP(&opts.output, "output", "o", "", "`DIR` to unpack into (default: a new folder NAME-vX.Y.Z)")
+	cmd.Flags().BoolVar(&opts.force, "force", false, "replace files already in DIR")
 	return cmd
+}
+
+// modelPullOptions are model pull's flags and argument.
+type modelPullOptions struct {
+	*globals
+	ref      string // NAME#STAGE or NAME@VERSION, as typed
+	registry registryFlags
+	output   string // "": a new folder NAME-vX.Y.Z
+	force    bool
+}
+
+func runModelPull(ctx context.Context, opts *modelPullOptions) error {
+	p, err := opts.loadProject()
+	if err != nil {
+		return err
+	}
+	store, err := opts.artifactStore(ctx, p)
+	if err != nil {
+		return err
+	}
+	if store == nil {
+		return usageError(errors.New("no artifact_store in mlci.yaml: set it to oci-layout:PATH or oci://REGISTRY/REPO"))
+	}
+	ref, err := registry.ParseRef(opts.ref)
+	if err != nil {
+		return usageError(err)
+	}
+	v, err := opts.pullVersion(ctx, p, &opts.registry, ref)
+	if err != nil {
+		return err
+	}
+	out := opts.output
+	if out == "" {
+		out = artifactTag(v.Artifact, v.Version)
+	}
+	dir, err := opts.pullDir(out)
+	if err != nil {
+		return err
+	}
+	pulled, err := store.Pull(ctx, v.Record.Manifest, dir, artifact.PullOptions{Overwrite: opts.force})
+	var exists *artifact.ExistsError
+	switch {
+	case errors.As(err, &exists):
+		return usageError(fmt.Errorf("%s: %s exists in %s; pass --force to replace the files there, or pull into a new folder", opts.ref, filepath.ToSlash(exists.Name), out))
+	case errors.Is(err, artifact.ErrRefused):
+		return usageError(fmt.Errorf("%s: %w", opts.ref, err))
+	case errors.Is(err, artifact.ErrNotFound):
+		return usageError(fmt.Errorf("%s: the registry records %s for %s, which the artifact store lacks: %w", opts.ref, v.Record.Manifest, v.Version, err))
+	case err != nil:
+		return serviceError(err)
+	}
+	if opts.json {
+		return opts.printJSON(struct {
+			Version  string `json:"version"`
+			Manifest string `json:"manifest"`
+			Files    int    `json:"files"`
+			Dir      string `json:"dir"`
+		}{v.Version, pulled.Manifest, pulled.Files, out})
+	}
+	fmt.Fprintf(opts.io.Stdout, "pulled %s (%s, %d files) into %s\n", opts.ref, pulled.Manifest, pulled.Files, out)
+	return nil
 }
 
 // pullVersion resolves ref in the registry to a version whose record names

@@ -25,8 +25,7 @@ func newRunCmd(g *globals) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE:  func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
-	var subjects []string
-	var output, image string
+	opts := &runRecordOptions{globals: g}
 	record := &cobra.Command{
 		Use:   "record",
 		Short: "Write an in-toto Statement (SLSA provenance) for the run's artifacts",
@@ -39,48 +38,59 @@ digest of the params files. The run identity is the digest of those
 materials: two runs with the same identity are the same experiment.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			started := time.Now()
-			p, err := g.loadProject()
-			if err != nil {
-				return err
-			}
-			subj, err := g.runSubjects(ctx, p, subjects)
-			if err != nil {
-				return err
-			}
-			m, err := g.runMaterials(ctx, p, image)
-			if err != nil {
-				return err
-			}
-			st := runrecord.New(subj, m, g.ci.BuilderID(), g.ci.RunURL(), started, time.Now())
-			out := output
-			if out == "" {
-				out = filepath.Join(p.Root, project.RunRecordFile)
-			} else if !filepath.IsAbs(out) {
-				out = filepath.Join(g.workDir, out)
-			}
-			if err := runrecord.Write(out, st); err != nil {
-				return usageError(err)
-			}
-			id := runrecord.Identity(m)
-			if g.json {
-				return g.printJSON(struct {
-					Path     string            `json:"path"`
-					Identity digest.Digest     `json:"run_identity"`
-					Subjects map[string]string `json:"subjects"`
-				}{out, id, digestStrings(subj)})
-			}
-			fmt.Fprintf(g.io.Stdout, "run %s\nwrote %s\n", id, p.Rel(out))
-			return nil
+			return runRunRecord(cmd.Context(), opts)
 		},
 	}
 	f := record.Flags()
-	f.StringArrayVar(&subjects, "subject", nil, "artifact `PATH` to record (default: the models in mlci.yaml); repeatable")
-	f.StringVarP(&output, "output", "o", "", "write the record to `FILE` (default: "+project.RunRecordFile+" in the project)")
-	f.StringVar(&image, "image", "", "the run's container image `DIGEST` (default: $MLCI_IMAGE_DIGEST)")
+	f.StringArrayVar(&opts.subjects, "subject", nil, "artifact `PATH` to record (default: the models in mlci.yaml); repeatable")
+	f.StringVarP(&opts.output, "output", "o", "", "write the record to `FILE` (default: "+project.RunRecordFile+" in the project)")
+	f.StringVar(&opts.image, "image", "", "the run's container image `DIGEST` (default: $MLCI_IMAGE_DIGEST)")
 	cmd.AddCommand(record)
 	return cmd
+}
+
+// runRecordOptions are run record's flags.
+type runRecordOptions struct {
+	*globals
+	subjects []string // artifact paths; none: every model's artifact
+	output   string   // "": the run record file in the project
+	image    string   // "": $MLCI_IMAGE_DIGEST
+}
+
+func runRunRecord(ctx context.Context, opts *runRecordOptions) error {
+	started := time.Now()
+	p, err := opts.loadProject()
+	if err != nil {
+		return err
+	}
+	subj, err := opts.runSubjects(ctx, p, opts.subjects)
+	if err != nil {
+		return err
+	}
+	m, err := opts.runMaterials(ctx, p, opts.image)
+	if err != nil {
+		return err
+	}
+	st := runrecord.New(subj, m, opts.ci.BuilderID(), opts.ci.RunURL(), started, time.Now())
+	out := opts.output
+	if out == "" {
+		out = filepath.Join(p.Root, project.RunRecordFile)
+	} else if !filepath.IsAbs(out) {
+		out = filepath.Join(opts.workDir, out)
+	}
+	if err := runrecord.Write(out, st); err != nil {
+		return usageError(err)
+	}
+	id := runrecord.Identity(m)
+	if opts.json {
+		return opts.printJSON(struct {
+			Path     string            `json:"path"`
+			Identity digest.Digest     `json:"run_identity"`
+			Subjects map[string]string `json:"subjects"`
+		}{out, id, digestStrings(subj)})
+	}
+	fmt.Fprintf(opts.io.Stdout, "run %s\nwrote %s\n", id, p.Rel(out))
+	return nil
 }
 
 func digestStrings(m map[string]digest.Digest) map[string]string {
