@@ -194,20 +194,32 @@ func (g *globals) warn(msg string) {
 }
 
 func newVersionCmd(g *globals) *cobra.Command {
+	opts := &versionOptions{globals: g}
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print the mlci version",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			v := g.io.Version
-			if v.Version == "" {
-				v = buildinfo.Read(buildinfo.Stamp{})
-			}
-			if g.json {
-				return g.printJSON(v)
-			}
-			fmt.Fprintf(g.io.Stdout, "mlci %s\n", v)
-			return nil
+			return runVersion(cmd.Context(), opts)
 		},
 	}
+}
+
+// versionOptions are version's flags: only the global ones.
+type versionOptions struct {
+	*globals
+}
+
+// runVersion takes ctx as every run function does, though printing the
+// build needs none.
+func runVersion(_ context.Context, opts *versionOptions) error {
+	v := opts.io.Version
+	if v.Version == "" {
+		v = buildinfo.Read(buildinfo.Stamp{})
+	}
+	if opts.json {
+		return opts.printJSON(v)
+	}
+	fmt.Fprintf(opts.io.Stdout, "mlci %s\n", v)
+	return nil
 }
