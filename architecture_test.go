@@ -216,7 +216,7 @@ func TestLeavesImportNothingOfOurs(t *testing.T) {
 	pkgs := loadPackages(t)
 	for _, leaf := range []string{
 		"internal/digest", "internal/atomicfile", "internal/regfile", "internal/forge/redact",
-		"internal/suggest", "internal/exitcode", "internal/syncbuf",
+		"internal/suggest", "internal/exitcode", "internal/syncbuf", "internal/buildinfo",
 	} {
 		p, ok := pkgs[leaf]
 		if !ok {
