@@ -341,6 +341,9 @@ func TestMaskAndInputs(t *testing.T) {
 		wantInput string
 	}{
 		{name: "GitHub Actions", env: []string{"GITHUB_ACTIONS", "true", "INPUT_COMMENT-MODE", "off"}, wantMask: true, wantInput: "off"},
+		// The runner keeps the dash; an underscore is another input's name.
+		{name: "underscore is not the runner's name", env: []string{"GITHUB_ACTIONS", "true", "INPUT_COMMENT_MODE", "off"}, wantMask: true},
+		{name: "value trimmed as go-githubactions does", env: []string{"GITHUB_ACTIONS", "true", "INPUT_COMMENT-MODE", " off\n"}, wantMask: true, wantInput: "off"},
 		{name: "inputs outside Actions", env: []string{"INPUT_COMMENT-MODE", "off"}},
 		{name: "GitLab", env: []string{"GITLAB_CI", "true", "INPUT_COMMENT-MODE", "off"}},
 	}

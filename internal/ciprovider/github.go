@@ -115,13 +115,15 @@ func (g *gitHub) Mask(secret string) {
 
 func (g *gitHub) WorkflowCommands() bool { return g.running() }
 
-// Input reads an action input. Names with dashes cannot be read by a
-// shell entry point, which is why mlci reads them itself.
+// Input reads an action input under the name the runner gives it:
+// INPUT_ and the upper-cased name, spaces made underscores and dashes kept
+// (INPUT_WORKING-DIRECTORY). No POSIX shell can read such a name, which is
+// why mlci reads them itself, with go-githubactions' own rule.
 func (g *gitHub) Input(name string) string {
 	if !g.running() {
 		return ""
 	}
-	return g.e.getenv("INPUT_" + strings.ToUpper(name))
+	return githubactions.New(githubactions.WithGetenv(g.e.getenv)).GetInput(name)
 }
 
 func (g *gitHub) Forge(string) (forge.Forge, error) {

@@ -1,10 +1,15 @@
 package cli
 
 import (
+	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/mlci/mlci/internal/ciprovider"
 )
 
 // gitSecret is what actions/checkout leaves in .git/config: the job's token.
@@ -143,5 +148,68 @@ func TestBaseInputFileLinkRefused(t *testing.T) {
 	}
 	if strings.Contains(r.stdout+r.stderr, gitSecret) {
 		t.Errorf("the secret was printed:\n%s%s", r.stdout, r.stderr)
+	}
+}
+
+// The runner names an input INPUT_ plus its upper-cased name with dashes
+// kept; these are the names of action.yml's inputs as a step receives them.
+func TestActionArgs(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want []string
+	}{
+		{"defaults", map[string]string{}, []string{"-C", ".", "ci"}},
+		{"working directory and command", map[string]string{"INPUT_WORKING-DIRECTORY": "ml", "INPUT_COMMAND": "data check"}, []string{"-C", "ml", "data", "check"}},
+		{"config", map[string]string{"INPUT_CONFIG": "ci/mlci.yaml", "INPUT_COMMAND": "gate --base main"}, []string{"-C", ".", "--config", "ci/mlci.yaml", "gate", "--base", "main"}},
+		{"command split on any white space", map[string]string{"INPUT_COMMAND": " data\thash\n--algo sha256 "}, []string{"-C", ".", "data", "hash", "--algo", "sha256"}},
+		{"underscore name is not the input", map[string]string{"INPUT_WORKING_DIRECTORY": "ml"}, []string{"-C", ".", "ci"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := map[string]string{"GITHUB_ACTIONS": "true"}
+			maps.Copy(env, tt.env)
+			ci := ciprovider.Detect(func(k string) string { return env[k] }, ciprovider.Options{Stdout: io.Discard})
+			if got := actionArgs(ci); !slices.Equal(got, tt.want) {
+				t.Errorf("actionArgs = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// `mlci action` runs what the inputs say, and the flag inputs reach the
+// command that has the flag, all under the runner's names.
+func TestActionCommand(t *testing.T) {
+	dir := quickstart(t)
+	failing := quickstart(t)
+	writeFile(t, filepath.Join(failing, "metrics.json"), `{"eval": {"val": {"accuracy": 0.5, "loss": 0.39, "macro_f1": 0.97}}}`)
+	tests := []struct {
+		name     string
+		env      map[string]string
+		wantCode int
+		wantOut  string // in stdout, or in stderr when the run fails
+	}{
+		{"data check in the working directory", map[string]string{"INPUT_WORKING-DIRECTORY": dir, "INPUT_COMMAND": "data check"}, ExitOK, "ok  digits"},
+		{"config input", map[string]string{"INPUT_WORKING-DIRECTORY": dir, "INPUT_CONFIG": "mlci.yaml", "INPUT_COMMAND": "--json data check -q"}, ExitOK, `"ok": true`},
+		{"failing gate fails", map[string]string{"INPUT_WORKING-DIRECTORY": failing, "INPUT_COMMAND": "ci --forge local --baseline baseline/metrics.json", "INPUT_COMMENT-MODE": "off"}, 1, "FAIL"},
+		{"fail-on-gate false", map[string]string{"INPUT_WORKING-DIRECTORY": failing, "INPUT_COMMAND": "ci --forge local --baseline baseline/metrics.json", "INPUT_COMMENT-MODE": "off", "INPUT_FAIL-ON-GATE": "false"}, ExitOK, "FAIL"},
+		{"bad fail-on-gate is a usage error", map[string]string{"INPUT_WORKING-DIRECTORY": dir, "INPUT_COMMAND": "ci", "INPUT_FAIL-ON-GATE": "maybe"}, ExitUsage, "maybe"},
+		{"unknown command", map[string]string{"INPUT_WORKING-DIRECTORY": dir, "INPUT_COMMAND": "nope"}, ExitUsage, "nope"},
+		{"no recursion", map[string]string{"INPUT_COMMAND": "action"}, ExitUsage, `cannot be "action"`},
+		{"outside Actions", map[string]string{"GITHUB_ACTIONS": "", "INPUT_COMMAND": "version"}, ExitUsage, "runs as a GitHub Actions step"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := map[string]string{"GITHUB_ACTIONS": "true", "HOME": t.TempDir()}
+			maps.Copy(env, tt.env)
+			r := run(t, env, "action")
+			out := r.stdout
+			if r.code != ExitOK {
+				out += r.stderr
+			}
+			if r.code != tt.wantCode || !strings.Contains(out, tt.wantOut) {
+				t.Errorf("exit %d, output %q%q; want exit %d containing %q", r.code, r.stdout, r.stderr, tt.wantCode, tt.wantOut)
+			}
+		})
 	}
 }
