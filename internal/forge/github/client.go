@@ -7,22 +7,16 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	gh "github.com/google/go-github/v62/github"
 
+	"github.com/mlci/mlci/internal/forge/apierr"
 	"github.com/mlci/mlci/internal/forge/redact"
 	"github.com/mlci/mlci/internal/forge/retry"
 )
 
 // DefaultAPIURL is github.com's REST API.
 const DefaultAPIURL = "https://api.github.com"
-
-// attemptTimeout bounds one HTTP attempt, so a hung connection is retried
-// instead of holding the job. It is per attempt rather than an
-// http.Client.Timeout, which would also cut the Retry-After waits between
-// attempts that retry.Transport honours.
-const attemptTimeout = 30 * time.Second
 
 // ClientOptions say where and as whom to call GitHub's REST API. Posting
 // (New) and runner registration (runner/register) both build their client
@@ -65,24 +59,9 @@ func NewClient(o ClientOptions) (*gh.Client, error) {
 		return nil, fmt.Errorf("github: API URL %q is not an http(s) URL: set GITHUB_API_URL to https://api.github.com/, or https://HOST/api/v3/ for GitHub Enterprise Server",
 			redact.URL(redact.Secrets(apiURL, o.Token)))
 	}
-	var hc http.Client
-	if o.HTTPClient != nil {
-		hc = *o.HTTPClient
-	}
-	p := o.Retry
-	if p.AttemptTimeout == 0 {
-		p.AttemptTimeout = attemptTimeout
-	}
-	if p.Logger == nil {
-		p.Logger = o.Logger
-	}
-	attempts := p.MaxAttempts
-	if attempts <= 0 {
-		attempts = 5 // retry.Policy's default
-	}
-	hc.Transport = &authTransport{token: o.Token, attempts: attempts,
-		base: &retry.Transport{Base: hc.Transport, Policy: p}}
-	c := gh.NewClient(&hc)
+	hc := apierr.NewHTTPClient(apierr.HTTPOptions{Token: o.Token, Bearer: true,
+		HTTPClient: o.HTTPClient, Retry: o.Retry, Logger: o.Logger})
+	c := gh.NewClient(hc)
 	c.UserAgent = o.UserAgent
 	if c.UserAgent == "" {
 		c.UserAgent = "mlci"
@@ -98,39 +77,10 @@ func NewClient(o ClientOptions) (*gh.Client, error) {
 	return c, nil
 }
 
-// authTransport sets the bearer token. It is ours rather than go-github's
-// WithAuthToken so that Classify, given only the client, can find the token
-// (to scrub it) and how often a call was tried.
-type authTransport struct {
-	token    string
-	attempts int
-	base     http.RoundTripper
-}
-
-func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	req = req.Clone(req.Context())
-	req.Header.Set("Authorization", "Bearer "+t.token)
-	return t.base.RoundTrip(req)
-}
-
-// clientInfo is what error text may use of a client: the token to scrub,
-// the attempts made (0 when unknown) and the API URL without credentials.
-type clientInfo struct {
-	token    string
-	attempts int
-	apiURL   string
-}
-
-func infoOf(c *gh.Client) clientInfo {
-	var info clientInfo
+// infoOf is what Classify may use of c.
+func infoOf(c *gh.Client) apierr.ClientInfo {
 	if c == nil {
-		return info
+		return apierr.ClientInfo{}
 	}
-	if c.BaseURL != nil {
-		info.apiURL = redact.URLs(c.BaseURL.String())
-	}
-	if t, ok := c.Client().Transport.(*authTransport); ok {
-		info.token, info.attempts = t.token, t.attempts
-	}
-	return info
+	return apierr.Info(c.Client(), c.BaseURL)
 }

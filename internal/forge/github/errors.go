@@ -1,7 +1,6 @@
 package github
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -9,6 +8,7 @@ import (
 
 	gh "github.com/google/go-github/v62/github"
 
+	"github.com/mlci/mlci/internal/forge/apierr"
 	"github.com/mlci/mlci/internal/forge/redact"
 	"github.com/mlci/mlci/internal/forge/retry"
 )
@@ -31,41 +31,21 @@ var (
 	ErrUnavailable = errors.New("GitHub is unavailable")
 )
 
-// maxMessage bounds GitHub's error text in our messages.
-const maxMessage = 200
+// forgeName makes this package's Error a type of its own.
+type forgeName struct{}
+
+func (forgeName) Name() string { return "GitHub" }
+
+func (forgeName) Kinds() apierr.Kinds {
+	return apierr.Kinds{Unauthorized: ErrUnauthorized, Forbidden: ErrForbidden, NotFound: ErrNotFound,
+		Rejected: ErrRejected, Unavailable: ErrUnavailable}
+}
 
 // Error is a failed GitHub API call, from posting or from runner
 // registration. Its text is one line, never holds the token and quotes at
-// most 200 characters of GitHub's answer.
-type Error struct {
-	Op       string // what was tried, e.g. "create comment on o/r#3"
-	Status   int    // HTTP status; 0 when no response came back
-	Attempts int    // tries made, when known
-	Message  string // GitHub's words (the transport's when Status is 0), scrubbed and cut short
-	Hint     string // what happened, with the HTTP status, and what to do
-	Kind     error  // one of the sentinels above
-	Err      error  // go-github's or the transport's error; nil when none
-}
-
-func (e *Error) Error() string {
-	s := "github: " + e.Op + ": " + e.Hint
-	switch {
-	case e.Message == "":
-	case e.Status == 0:
-		s += " (" + e.Message + ")"
-	default:
-		s += " (GitHub said: " + e.Message + ")"
-	}
-	return s
-}
-
-// Unwrap gives the sentinel and the underlying go-github or transport error.
-func (e *Error) Unwrap() []error {
-	if e.Err == nil {
-		return []error{e.Kind}
-	}
-	return []error{e.Kind, e.Err}
-}
+// most 200 characters of GitHub's answer. Unwrap gives the sentinel above
+// and go-github's or the transport's error.
+type Error = apierr.Error[forgeName]
 
 // Classify turns what a call through c (built by NewClient) returned into
 // an *Error for op, with the hint that holds whatever was tried; callers
@@ -77,18 +57,11 @@ func Classify(c *gh.Client, op string, err error) error {
 		return nil
 	}
 	info := infoOf(c)
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("github: %s: %w", op, redact.Error(err, info.token))
+	if cerr := apierr.Canceled[forgeName](op, err, info.Token); cerr != nil {
+		return cerr
 	}
-	e := &Error{Op: op, Err: err, Attempts: info.attempts}
-	after := "after retries"
-	switch info.attempts {
-	case 0:
-	case 1:
-		after = "after 1 attempt"
-	default:
-		after = fmt.Sprintf("after %d attempts", info.attempts)
-	}
+	e := &Error{Op: op, Err: err, Attempts: info.Attempts}
+	after := apierr.After(info.Attempts)
 	var (
 		resp  *gh.ErrorResponse
 		rate  *gh.RateLimitError
@@ -101,38 +74,21 @@ func Classify(c *gh.Client, op string, err error) error {
 		e.Hint = fmt.Sprintf("GitHub API rate limit: it asked to wait %s, more than allowed; retry after %s",
 			wait.Wait.Round(time.Second), wait.Until.UTC().Format(time.RFC3339))
 	case errors.As(err, &rate):
-		e.Kind, e.Status, e.Message = ErrUnavailable, http.StatusForbidden, redact.Line(rate.Message, maxMessage, info.token)
+		e.Kind, e.Status, e.Message = ErrUnavailable, http.StatusForbidden, redact.Line(rate.Message, apierr.MaxMessage, info.Token)
 		e.Hint = fmt.Sprintf("GitHub API rate limit exhausted (HTTP 403) %s; retry after %s",
 			after, rate.Rate.Reset.UTC().Format(time.RFC3339))
 	case errors.As(err, &abuse):
-		e.Kind, e.Status, e.Message = ErrUnavailable, http.StatusForbidden, redact.Line(abuse.Message, maxMessage, info.token)
+		e.Kind, e.Status, e.Message = ErrUnavailable, http.StatusForbidden, redact.Line(abuse.Message, apierr.MaxMessage, info.Token)
 		e.Hint = fmt.Sprintf("GitHub secondary rate limit (HTTP 403) %s; retry in a few minutes", after)
 	case errors.As(err, &resp) && resp.Response != nil:
 		e.Status = resp.Response.StatusCode
-		e.Message = redact.Line(responseMessage(resp), maxMessage, info.token)
-		e.Hint, e.Kind = byStatus(e.Status, after)
+		e.Message = redact.Line(responseMessage(resp), apierr.MaxMessage, info.Token)
+		e.Hint, e.Kind = apierr.ByStatus[forgeName](e.Status, after)
 	default:
-		e.Kind, e.Message = ErrUnavailable, redact.Line(err.Error(), maxMessage, info.token)
-		e.Hint = fmt.Sprintf("cannot reach the GitHub API at %s %s: check the URL and the network", info.apiURL, after)
+		e.Kind, e.Message = ErrUnavailable, redact.Line(err.Error(), apierr.MaxMessage, info.Token)
+		e.Hint = fmt.Sprintf("cannot reach the GitHub API at %s %s: check the URL and the network", info.APIURL, after)
 	}
 	return e
-}
-
-// byStatus is the hint and kind of an answer, for what every call shares.
-func byStatus(status int, after string) (hint string, kind error) {
-	switch {
-	case status == http.StatusUnauthorized:
-		return "token rejected (HTTP 401): check it is valid and not expired or revoked", ErrUnauthorized
-	case status == http.StatusForbidden:
-		return "the token may not do this (HTTP 403)", ErrForbidden
-	case status == http.StatusNotFound:
-		return "not found or the token cannot see it (HTTP 404)", ErrNotFound
-	case status == http.StatusTooManyRequests:
-		return fmt.Sprintf("GitHub API rate limit (HTTP 429) %s; retry later", after), ErrUnavailable
-	case status >= 500:
-		return fmt.Sprintf("GitHub API failing (HTTP %d) %s; retry later", status, after), ErrUnavailable
-	}
-	return fmt.Sprintf("GitHub rejected the request (HTTP %d)", status), ErrRejected
 }
 
 // responseMessage joins GitHub's message with its per-field messages.

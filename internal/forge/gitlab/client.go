@@ -7,21 +7,16 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	gl "gitlab.com/gitlab-org/api/client-go"
 
+	"github.com/mlci/mlci/internal/forge/apierr"
 	"github.com/mlci/mlci/internal/forge/redact"
 	"github.com/mlci/mlci/internal/forge/retry"
 )
 
 // DefaultURL is gitlab.com; client-go adds /api/v4/.
 const DefaultURL = "https://gitlab.com/"
-
-// attemptTimeout bounds one HTTP attempt. It is per attempt rather than an
-// http.Client.Timeout, which would also cut the Retry-After waits between
-// attempts that retry.Transport honours.
-const attemptTimeout = 30 * time.Second
 
 // ClientOptions say where and as whom to call GitLab's REST API. Posting
 // (New) and runner registration (runner/register) both build their client
@@ -67,25 +62,10 @@ func NewClient(o ClientOptions) (*gl.Client, error) {
 		return nil, fmt.Errorf("gitlab: URL %q is not an http(s) URL: set CI_API_V4_URL (or the instance URL) like https://gitlab.com/api/v4 or https://gitlab.example.com",
 			redact.URL(redact.Secrets(apiURL, o.Token)))
 	}
-	var hc http.Client
-	if o.HTTPClient != nil {
-		hc = *o.HTTPClient
-	}
-	p := o.Retry
-	if p.AttemptTimeout == 0 {
-		p.AttemptTimeout = attemptTimeout
-	}
-	if p.Logger == nil {
-		p.Logger = o.Logger
-	}
-	attempts := p.MaxAttempts
-	if attempts <= 0 {
-		attempts = 5 // retry.Policy's default
-	}
-	// client-go sets PRIVATE-TOKEN or JOB-TOKEN itself; tokenTransport only
+	// client-go sets PRIVATE-TOKEN or JOB-TOKEN itself; the transport only
 	// carries the token so that Classify can scrub it.
-	hc.Transport = &tokenTransport{token: o.Token, attempts: attempts,
-		base: &retry.Transport{Base: hc.Transport, Policy: p}}
+	hc := apierr.NewHTTPClient(apierr.HTTPOptions{Token: o.Token,
+		HTTPClient: o.HTTPClient, Retry: o.Retry, Logger: o.Logger})
 
 	ua := o.UserAgent
 	if ua == "" {
@@ -98,7 +78,7 @@ func NewClient(o ClientOptions) (*gl.Client, error) {
 	// two layers would multiply attempts and waits.
 	opts := []gl.ClientOptionFunc{
 		gl.WithBaseURL(apiURL),
-		gl.WithHTTPClient(&hc),
+		gl.WithHTTPClient(hc),
 		gl.WithoutRetries(),
 		gl.WithCustomRetryMax(0),
 		gl.WithUserAgent(ua),
@@ -118,39 +98,10 @@ func NewClient(o ClientOptions) (*gl.Client, error) {
 	return c, nil
 }
 
-// tokenTransport passes requests on unchanged. It is there so that
-// Classify, given only the client, can find the token (to scrub it) and how
-// often a call was tried.
-type tokenTransport struct {
-	token    string
-	attempts int
-	base     http.RoundTripper
-}
-
-func (t *tokenTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	return t.base.RoundTrip(req)
-}
-
-// clientInfo is what error text may use of a client: the token to scrub,
-// the attempts made (0 when unknown) and the API URL without credentials.
-type clientInfo struct {
-	token    string
-	attempts int
-	apiURL   string
-}
-
-func infoOf(c *gl.Client) clientInfo {
-	var info clientInfo
+// infoOf is what Classify may use of c.
+func infoOf(c *gl.Client) apierr.ClientInfo {
 	if c == nil {
-		return info
+		return apierr.ClientInfo{}
 	}
-	if u := c.BaseURL(); u != nil {
-		info.apiURL = redact.URLs(u.String())
-	}
-	if hc := c.HTTPClient(); hc != nil {
-		if t, ok := hc.Transport.(*tokenTransport); ok {
-			info.token, info.attempts = t.token, t.attempts
-		}
-	}
-	return info
+	return apierr.Info(c.HTTPClient(), c.BaseURL())
 }

@@ -1,7 +1,6 @@
 package gitlab
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -9,6 +8,7 @@ import (
 
 	gl "gitlab.com/gitlab-org/api/client-go"
 
+	"github.com/mlci/mlci/internal/forge/apierr"
 	"github.com/mlci/mlci/internal/forge/redact"
 	"github.com/mlci/mlci/internal/forge/retry"
 )
@@ -28,43 +28,22 @@ var (
 	ErrUnavailable = errors.New("GitLab is unavailable")
 )
 
-// maxMessage bounds how much of a server's answer goes into an error.
-const maxMessage = 200
+// forgeName makes this package's Error a type of its own.
+type forgeName struct{}
+
+func (forgeName) Name() string { return "GitLab" }
+
+func (forgeName) Kinds() apierr.Kinds {
+	return apierr.Kinds{Unauthorized: ErrUnauthorized, Forbidden: ErrForbidden, NotFound: ErrNotFound,
+		Rejected: ErrRejected, Unavailable: ErrUnavailable}
+}
 
 // Error is a failed GitLab API call, from posting or from runner
 // registration. Its text is one line a user can act on, never holds the
 // token and quotes at most 200 characters of GitLab's answer. Unwrap gives
-// the sentinel and client-go's error (gl.ErrNotFound, *gl.ErrorResponse)
-// or the transport's (*retry.WaitError, a network error).
-type Error struct {
-	Op       string // what was tried, e.g. "create merge request note on project g/p"
-	Status   int    // HTTP status; 0 when no response came back
-	Attempts int    // tries made, when known
-	Message  string // GitLab's words (the transport's when Status is 0), scrubbed and cut short
-	Hint     string // what happened, with the HTTP status, and what to do
-	Kind     error  // one of the sentinels above
-	Err      error  // client-go's or the transport's error; nil when none
-}
-
-func (e *Error) Error() string {
-	s := "gitlab: " + e.Op + ": " + e.Hint
-	switch {
-	case e.Message == "":
-	case e.Status == 0:
-		s += " (" + e.Message + ")"
-	default:
-		s += " (GitLab said: " + e.Message + ")"
-	}
-	return s
-}
-
-// Unwrap gives the sentinel and the underlying client-go or transport error.
-func (e *Error) Unwrap() []error {
-	if e.Err == nil {
-		return []error{e.Kind}
-	}
-	return []error{e.Kind, e.Err}
-}
+// the sentinel above and client-go's error (gl.ErrNotFound,
+// *gl.ErrorResponse) or the transport's (*retry.WaitError, a network error).
+type Error = apierr.Error[forgeName]
 
 // Classify turns what a call through c (built by NewClient) returned into
 // an *Error for op, with the hint that holds whatever was tried; callers
@@ -76,18 +55,11 @@ func Classify(c *gl.Client, op string, err error) error {
 		return nil
 	}
 	info := infoOf(c)
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("gitlab: %s: %w", op, redact.Error(err, info.token))
+	if cerr := apierr.Canceled[forgeName](op, err, info.Token); cerr != nil {
+		return cerr
 	}
-	e := &Error{Op: op, Err: err, Attempts: info.attempts}
-	after := "after retries"
-	switch info.attempts {
-	case 0:
-	case 1:
-		after = "after 1 attempt"
-	default:
-		after = fmt.Sprintf("after %d attempts", info.attempts)
-	}
+	e := &Error{Op: op, Err: err, Attempts: info.Attempts}
+	after := apierr.After(info.Attempts)
 	var (
 		resp *gl.ErrorResponse
 		wait *retry.WaitError
@@ -100,33 +72,16 @@ func Classify(c *gl.Client, op string, err error) error {
 	case errors.Is(err, gl.ErrNotFound):
 		// client-go returns this bare sentinel for every 404.
 		e.Status = http.StatusNotFound
-		e.Hint, e.Kind = byStatus(e.Status, after)
+		e.Hint, e.Kind = apierr.ByStatus[forgeName](e.Status, after)
 	case errors.As(err, &resp) && resp.Response != nil:
 		e.Status = resp.Response.StatusCode
-		e.Message = redact.Line(resp.Message, maxMessage, info.token)
-		e.Hint, e.Kind = byStatus(e.Status, after)
+		e.Message = redact.Line(resp.Message, apierr.MaxMessage, info.Token)
+		e.Hint, e.Kind = apierr.ByStatus[forgeName](e.Status, after)
 	default:
-		e.Kind, e.Message = ErrUnavailable, redact.Line(err.Error(), maxMessage, info.token)
-		e.Hint = fmt.Sprintf("cannot reach the GitLab API at %s %s: check the URL and the network", info.apiURL, after)
+		e.Kind, e.Message = ErrUnavailable, redact.Line(err.Error(), apierr.MaxMessage, info.Token)
+		e.Hint = fmt.Sprintf("cannot reach the GitLab API at %s %s: check the URL and the network", info.APIURL, after)
 	}
 	return e
-}
-
-// byStatus is the hint and kind of an answer, for what every call shares.
-func byStatus(status int, after string) (hint string, kind error) {
-	switch {
-	case status == http.StatusUnauthorized:
-		return "token rejected (HTTP 401): check it is valid and not expired or revoked", ErrUnauthorized
-	case status == http.StatusForbidden:
-		return "the token may not do this (HTTP 403)", ErrForbidden
-	case status == http.StatusNotFound:
-		return "not found or the token cannot see it (HTTP 404)", ErrNotFound
-	case status == http.StatusTooManyRequests:
-		return fmt.Sprintf("GitLab API rate limit (HTTP 429) %s; retry later", after), ErrUnavailable
-	case status >= 500:
-		return fmt.Sprintf("GitLab API failing (HTTP %d) %s; retry later", status, after), ErrUnavailable
-	}
-	return fmt.Sprintf("GitLab rejected the request (HTTP %d)", status), ErrRejected
 }
 
 // Status is the HTTP status behind err, 0 when there was none. client-go
