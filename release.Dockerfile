@@ -1,6 +1,6 @@
-# The released image ghcr.io/mlci/mlci: the Action's image (see Dockerfile)
-# made of the binaries a release built, so `docker://ghcr.io/mlci/mlci:v1`
-# runs the same mlci as the release archives. GoReleaser (dockers_v2 in
+# The released image ghcr.io/mlci/mlci, made of the binaries a release
+# built: `docker://ghcr.io/mlci/mlci:v1` steps and the GitLab component run
+# the same mlci as the release archives. GoReleaser (dockers_v2 in
 # .goreleaser.yaml) builds it with buildx for linux/amd64 and linux/arm64,
 # with each platform's mlci under $TARGETPLATFORM/ in the context.
 FROM alpine:3.22
@@ -11,5 +11,6 @@ RUN apk add --no-cache git \
  && git config --system --add safe.directory '*'
 ARG TARGETPLATFORM
 COPY ${TARGETPLATFORM}/mlci /usr/local/bin/mlci
-COPY --chmod=0755 action/entrypoint.sh /usr/local/bin/mlci-action
-ENTRYPOINT ["/usr/local/bin/mlci-action"]
+# `mlci action` reads the step's inputs under the runner's names
+# (INPUT_WORKING-DIRECTORY, dashes kept), which no POSIX shell can read.
+ENTRYPOINT ["/usr/local/bin/mlci", "action"]
