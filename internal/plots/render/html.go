@@ -1,0 +1,130 @@
+package render
+
+import (
+	"bytes"
+	"encoding/xml"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/mlci/mlci/internal/atomicfile"
+	"github.com/mlci/mlci/internal/plots"
+)
+
+// HTML returns one page showing every figure as inline SVG. The page has
+// no script and loads nothing: its Content-Security-Policy forbids both,
+// so a page opened from an artifact cannot reach the network even if a
+// label slipped through escaping.
+func HTML(figs []plots.Figure) ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteString(`<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<title>mlci plots</title>
+<style>
+body { font-family: sans-serif; margin: 24px; color: #222; background: #fff; }
+section { margin: 0 0 32px; }
+svg { max-width: 100%; height: auto; border: 1px solid #ddd; }
+.note { color: #555; font-size: 13px; }
+</style>
+</head>
+<body>
+<h1>Plots</h1>
+`)
+	for _, f := range figs {
+		svg, err := SVG(f)
+		if err != nil {
+			return nil, err
+		}
+		b.WriteString("<section>\n<h2>")
+		_ = xml.EscapeText(&b, []byte(figureTitle(f)))
+		b.WriteString("</h2>\n")
+		b.Write(svg)
+		for _, n := range f.Notes {
+			b.WriteString(`<p class="note">`)
+			_ = xml.EscapeText(&b, []byte(n))
+			b.WriteString("</p>\n")
+		}
+		b.WriteString("</section>\n")
+	}
+	b.WriteString("</body>\n</html>\n")
+	return b.Bytes(), nil
+}
+
+// WriteDir writes NAME.svg for each figure and index.html showing them all
+// into dir, creating it, each file atomically so a reader never sees half
+// of one. NAME comes from the figure's ID, made safe as a file name and
+// unique among the figures. It returns the paths written, index.html last.
+func WriteDir(dir string, figs []plots.Figure) ([]string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("creating the plots directory: %w", err)
+	}
+	names := fileNames(figs)
+	files := make([]string, 0, len(figs)+1)
+	for i, f := range figs {
+		svg, err := SVG(f)
+		if err != nil {
+			return files, err
+		}
+		path := filepath.Join(dir, names[i]+".svg")
+		if err := atomicfile.Write(path, svg, 0o644); err != nil {
+			return files, fmt.Errorf("writing %s: %w", path, err)
+		}
+		files = append(files, path)
+	}
+	page, err := HTML(figs)
+	if err != nil {
+		return files, err
+	}
+	path := filepath.Join(dir, "index.html")
+	if err := atomicfile.Write(path, page, 0o644); err != nil {
+		return files, fmt.Errorf("writing %s: %w", path, err)
+	}
+	return append(files, path), nil
+}
+
+// fileNames turns IDs such as "eval/plots/roc.json" into file names such
+// as "eval_plots_roc.json": only letters, digits, '.', '-' and '_', no
+// leading dot, at most 80 bytes, unique without regard to case (macOS and
+// Windows checkouts of an artifact fold case), never "index".
+func fileNames(figs []plots.Figure) []string {
+	used := map[string]bool{"index": true}
+	out := make([]string, len(figs))
+	for i, f := range figs {
+		base := sanitizeName(f.ID)
+		if base == "" {
+			base = sanitizeName(f.Title)
+		}
+		if base == "" {
+			base = "plot"
+		}
+		name := base
+		for k := 2; used[strings.ToLower(name)]; k++ {
+			name = base + "-" + strconv.Itoa(k)
+		}
+		used[strings.ToLower(name)] = true
+		out[i] = name
+	}
+	return out
+}
+
+func sanitizeName(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '-', r == '_':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('_')
+		}
+	}
+	name := strings.Trim(b.String(), "._-")
+	if len(name) > 80 {
+		name = strings.TrimRight(name[:80], "._-")
+	}
+	return name
+}
