@@ -3,6 +3,15 @@
 // confusion matrix, for the head of a change and its baseline. Rendering
 // (mermaid, markdown tables, SVG, HTML) is in plots/render, so this package
 // holds only data and the arithmetic on it.
+//
+// Definitions follow DVC's top-level plots syntax and template names. Two
+// templates are mlci's own, for curves DVC users otherwise precompute:
+// roc and precision_recall read per-example data, x naming the true label
+// (1/0, 1/-1 or true/false) and y the score, e.g. "x: label, y: score";
+// the figure carries the curve and its AUC or average precision, computed
+// as scikit-learn does. Precomputed points drawn with a line template
+// (x: fpr, y: tpr, or x: recall, y: precision) become the same curves,
+// their area taken from the points.
 package plots
 
 // Kind is what a figure shows.
@@ -67,4 +76,7 @@ type Matrix struct {
 	Labels []string
 	Head   [][]int
 	Base   [][]int
+	// Normalized asks for each row shown as shares of its total (DVC's
+	// confusion_normalized); NormalizeRows computes them from the counts.
+	Normalized bool
 }
