@@ -167,3 +167,16 @@ func TestSampleRows(t *testing.T) {
 		})
 	}
 }
+
+// A confusion_normalized plot shows row shares, not counts, in the
+// comment and in its table.
+func TestNormalizedMatrixShowsShares(t *testing.T) {
+	f := plots.Figure{ID: "cm", Kind: plots.Confusion, Title: "cm", Matrix: &plots.Matrix{
+		Labels: []string{"a", "b"}, Head: [][]int{{3, 1}, {0, 4}}, Normalized: true,
+	}}
+	for name, out := range map[string]string{"Markdown": Markdown(f, MermaidOptions{XYChart: true}), "Table": Table(f)} {
+		if !strings.Contains(out, "0.75") || strings.Contains(out, "| 3 ") {
+			t.Errorf("%s of a normalized matrix shows counts, want row shares (0.75):\n%s", name, out)
+		}
+	}
+}

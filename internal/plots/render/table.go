@@ -22,7 +22,7 @@ func Table(f plots.Figure) string {
 	fmt.Fprintf(&b, "<details><summary>%s: numbers</summary>\n\n", html.EscapeString(figureTitle(f)))
 	switch {
 	case f.Kind == plots.Confusion && f.Matrix != nil:
-		b.WriteString(ConfusionTable(f.Matrix, false))
+		b.WriteString(ConfusionTable(f.Matrix, f.Matrix.Normalized))
 	case len(f.Series) == 0:
 		b.WriteString("No data.\n")
 	case sameX(f.Series):
@@ -42,7 +42,7 @@ func Markdown(f plots.Figure, o MermaidOptions) string {
 	var b strings.Builder
 	if f.Kind == plots.Confusion && f.Matrix != nil {
 		fmt.Fprintf(&b, "**%s**\n\n", cell(figureTitle(f)))
-		b.WriteString(ConfusionTable(f.Matrix, false))
+		b.WriteString(ConfusionTable(f.Matrix, f.Matrix.Normalized))
 	} else if chart, ok := MermaidWith(f, o); ok {
 		b.WriteString(chart)
 		b.WriteString("\n" + cell(LegendLine(f)) + "\n")
