@@ -17,6 +17,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/mlci/mlci/internal/plots"
 	"github.com/mlci/mlci/internal/regfile"
 )
 
@@ -50,7 +51,36 @@ type Config struct {
 	// ArtifactStore is where model artifacts go by digest:
 	// "oci-layout:PATH" or "oci://REGISTRY/REPO"; "" keeps none.
 	ArtifactStore string `yaml:"artifact_store"`
+	// PlotsNode is plots: as written; check decodes it into Plots or
+	// PlotsFile. It stays a node because DVC's syntax (a list of paths or
+	// one-key maps) is checked by plots.DecodeDefinitions, not the walker.
+	PlotsNode yaml.Node `yaml:"plots"`
+	Report    Report    `yaml:"report"`
+
+	// Plots are the plots written in mlci.yaml, in DVC's top-level syntax.
+	Plots []plots.Definition `yaml:"-"`
+	// PlotsFile is a dvc.yaml (or any file in DVC's plots syntax) whose
+	// plots are used, when plots: names one instead of listing them.
+	PlotsFile string `yaml:"-"`
 }
+
+// DefaultReportDir is where the plots' SVG files and HTML page go unless
+// report.dir says otherwise.
+const DefaultReportDir = "mlci-plots"
+
+// Report is what the report shows beyond mlci's own sections.
+type Report struct {
+	// Extra are markdown files of the user's, shown after mlci's sections
+	// in this order.
+	Extra []string `yaml:"extra"`
+	// Dir is the report directory, relative to the project root; ""
+	// means DefaultReportDir (see DirOrDefault).
+	Dir string `yaml:"dir"`
+}
+
+// HasPlots reports whether the config defines plots, in mlci.yaml or in
+// a file it names.
+func (c *Config) HasPlots() bool { return len(c.Plots) > 0 || c.PlotsFile != "" }
 
 // Dataset is one entry under data:. Path is relative to the config's
 // directory unless absolute; Line is kept so later stages can point at it.
@@ -254,7 +284,13 @@ func (c *Config) check(pos map[string]*yaml.Node) error {
 	if err := c.checkGates(pos, at); err != nil {
 		return err
 	}
-	return c.checkModels(pos, at)
+	if err := c.checkModels(pos, at); err != nil {
+		return err
+	}
+	if err := c.checkPlots(); err != nil {
+		return err
+	}
+	return c.checkReport(at)
 }
 
 // yamlErr turns yaml.v3's "yaml: line N: msg" errors into *Error so every

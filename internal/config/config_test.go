@@ -70,7 +70,7 @@ func TestParseValid(t *testing.T) {
 
 func TestParseErrors(t *testing.T) {
 	const known = "(known keys: name, path, exclude, follow_symlinks)"
-	const top = "version, hash, data, metrics, params, gates, models, artifact_store"
+	const top = "version, hash, data, metrics, params, gates, models, artifact_store, plots, report"
 	tests := []struct {
 		name string
 		in   string
