@@ -13,6 +13,7 @@ import (
 	"github.com/mlci/mlci/internal/gate"
 	"github.com/mlci/mlci/internal/lockfile"
 	"github.com/mlci/mlci/internal/metrics"
+	"github.com/mlci/mlci/internal/plots"
 	"github.com/mlci/mlci/internal/project"
 	"github.com/mlci/mlci/internal/report"
 )
@@ -47,6 +48,8 @@ type Result struct {
 	Metrics  []metrics.Row
 	Params   []metrics.Row
 	Gates    *gate.Report
+	// Plots are the config's plots, base against head; nil without any.
+	Plots []plots.Figure
 	// Baseline is what the metrics, params and data were compared with;
 	// nil when nothing was.
 	Baseline *baseline.Baseline
@@ -80,6 +83,11 @@ func Run(ctx context.Context, p *project.Project, opts Options) (*Result, error)
 		}
 	}
 	heads := append(append([]string{}, cfg.Metrics...), cfg.Params...)
+	defs, err := PlotDefinitions(p)
+	if err != nil {
+		return nil, err
+	}
+	heads = append(heads, plotFiles(defs)...)
 	if len(heads) > 0 || p.HasLock() {
 		bl, err := baseline.Resolve(ctx, p, opts.Select, heads, opts.Baseline)
 		if err != nil {
@@ -102,6 +110,9 @@ func Run(ctx context.Context, p *project.Project, opts Options) (*Result, error)
 				return nil, err
 			}
 		}
+	}
+	if res.Plots, err = Plots(ctx, p, res.Baseline, defs); err != nil {
+		return nil, err
 	}
 	if len(cfg.Gates) > 0 {
 		if res.Baseline == nil {
@@ -127,6 +138,7 @@ func (r *Result) ReportInput(ctx context.Context, runURL string, precision int) 
 		Metrics:     r.Metrics,
 		Params:      r.Params,
 		Gates:       r.Gates,
+		Plots:       r.Plots,
 		RunURL:      runURL,
 		Precision:   precision,
 	}

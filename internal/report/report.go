@@ -11,6 +11,8 @@ import (
 
 	"github.com/mlci/mlci/internal/gate"
 	"github.com/mlci/mlci/internal/metrics"
+	"github.com/mlci/mlci/internal/plots"
+	plotrender "github.com/mlci/mlci/internal/plots/render"
 	"github.com/mlci/mlci/internal/progress"
 )
 
@@ -52,6 +54,16 @@ type Input struct {
 	// Notes are things the reader should know that fit no section, such
 	// as a run record that was left out.
 	Notes []string
+	// Plots are drawn after the other sections; Mermaid says what the
+	// forge's mermaid draws, nil meaning plotrender.DefaultMermaidOptions.
+	Plots   []plots.Figure
+	Mermaid *plotrender.MermaidOptions
+	// PlotsDir is the report directory holding every plot in full, named
+	// when the charts are left out to fit.
+	PlotsDir string
+	// Extra is the user's own markdown, each file's text shown as is after
+	// mlci's sections, in order.
+	Extra []string
 }
 
 // Run is the part of a run record the report shows.
@@ -106,11 +118,20 @@ func (in *Input) Summary() string {
 // limit the longest tables are shortened, and the report says so; truncated
 // reports the fact so callers can point to the full copy.
 func Render(in Input, limit int) (body string, truncated bool) {
-	// Row budgets, from generous down to tight: the first that fits wins.
-	for _, rows := range []int{-1, 200, 50, 20, 5, 0} {
-		body = render(in, rows)
+	// Budgets, from generous down to tight: the first that fits wins.
+	// Plot charts go first, since the report directory has them in full;
+	// then table rows.
+	budgets := []budget{{rows: -1, charts: true}}
+	if len(in.Plots) > 0 {
+		budgets = append(budgets, budget{rows: -1})
+	}
+	for _, rows := range []int{200, 50, 20, 5, 0} {
+		budgets = append(budgets, budget{rows: rows})
+	}
+	for _, bu := range budgets {
+		body = render(in, bu)
 		if limit <= 0 || len([]rune(body)) <= limit {
-			return body, rows >= 0
+			return body, bu.rows >= 0 || !bu.charts
 		}
 	}
 	// Even the bare report is too long: cut it, keeping the headline.
@@ -119,7 +140,15 @@ func Render(in Input, limit int) (body string, truncated bool) {
 	return string(r[:limit-len([]rune(note))]) + note, true
 }
 
-func render(in Input, maxRows int) string {
+// budget is how much of the report one rendering shows: rows per table
+// (<0: all), and whether plots are drawn or only pointed at.
+type budget struct {
+	rows   int
+	charts bool
+}
+
+func render(in Input, bu budget) string {
+	maxRows := bu.rows
 	var b strings.Builder
 	headline(&b, &in)
 	if in.DataChecked || len(in.Data) > 0 {
@@ -151,9 +180,11 @@ func render(in Input, maxRows int) string {
 		renderHistory(&b, in.History, precision(in))
 	}
 	renderRun(&b, in.Run)
+	plotsSection(&b, &in, bu.charts)
 	for _, n := range in.Notes {
 		fmt.Fprintf(&b, "\n> ⚠️ %s\n", escape(n))
 	}
+	extraSection(&b, &in)
 	footer(&b, &in, maxRows >= 0)
 	return b.String()
 }
