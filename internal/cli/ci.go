@@ -120,7 +120,7 @@ type ciOptions struct {
 
 func runCI(ctx context.Context, opts *ciOptions) error {
 	g := opts.globals
-	p, res, in, err := g.prepareReport(ctx, &opts.base, &opts.hash, &opts.post, opts.out.precision)
+	p, res, in, err := g.prepareReport(ctx, &opts.base, &opts.hash, &opts.post, opts.out.precision, nil)
 	if err != nil {
 		return err
 	}
@@ -184,7 +184,7 @@ func (g *globals) releaseOutputs(rel []pipeline.Released) {
 
 // prepareReport runs the pipeline for ci and report and builds what the
 // report shows.
-func (g *globals) prepareReport(ctx context.Context, bf *baselineFlags, h *hashFlags, pf *postFlags, precision int) (*project.Project, *pipeline.Result, report.Input, error) {
+func (g *globals) prepareReport(ctx context.Context, bf *baselineFlags, h *hashFlags, pf *postFlags, precision int, appended []string) (*project.Project, *pipeline.Result, report.Input, error) {
 	if err := pf.validate(); err != nil {
 		return nil, nil, report.Input{}, err
 	}
@@ -212,6 +212,12 @@ func (g *globals) prepareReport(ctx context.Context, bf *baselineFlags, h *hashF
 	if note != "" {
 		g.warn(note)
 		in.Notes = append(in.Notes, note)
+	}
+	if _, err := g.writePlots(p, res, &in); err != nil {
+		return nil, nil, report.Input{}, err
+	}
+	if in.Extra, err = g.extraMarkdown(p, appended); err != nil {
+		return nil, nil, report.Input{}, err
 	}
 	return p, res, in, nil
 }

@@ -90,7 +90,7 @@ func (g *globals) post(ctx context.Context, p *project.Project, in report.Input,
 		a.SetOutput("verdict", verdict)
 		a.SetOutput("report-path", reportPath)
 		a.SetOutput("data-root", dataRoot(in))
-		a.AddStepSummary(full)
+		a.AddStepSummary(full + plotsSummary(in))
 	}
 	f, fp, err := g.openForge(p, pf.forge)
 	if err != nil {

@@ -31,6 +31,7 @@ fail a build.`,
 	opts.hash.register(cmd, false)
 	opts.post.register(cmd)
 	cmd.Flags().BoolVar(&opts.postIt, "post", false, "post the report to the forge")
+	cmd.Flags().StringArrayVar(&opts.appended, "append", nil, "add the markdown `FILE` to the report, after mlci's sections and report.extra's files (repeatable)")
 	cmd.Flags().IntVar(&opts.precision, "precision", 5, "round metrics to `N` decimal places, as dvc metrics does; the gate table shows N significant digits")
 	return cmd
 }
@@ -43,11 +44,13 @@ type reportOptions struct {
 	post      postFlags
 	postIt    bool
 	precision int
+	// appended are markdown files shown after report.extra's.
+	appended []string
 }
 
 func runReport(ctx context.Context, opts *reportOptions) error {
 	g := opts.globals
-	p, res, in, err := g.prepareReport(ctx, &opts.base, &opts.hash, &opts.post, opts.precision)
+	p, res, in, err := g.prepareReport(ctx, &opts.base, &opts.hash, &opts.post, opts.precision, opts.appended)
 	if err != nil {
 		return err
 	}
