@@ -13,13 +13,31 @@ import (
 
 func TestQuickstartCI(t *testing.T) {
 	dir := quickstart(t)
-	r := run(t, nil, "-C", dir, "ci", "--baseline", "baseline/metrics.json")
+	// The README's quick-start command: the baseline's plot data stand
+	// for the head's files of the same name.
+	args := []string{"ci", "--baseline", "baseline/metrics.json", "--baseline", "baseline/plots/train.csv", "--baseline", "baseline/plots/predictions.csv"}
+	r := run(t, nil, append([]string{"-C", dir}, args...)...)
 	if r.code != ExitOK {
 		t.Fatalf("exit %d: %s\n%s", r.code, r.stderr, r.stdout)
 	}
 	golden(t, "ci-quickstart.txt", r.stdout)
+	report, err := os.ReadFile(filepath.Join(dir, "mlci-report.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"### Plots",
+		`title "Validation accuracy by training examples per class — base: val_accuracy vs head: val_accuracy"`,
+		"**Confusion matrix (validation)**",
+		"| **0** | 6 (±0) |",
+		`title "ROC, digit 8 against the rest — base: score (AUC 1.000) vs head: score (AUC 1.000)"`,
+	} {
+		if !strings.Contains(string(report), want) {
+			t.Errorf("report lacks %q:\n%s", want, report)
+		}
+	}
 
-	j := run(t, nil, "-C", dir, "--json", "ci", "--baseline", "baseline/metrics.json")
+	j := run(t, nil, append([]string{"-C", dir, "--json"}, args...)...)
 	var doc ciResult
 	if err := json.Unmarshal([]byte(j.stdout), &doc); err != nil {
 		t.Fatalf("ci --json: %v\n%s", err, j.stdout)

@@ -124,7 +124,8 @@ func TestRun(t *testing.T) {
 
 func TestRunNeedsMetricsForGates(t *testing.T) {
 	p := quickstart(t)
-	p.Config.Metrics, p.Config.Params = nil, nil
+	// Nothing left to compare: no metrics, params, plots or data.
+	p.Config.Metrics, p.Config.Params, p.Config.Plots = nil, nil, nil
 	if err := os.Remove(p.LockPath()); err != nil {
 		t.Fatal(err)
 	}

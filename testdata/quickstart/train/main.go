@@ -1,6 +1,7 @@
 // Command train fits the quick-start model, a k-nearest-neighbour classifier
-// over the 8x8 digit images, and writes what mlci checks: metrics.json and
-// the per-example scores in eval/per_example.csv.
+// over the 8x8 digit images, and writes what mlci checks: metrics.json, the
+// per-example scores in eval/per_example.csv and the data of the plots in
+// plots/ (see plots.go).
 //
 //	go run ./train [-params params.yaml] [-out .]
 package main
@@ -27,7 +28,7 @@ type example struct {
 
 func main() {
 	paramsFile := flag.String("params", "params.yaml", "params file")
-	out := flag.String("out", ".", "directory for metrics.json and eval/")
+	out := flag.String("out", ".", "directory for metrics.json, eval/ and plots/")
 	flag.Parse()
 	if err := run(*paramsFile, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "train:", err)
@@ -109,7 +110,10 @@ func run(paramsFile, out string) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(out, "metrics.json"), append(b, '\n'), 0o644)
+	if err := os.WriteFile(filepath.Join(out, "metrics.json"), append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	return writePlots(filepath.Join(out, "plots"), data, memory, k, maxPerClass)
 }
 
 func round(x float64) float64 { return math.Round(x*1e4) / 1e4 }
