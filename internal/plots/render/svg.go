@@ -207,13 +207,7 @@ func (w *svgWriter) legend(series []plots.Series, styles []style, scatter bool, 
 		w.text(x+28, y, "start", 12, "", label)
 		x += width
 	}
-	for _, n := range notes {
-		y += 16
-		if y > svgH-4 {
-			break
-		}
-		w.text(plotLeft, y, "start", 10, `fill="#555555"`, truncate(n, 110))
-	}
+	w.notes(y, notes)
 }
 
 func drawXY(w *svgWriter, f plots.Figure) error {
@@ -456,6 +450,12 @@ func (w *svgWriter) legendBars(series []plots.Series, styles []style, notes []st
 		w.text(x+24, y, "start", 12, "", label)
 		x += width
 	}
+	w.notes(y, notes)
+}
+
+// notes writes the figure's notes in small grey lines below y, as many as
+// fit in the picture.
+func (w *svgWriter) notes(y float64, notes []string) {
 	for _, n := range notes {
 		y += 16
 		if y > svgH-4 {
