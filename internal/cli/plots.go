@@ -1,8 +1,12 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/mlci/mlci/internal/metrics"
 	"github.com/mlci/mlci/internal/pipeline"
@@ -23,7 +27,10 @@ func (g *globals) writePlots(p *project.Project, res *pipeline.Result, in *repor
 		return "", nil
 	}
 	rel := p.Config.Report.DirOrDefault()
-	dir := filepath.Join(p.Root, filepath.FromSlash(rel))
+	dir, err := makeReportDir(p.Root, rel)
+	if err != nil {
+		return "", usageError(err)
+	}
 	if _, err := render.WriteDir(dir, res.Plots); err != nil {
 		return "", usageError(fmt.Errorf("writing the plots to %s: %w", dir, err))
 	}
@@ -33,6 +40,34 @@ func (g *globals) writePlots(p *project.Project, res *pipeline.Result, in *repor
 	}
 	if a := g.ci.Outputs(); a != nil {
 		a.SetOutput(plotsDirOutput, dir)
+	}
+	return dir, nil
+}
+
+// makeReportDir makes root/rel one folder at a time and refuses a link
+// anywhere below root: mlci.yaml names the folder and the checkout may
+// already hold it, both the change's author's to choose, and a committed
+// link would have mlci write its files wherever it points on the runner.
+// Files inside are replaced by rename, which never follows a link.
+func makeReportDir(root, rel string) (string, error) {
+	dir := root
+	for _, part := range strings.Split(filepath.ToSlash(filepath.Clean(filepath.FromSlash(rel))), "/") {
+		dir = filepath.Join(dir, part)
+		fi, err := os.Lstat(dir)
+		if errors.Is(err, fs.ErrNotExist) {
+			if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+				return "", fmt.Errorf("making the plots directory: %w", err)
+			}
+			fi, err = os.Lstat(dir)
+		}
+		switch {
+		case err != nil:
+			return "", fmt.Errorf("making the plots directory: %w", err)
+		case fi.Mode()&fs.ModeSymlink != 0:
+			return "", fmt.Errorf("report directory %s: %s is a link; the plots are written only to a folder of the project (remove the link or set report.dir)", rel, dir)
+		case !fi.IsDir():
+			return "", fmt.Errorf("report directory %s: %s is not a folder; remove it or set report.dir", rel, dir)
+		}
 	}
 	return dir, nil
 }

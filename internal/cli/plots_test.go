@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -112,6 +113,54 @@ func TestPlotsEndToEnd(t *testing.T) {
 				if !strings.Contains(string(summary), "`mlci-plots`: upload it as a job artifact") {
 					t.Errorf("step summary does not name the report directory:\n%s", summary)
 				}
+			}
+		})
+	}
+}
+
+// The report directory is named by mlci.yaml and may already exist in the
+// checkout, both the pull request author's to choose: committed as a link
+// (or under a linked folder), it would have mlci write SVGs and index.html
+// wherever it points on the runner.
+func TestPlotsDirRefusesLinks(t *testing.T) {
+	tests := []struct {
+		name string
+		// plant makes dir's report directory lead to outside.
+		plant func(t *testing.T, dir, outside string)
+	}{
+		{name: "the directory is a link", plant: func(t *testing.T, dir, outside string) {
+			if err := os.Symlink(outside, filepath.Join(dir, "mlci-plots")); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{name: "a folder above it is a link", plant: func(t *testing.T, dir, outside string) {
+			if err := os.Symlink(outside, filepath.Join(dir, "out")); err != nil {
+				t.Fatal(err)
+			}
+			data, err := os.ReadFile(filepath.Join(dir, "mlci.yaml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			writeFile(t, filepath.Join(dir, "mlci.yaml"), strings.Replace(string(data), "report:\n", "report:\n  dir: out/plots\n", 1))
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := plotsProject(t)
+			outside := t.TempDir()
+			tt.plant(t, dir, outside)
+			r := run(t, map[string]string{"GITHUB_BASE_REF": "main"}, "-C", dir, "report")
+			if r.code != ExitUsage || !strings.Contains(r.stderr, "link") {
+				t.Errorf("exit %d, stderr %q; want exit %d naming the link", r.code, r.stderr, ExitUsage)
+			}
+			err := filepath.WalkDir(outside, func(p string, d fs.DirEntry, err error) error {
+				if err == nil && !d.IsDir() {
+					t.Errorf("mlci wrote %s outside the project", p)
+				}
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
 			}
 		})
 	}
