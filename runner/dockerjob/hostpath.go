@@ -264,26 +264,6 @@ func noLinksBelow(root, rel string) error {
 	return nil
 }
 
-// OuterRoots keeps the paths that lie inside no other one: the runner
-// mounts its work folder and folders inside it, and the inner ones must be
-// checked link by link below the outer one, which the job can write to.
-func OuterRoots(roots []HostRoot) []HostRoot {
-	var out []HostRoot
-	for i, r := range roots {
-		inner := false
-		for j, o := range roots {
-			if _, ok := below(path.Clean(r.Path), path.Clean(o.Path)); ok && i != j && path.Clean(r.Path) != path.Clean(o.Path) {
-				inner = true
-				break
-			}
-		}
-		if !inner {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
 // CheckUserMounts runs Compose's check of the job's mounts ahead of time,
 // so a job is refused before it holds GPUs or starts services.
 func CheckUserMounts(ms []Mount, roots []HostRoot) error {

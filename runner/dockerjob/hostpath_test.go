@@ -119,17 +119,6 @@ func TestComposeRefusesUnlistedBinds(t *testing.T) {
 	}
 }
 
-func TestOuterRoots(t *testing.T) {
-	got := OuterRoots([]HostRoot{{Path: "/r/_work"}, {Path: "/r/_work/_temp/_github_home"}, {Path: "/r/externals", ReadOnly: true}, {Path: "/r/_work2"}})
-	var paths []string
-	for _, r := range got {
-		paths = append(paths, r.Path)
-	}
-	if strings.Join(paths, " ") != "/r/_work /r/externals /r/_work2" {
-		t.Errorf("OuterRoots = %v", paths)
-	}
-}
-
 // TestComposeLinksSubFolders: a sub-folder of an allowed folder is not
 // handed to the engine as a path it would resolve at start; the folder is
 // mounted whole at a hidden place and the target is a link into it, which

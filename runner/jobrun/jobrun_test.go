@@ -376,3 +376,14 @@ func (e *hostEngine) DatasetVolume(ctx context.Context, digest, srcDir, image st
 	}
 	return e.volume(ctx, digest, srcDir, image)
 }
+
+func TestOuterRoots(t *testing.T) {
+	got := OuterRoots([]HostRoot{{Path: "/r/_work"}, {Path: "/r/_work/_temp/_github_home"}, {Path: "/r/externals", ReadOnly: true}, {Path: "/r/_work2"}})
+	var paths []string
+	for _, r := range got {
+		paths = append(paths, r.Path)
+	}
+	if strings.Join(paths, " ") != "/r/_work /r/externals /r/_work2" {
+		t.Errorf("OuterRoots = %v", paths)
+	}
+}
