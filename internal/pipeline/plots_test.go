@@ -147,3 +147,31 @@ func TestRunPlotsHeadFileMissing(t *testing.T) {
 		t.Fatal("Run succeeded without preds.csv in the work tree")
 	}
 }
+
+// A plot's data file is the change author's: committed as a link to a file
+// on the runner, its values would be printed into a public comment. The
+// head side reads through the project's bounded reader, which refuses it.
+func TestPlotFileLinkedOutsideIsRefused(t *testing.T) {
+	secret := filepath.Join(t.TempDir(), "secret.csv")
+	if err := os.WriteFile(secret, []byte("step,loss\n0,4242\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := plotsRepo(t, "plots:\n  - loss.csv:\n      x: step\n      y: loss\n", map[string]string{"loss.csv": "step,loss\n0,1\n"}, nil)
+	if err := os.Remove(filepath.Join(p.Root, "loss.csv")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(secret, filepath.Join(p.Root, "loss.csv")); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(context.Background(), p, Options{Baseline: baseline.Options{WorkDir: p.Root}})
+	if err == nil {
+		for _, f := range res.Plots {
+			for _, s := range f.Series {
+				if s.Side == plots.Head && len(s.Y) > 0 && s.Y[0] == 4242 {
+					t.Fatalf("the linked file's values reached the plot: %+v", s)
+				}
+			}
+		}
+		t.Fatal("Run accepted a plot file that links outside the repository")
+	}
+}
