@@ -30,6 +30,9 @@ type Stage struct {
 	// On is "merge" for the stage a push to the default branch reaches by
 	// itself.
 	On string `yaml:"on"`
+	// Rollout, when set, makes mlci rollout move a version into the stage
+	// a share of traffic at a time.
+	Rollout *Rollout `yaml:"rollout"`
 }
 
 // RequirementKind is what a requires: entry asks of a version. It is the
@@ -151,7 +154,8 @@ func (c *Config) checkModels(pos map[string]*yaml.Node, at func(p, msg string, a
 func checkStages(m *Model, p string, at func(p, msg string, args ...any) error) error {
 	seen := map[string]bool{}
 	onMerge := ""
-	for j, st := range m.Stages {
+	for j := range m.Stages {
+		st := &m.Stages[j]
 		sp := fmt.Sprintf("%s.stages[%d]", p, j)
 		if !validGTOName(st.Name) {
 			return at(sp, "model %q: stage name %q cannot be a git tag in GTO's grammar", m.Name, st.Name)
@@ -180,6 +184,9 @@ func checkStages(m *Model, p string, at func(p, msg string, args ...any) error) 
 			onMerge = st.Name
 		default:
 			return at(sp+".on", `model %q: stage %q: on %q must be "merge" or left out`, m.Name, st.Name, st.On)
+		}
+		if err := checkRollout(m, st, sp, at); err != nil {
+			return err
 		}
 		seen[st.Name] = true
 	}
