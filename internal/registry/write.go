@@ -150,6 +150,13 @@ func Promote(ctx context.Context, dir, remote, artifact, stage, version string, 
 // promoteOnce makes one attempt with a counter above floor; on a lost race
 // it returns the tag it tried with the error.
 func promoteOnce(ctx context.Context, dir, remote, artifact, stage, version string, rec Record, floor Counter) (Tag, error) {
+	return assign(ctx, dir, remote, artifact, stage, version, rec, floor, nil)
+}
+
+// assign writes the assignment tag of version to stage with a counter
+// above floor and publishes it with its claim and the extra refs, all or
+// none.
+func assign(ctx context.Context, dir, remote, artifact, stage, version string, rec Record, floor Counter, extra []ref) (Tag, error) {
 	if err := refetch(ctx, dir, remote, claimPrefix+"*"); err != nil {
 		return Tag{}, err
 	}
@@ -191,8 +198,8 @@ func promoteOnce(ctx context.Context, dir, remote, artifact, stage, version stri
 	if err != nil {
 		return Tag{}, err
 	}
-	refs := []ref{{"refs/tags/" + t.String(), oid}, {claimRef(artifact, counter), oid}}
-	return t, publish(ctx, dir, remote, refs)
+	refs := append([]ref{{"refs/tags/" + t.String(), oid}, {claimRef(artifact, counter), oid}}, extra...)
+	return t, publishStep(ctx, dir, remote, refs)
 }
 
 // laterTagger returns the tagger line for a new tag of stage, dated after
@@ -201,7 +208,11 @@ func promoteOnce(ctx context.Context, dir, remote, artifact, stage, version stri
 // second ahead is waited out; one further ahead means a clock is wrong.
 func laterTagger(ctx context.Context, dir string, m *Model, stage string) (string, error) {
 	last, name := m.lastStageTime(stage)
-	for wait := true; ; wait = false {
+	// git dates tags with time(2), which reads the kernel's coarse clock
+	// and can lag this process's clock by a tick or more on a loaded
+	// machine, so the wait overshoots the second and is tried again.
+	const tries = 4
+	for try := 0; ; try++ {
 		tagger, now, err := taggerIdent(ctx, dir)
 		if err != nil {
 			return "", err
@@ -209,14 +220,14 @@ func laterTagger(ctx context.Context, dir string, m *Model, stage string) (strin
 		if now.After(last) {
 			return tagger, nil
 		}
-		if !wait || last.Sub(now) > time.Second {
+		if try == tries-1 || last.Sub(now) > time.Second {
 			return "", fmt.Errorf("%s is dated %s, not before this clock's %s; GTO orders a stage's tags by date, so a new tag would not take effect: check this machine's clock (and GIT_COMMITTER_DATE)",
 				name, last.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
 		}
 		select {
 		case <-ctx.Done():
 			return "", ctx.Err()
-		case <-time.After(time.Until(last.Add(time.Second))):
+		case <-time.After(time.Until(last.Add(time.Second)) + time.Duration(try+1)*50*time.Millisecond):
 		}
 	}
 }
