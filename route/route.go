@@ -134,7 +134,9 @@ func ParsePercent(s string) (int, error) {
 	t := strings.TrimSpace(s)
 	t = strings.TrimSpace(strings.TrimSuffix(t, "%"))
 	p, err := strconv.ParseFloat(t, 64)
-	if err != nil || math.IsInf(p, 0) {
+	// ParseFloat also reads Go's hex floats and digit separators, which no
+	// one means by a share.
+	if err != nil || math.IsInf(p, 0) || strings.ContainsAny(t, "xX_") {
 		return 0, fmt.Errorf("%w: %q is not a number", ErrShare, s)
 	}
 	return BasisFromPercent(p)
