@@ -2,7 +2,6 @@ package plots
 
 import (
 	"bytes"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -146,18 +145,19 @@ func readColumns(file string, data []byte, cols []*column) error {
 	return nil
 }
 
-func readCSV(s *sink, data []byte, comma rune) error {
-	r := csv.NewReader(bytes.NewReader(data))
-	r.Comma = comma
-	r.ReuseRecord = true
-	head, err := r.Read()
+func readCSV(s *sink, data []byte, comma byte) error {
+	r := newCSVReader(data, comma)
+	head, err := r.read()
 	if err == io.EOF {
 		return fmt.Errorf("%s: empty file", s.file)
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", s.file, err)
 	}
-	fields := append([]string(nil), head...)
+	fields := make([]string, len(head))
+	for i, f := range head {
+		fields[i] = string(f)
+	}
 	if err := s.header(fields); err != nil {
 		return err
 	}
@@ -176,7 +176,7 @@ func readCSV(s *sink, data []byte, comma rune) error {
 		}
 	}
 	for {
-		rec, err := r.Read()
+		rec, err := r.read()
 		if err == io.EOF {
 			return nil
 		}
@@ -189,11 +189,11 @@ func readCSV(s *sink, data []byte, comma rune) error {
 			parsed, num := false, 0.0
 			for _, c := range cols {
 				if c.text {
-					c.strs = append(c.strs, v)
+					c.strs = append(c.strs, string(v))
 					continue
 				}
 				if !parsed {
-					if num, err = strconv.ParseFloat(strings.TrimSpace(v), 64); err != nil {
+					if num, err = parseNumber(v); err != nil {
 						return fmt.Errorf("%s: row %d, field %q: %q is not a number", s.file, s.row, fields[i], v)
 					}
 					parsed = true
