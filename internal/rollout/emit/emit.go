@@ -1,6 +1,5 @@
-// Package emit writes a canary rollout's traffic split as the manifests of the
-// engines that serve the traffic (KServe, Gateway API, Argo Rollouts), as
-// files for a GitOps commit.
+// Package emit writes a canary rollout's traffic split as KServe, Gateway API
+// and Argo Rollouts manifests, the files of a GitOps commit.
 package emit
 
 import (
