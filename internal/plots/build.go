@@ -4,9 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
+	"sync"
 )
 
 // ReadFunc returns a file of one revision; an error wrapping
@@ -33,18 +35,52 @@ func Build(defs []Definition, head, base ReadFunc, opts Options) ([]Figure, erro
 	if opts.MaxPoints <= 0 {
 		opts.MaxPoints = DefaultMaxPoints
 	}
-	var figs []Figure
-	for _, d := range defs {
+	// Parsing dominates a large plot, so definitions are built side by
+	// side, as many at once as there are CPUs to parse on, which also
+	// bounds the raw files held at once. Reads stay one at a time: the
+	// ReadFuncs need not be safe for concurrent use, and reading is cheap.
+	head, base = serialized(head), serialized(base)
+	type result struct {
+		figs []Figure
+		err  error
+	}
+	results := make([]result, len(defs))
+	slots := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for i, d := range defs {
 		if d.Image {
 			continue
 		}
-		out, err := build(d, head, base, opts)
-		if err != nil {
-			return nil, fmt.Errorf("plot %q: %w", d.ID, err)
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			results[i].figs, results[i].err = build(d, head, base, opts)
+		})
+	}
+	wg.Wait()
+	// Figures and the first error follow the definitions' order, so the
+	// output does not depend on which build finished first.
+	var figs []Figure
+	for i, r := range results {
+		if r.err != nil {
+			return nil, fmt.Errorf("plot %q: %w", defs[i].ID, r.err)
 		}
-		figs = append(figs, out...)
+		figs = append(figs, r.figs...)
 	}
 	return figs, nil
+}
+
+// serialized wraps read so that concurrent calls run one at a time.
+func serialized(read ReadFunc) ReadFunc {
+	if read == nil {
+		return nil
+	}
+	var mu sync.Mutex
+	return func(path string) ([]byte, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return read(path)
+	}
 }
 
 // pair is the x and y columns of one series at one revision.

@@ -3,6 +3,7 @@ package plots
 import (
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -252,5 +253,34 @@ func TestBuildDownsamples(t *testing.T) {
 				t.Errorf("notes %q, want %q", figs[0].Notes, want)
 			}
 		})
+	}
+}
+
+// Build works on several definitions at once; what it returns must not
+// show it.
+func TestBuildOrderIsDefinitionOrder(t *testing.T) {
+	head := map[string]string{}
+	src := ""
+	for i := range 12 {
+		name := fmt.Sprintf("p%02d.csv", i)
+		head[name] = fmt.Sprintf("step,v\n0,%d\n", i)
+		src += "- " + name + "\n"
+	}
+	d := defs(t, src)
+	for range 20 {
+		figs, err := Build(d, files(head), files(head), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, f := range figs {
+			if f.ID != d[i].ID || f.Series[1].Y[0] != float64(i) {
+				t.Fatalf("figure %d is %s with %v, want %s", i, f.ID, f.Series[1].Y, d[i].ID)
+			}
+		}
+		bad := maps.Clone(head)
+		bad["p03.csv"], bad["p09.csv"] = "step,v\n0,x\n", "nope\n"
+		if _, err := Build(d, files(bad), nil, Options{}); err == nil || !strings.Contains(err.Error(), `plot "p03.csv"`) {
+			t.Fatalf("error %v, want the first failing plot's", err)
+		}
 	}
 }
