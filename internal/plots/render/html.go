@@ -18,6 +18,19 @@ import (
 // so a page opened from an artifact cannot reach the network even if a
 // label slipped through escaping.
 func HTML(figs []plots.Figure) ([]byte, error) {
+	svgs := make([][]byte, len(figs))
+	for i, f := range figs {
+		var err error
+		if svgs[i], err = SVG(f); err != nil {
+			return nil, err
+		}
+	}
+	return page(figs, svgs), nil
+}
+
+// page is the HTML page showing figs, given each one's SVG; WriteDir has
+// drawn them already for their own files and does not draw them twice.
+func page(figs []plots.Figure, svgs [][]byte) []byte {
 	var b bytes.Buffer
 	b.WriteString(`<!DOCTYPE html>
 <html lang="en">
@@ -35,15 +48,11 @@ svg { max-width: 100%; height: auto; border: 1px solid #ddd; }
 <body>
 <h1>Plots</h1>
 `)
-	for _, f := range figs {
-		svg, err := SVG(f)
-		if err != nil {
-			return nil, err
-		}
+	for i, f := range figs {
 		b.WriteString("<section>\n<h2>")
 		_ = xml.EscapeText(&b, []byte(figureTitle(f)))
 		b.WriteString("</h2>\n")
-		b.Write(svg)
+		b.Write(svgs[i])
 		for _, n := range f.Notes {
 			b.WriteString(`<p class="note">`)
 			_ = xml.EscapeText(&b, []byte(n))
@@ -52,7 +61,7 @@ svg { max-width: 100%; height: auto; border: 1px solid #ddd; }
 		b.WriteString("</section>\n")
 	}
 	b.WriteString("</body>\n</html>\n")
-	return b.Bytes(), nil
+	return b.Bytes()
 }
 
 // WriteDir writes NAME.svg for each figure and index.html showing them all
@@ -65,23 +74,21 @@ func WriteDir(dir string, figs []plots.Figure) ([]string, error) {
 	}
 	names := fileNames(figs)
 	files := make([]string, 0, len(figs)+1)
+	svgs := make([][]byte, len(figs))
 	for i, f := range figs {
 		svg, err := SVG(f)
 		if err != nil {
 			return files, err
 		}
+		svgs[i] = svg
 		path := filepath.Join(dir, names[i]+".svg")
 		if err := atomicfile.Write(path, svg, 0o644); err != nil {
 			return files, fmt.Errorf("writing %s: %w", path, err)
 		}
 		files = append(files, path)
 	}
-	page, err := HTML(figs)
-	if err != nil {
-		return files, err
-	}
 	path := filepath.Join(dir, "index.html")
-	if err := atomicfile.Write(path, page, 0o644); err != nil {
+	if err := atomicfile.Write(path, page(figs, svgs), 0o644); err != nil {
 		return files, fmt.Errorf("writing %s: %w", path, err)
 	}
 	return append(files, path), nil
