@@ -20,6 +20,7 @@ import (
 	"github.com/mlci/mlci/internal/metrics"
 	"github.com/mlci/mlci/internal/project"
 	"github.com/mlci/mlci/internal/registry"
+	"github.com/mlci/mlci/internal/rollout"
 	"github.com/mlci/mlci/internal/suggest"
 )
 
@@ -76,7 +77,7 @@ func newModelCmd(g *globals) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE:  func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(newModelRegisterCmd(g), newModelShowCmd(g), newModelHistoryCmd(g), newModelPullCmd(g))
+	cmd.AddCommand(newModelRegisterCmd(g), newModelShowCmd(g), newModelHistoryCmd(g), newModelPullCmd(g), newModelResolveCmd(g))
 	return cmd
 }
 
@@ -252,6 +253,8 @@ type modelRow struct {
 	Digest     string                          `json:"digest,omitempty"`
 	Deprecated bool                            `json:"deprecated"`
 	Stages     map[string]*registry.Assignment `json:"stages"`
+	// Rollouts are the stages with a canary now.
+	Rollouts map[string]rollout.State `json:"rollouts,omitempty"`
 }
 
 func newModelShowCmd(g *globals) *cobra.Command {
@@ -285,7 +288,11 @@ type modelShowOptions struct {
 }
 
 func runModelShow(ctx context.Context, opts *modelShowOptions) error {
-	_, state, err := opts.projectRegistry(ctx, &opts.registry)
+	p, state, err := opts.projectRegistry(ctx, &opts.registry)
+	if err != nil {
+		return err
+	}
+	repo, _, err := opts.registryRepo(ctx, p, &opts.registry)
 	if err != nil {
 		return err
 	}
@@ -306,6 +313,9 @@ func runModelShow(ctx context.Context, opts *modelShowOptions) error {
 			continue
 		}
 		row := modelRow{Model: name, Stages: m.Stages, Deprecated: m.Deprecated}
+		if row.Rollouts, err = activeRollouts(ctx, repo.Root, m); err != nil {
+			return usageError(err)
+		}
 		if n := len(m.Versions); n > 0 {
 			row.Latest = m.Versions[n-1].Version
 			if r := m.Versions[n-1].Record; r != nil {
@@ -337,6 +347,9 @@ func runModelShow(ctx context.Context, opts *modelShowOptions) error {
 			version := a.Version
 			if !a.Registered {
 				version = "commit " + gitrepo.ShortRev(a.Commit) // GTO names it by the commit
+			}
+			if ro, ok := r.Rollouts[s]; ok {
+				version = ro.Describe()
 			}
 			t.row("", s, version, shortDigest(d), a.Time.UTC().Format("2006-01-02 15:04"), by)
 		}
@@ -397,6 +410,25 @@ func (g *globals) projectRegistry(ctx context.Context, rf *registryFlags) (*proj
 	return p, state, err
 }
 
+// activeRollouts reads the stages of m that have a canary now. A rollout
+// shares a stage with its holder, so only held stages are read.
+func activeRollouts(ctx context.Context, dir string, m *registry.Model) (map[string]rollout.State, error) {
+	var out map[string]rollout.State
+	for stage := range m.Stages {
+		steps, err := registry.RolloutSteps(ctx, dir, m.Name, stage)
+		if err != nil {
+			return nil, err
+		}
+		if st := rollout.Current(m.Name, stage, steps); st.Active {
+			if out == nil {
+				out = map[string]rollout.State{}
+			}
+			out[stage] = st
+		}
+	}
+	return out, nil
+}
+
 // registryState refetches the tags (checkouts make them lightweight, which
 // the registry ignores) and replays them.
 func (g *globals) registryState(ctx context.Context, p *project.Project, rf *registryFlags) (map[string]*registry.Model, error) {
@@ -405,7 +437,9 @@ func (g *globals) registryState(ctx context.Context, p *project.Project, rf *reg
 		return nil, err
 	}
 	if remote != "" && !g.tagsFetched[repo.Root] {
-		if err := registry.RefetchTags(ctx, repo.Root); err != nil {
+		// The rollout steps come along, so a stage under rollout reads as
+		// one everywhere.
+		if err := registry.FetchRollouts(ctx, repo.Root, "origin"); err != nil {
 			return nil, serviceError(err)
 		}
 		if g.tagsFetched == nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/mlci/mlci/internal/project"
 	"github.com/mlci/mlci/internal/promote"
 	"github.com/mlci/mlci/internal/registry"
+	"github.com/mlci/mlci/internal/rollout"
 )
 
 // promoteAttempts bounds the retries when another promotion wins the race
@@ -159,6 +160,16 @@ func (g *globals) promoteVersion(ctx context.Context, p *project.Project, rf *re
 	repo, remote, err := g.registryRepo(ctx, p, rf)
 	if err != nil {
 		return registry.Tag{}, none, err
+	}
+	// A canary shares the stage with its holder; a new holder under it
+	// would leave the rollout's stable version wrong.
+	steps, err := registry.RolloutSteps(ctx, repo.Root, name, stage)
+	if err != nil {
+		return registry.Tag{}, none, usageError(err)
+	}
+	if ro := rollout.Current(name, stage, steps); ro.Active {
+		return registry.Tag{}, none, usageError(fmt.Errorf("%s %s is rolling out to %s (%s); finish it with mlci rollout advance, or run mlci rollout abort %s --stage %s first",
+			name, ro.Canary, stage, rollout.Percent(ro.Share), name, stage))
 	}
 	rec := registry.Record{Actor: g.ci.Actor(), CI: g.ci.RunURL()}
 	if v.Record != nil {

@@ -3,8 +3,12 @@ package config
 import (
 	"fmt"
 	"math"
+	"path"
+	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/mlci/mlci/route"
 )
 
 // Rollout is a stage's canary: a new version takes the stage's traffic a
@@ -23,9 +27,28 @@ type Rollout struct {
 	PrometheusTokenEnv string `yaml:"prometheus_token_env"`
 	// Analysis is judged before each step after the first.
 	Analysis []AnalysisRule `yaml:"analysis"`
+	// Emit is how the traffic split is written for serving engines.
+	Emit *RolloutEmit `yaml:"emit"`
 
 	// Interval is MinInterval parsed.
 	Interval time.Duration `yaml:"-"`
+}
+
+// RolloutEmit says which serving engines' manifests each step writes, and
+// what those need that the registry does not know.
+type RolloutEmit struct {
+	// Dir is the folder, in the project, the manifests go to.
+	Dir string `yaml:"dir"`
+	// Kinds are among kserve, httproute and argo-rollouts (default: all).
+	Kinds []string `yaml:"kinds"`
+	// Namespace of the objects; empty leaves it to the GitOps tool.
+	Namespace string `yaml:"namespace"`
+	// Format is KServe's model format, such as sklearn or onnx.
+	Format string `yaml:"format"`
+	// Gateway is the HTTPRoute's parent Gateway, NAME or NAMESPACE/NAME.
+	Gateway string `yaml:"gateway"`
+	// Port is the Services' port the HTTPRoute sends to (default 80).
+	Port int `yaml:"port"`
 }
 
 // AnalysisRule judges one live metric of the canary against a bound or
@@ -76,7 +99,7 @@ func checkRollout(m *Model, st *Stage, sp string, at func(p, msg string, args ..
 			return at(fmt.Sprintf("%s.steps[%d]", rp, i), "model %q: stage %q: step %v is outside (0, 100]; a step is the canary's share in percent", m.Name, st.Name, s)
 		case s <= prev:
 			return at(fmt.Sprintf("%s.steps[%d]", rp, i), "model %q: stage %q: step %v does not increase on %v; list the shares in increasing order", m.Name, st.Name, s, prev)
-		case s*100 != math.Trunc(s*100):
+		case !routable(s):
 			return at(fmt.Sprintf("%s.steps[%d]", rp, i), "model %q: stage %q: step %v is finer than 0.01%%, the routing's resolution", m.Name, st.Name, s)
 		}
 		prev = s
@@ -90,6 +113,21 @@ func checkRollout(m *Model, st *Stage, sp string, at func(p, msg string, args ..
 			return at(rp+".min_interval", "model %q: stage %q: min_interval %q is not a duration; write e.g. 30m or 2h", m.Name, st.Name, r.MinInterval)
 		}
 		r.Interval = d
+	}
+	if e := r.Emit; e != nil {
+		if e.Dir != "" && (path.IsAbs(e.Dir) || !filepath.IsLocal(e.Dir)) {
+			return at(rp+".emit.dir", "model %q: stage %q: emit dir %q must be a folder inside the project", m.Name, st.Name, e.Dir)
+		}
+		for i, k := range e.Kinds {
+			switch k {
+			case "kserve", "httproute", "argo-rollouts":
+			default:
+				return at(fmt.Sprintf("%s.emit.kinds[%d]", rp, i), "model %q: stage %q: emit kind %q is not kserve, httproute or argo-rollouts", m.Name, st.Name, k)
+			}
+		}
+		if e.Port < 0 || e.Port > 65535 {
+			return at(rp+".emit.port", "model %q: stage %q: emit port %d is not a TCP port", m.Name, st.Name, e.Port)
+		}
 	}
 	if len(r.Analysis) > 0 && strings.TrimSpace(r.Prometheus) == "" {
 		return at(rp, "model %q: stage %q: rollout analysis needs \"prometheus:\", the base URL of the Prometheus HTTP API", m.Name, st.Name)
@@ -107,6 +145,12 @@ func checkRollout(m *Model, st *Stage, sp string, at func(p, msg string, args ..
 		names[a.Name] = true
 	}
 	return nil
+}
+
+// routable reports whether serving code can route share s exactly.
+func routable(s float64) bool {
+	_, err := route.BasisFromPercent(s)
+	return err == nil
 }
 
 func checkAnalysisRule(model string, a *AnalysisRule, ap string, at func(p, msg string, args ...any) error) error {

@@ -53,6 +53,7 @@ func TestRolloutErrors(t *testing.T) {
 		{"repeated", "{steps: [20, 20, 100]}", "does not increase"},
 		{"not ending at 100", "{steps: [5, 50]}", "end the steps at 100"},
 		{"too fine", "{steps: [0.001, 100]}", "finer than 0.01%"},
+		{"too fine after a fine one", "{steps: [0.07, 0.075, 100]}", "step 0.075 is finer than 0.01%"},
 		{"bad interval", "{steps: [100], min_interval: soon}", `min_interval "soon" is not a duration`},
 		{"analysis without prometheus", "{steps: [100], analysis: [" + rule + "]}", `needs "prometheus:"`},
 		{"query without version", "{steps: [100], prometheus: 'http://p', analysis: [{name: e, query: 'sum(x)', max: 1}]}", "has no {{version}}"},

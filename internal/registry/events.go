@@ -96,14 +96,6 @@ func sortEvents(events []Event) {
 	})
 }
 
-// RefetchTags replaces local tags with the remote's. actions/checkout
-// fetches tags as lightweight ones, which GTO and State ignore, and a stale
-// tag set would give a wrong next counter; --force lets the annotated
-// originals replace them.
-func RefetchTags(ctx context.Context, dir string) error {
-	return refetch(ctx, dir, "origin", "")
-}
-
 // refetch fetches the remote's tags, and the refs under also (a glob such
 // as "refs/x/*") when it is set.
 func refetch(ctx context.Context, dir, remote, also string) error {

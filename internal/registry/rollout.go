@@ -76,7 +76,9 @@ func rolloutDir(model, stage string) string {
 }
 
 // FetchRollouts refetches the registry tags and every rollout step from
-// remote, so the steps read next are the remote's.
+// remote, so what is read next is the remote's. The tags are replaced:
+// actions/checkout fetches them as lightweight ones, which GTO and State
+// ignore, and a stale tag set would give a wrong next counter.
 func FetchRollouts(ctx context.Context, dir, remote string) error {
 	return refetch(ctx, dir, remote, rolloutPrefix+"*")
 }
