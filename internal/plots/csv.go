@@ -16,6 +16,7 @@ import (
 type csvReader struct {
 	rest     []byte
 	comma    byte
+	quote    int // offset in rest of its first quote, -1 for none
 	line     int // lines read, as encoding/csv counts them
 	fields   int // fields per record, set by the first one
 	fallback *csv.Reader
@@ -25,7 +26,9 @@ type csvReader struct {
 // newCSVReader reads data split at comma, which must be an ASCII byte
 // other than a quote, CR or LF (encoding/csv refuses those anyway).
 func newCSVReader(data []byte, comma byte) *csvReader {
-	return &csvReader{rest: data, comma: comma}
+	// One search for a quote over the whole input costs far less than one
+	// per line.
+	return &csvReader{rest: data, comma: comma, quote: bytes.IndexByte(data, '"')}
 }
 
 // read returns the next record, or io.EOF after the last. Its fields point
@@ -45,7 +48,7 @@ func (r *csvReader) read() ([][]byte, error) {
 		if nl >= 0 {
 			line = line[:nl+1]
 		}
-		if bytes.IndexByte(line, '"') >= 0 {
+		if r.quote >= 0 && r.quote < len(line) {
 			r.fallback = csv.NewReader(bytes.NewReader(r.rest))
 			r.fallback.Comma = rune(r.comma)
 			r.fallback.ReuseRecord = true
@@ -54,6 +57,9 @@ func (r *csvReader) read() ([][]byte, error) {
 			return r.readFallback()
 		}
 		r.rest = r.rest[len(line):]
+		if r.quote >= 0 {
+			r.quote -= len(line)
+		}
 		r.line++
 		// encoding/csv drops a CR before the final newline or the end of
 		// the input, and skips a line left empty.
