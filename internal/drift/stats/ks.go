@@ -34,9 +34,10 @@ func (m Method) String() string {
 	return fmt.Sprintf("Method(%d)", int(m))
 }
 
-// MaxExactN is the largest sample size for which Auto is exact. Past it the
-// exact computation costs O(n1·band) time for a p-value that the
-// asymptotic distribution already gives to well under 1e-6.
+// MaxExactN is the largest sample size for which Auto is exact, SciPy's
+// limit. The exact computation costs O(max(n1,n2)·band) time, the band
+// widening with D: about 30 ms for 10,000 against 9,999 values at a typical
+// D, and about 1 s at D near 1, the worst case Auto can reach.
 const MaxExactN = 10000
 
 // KSResult is a two-sided two-sample Kolmogorov–Smirnov test.

@@ -347,3 +347,40 @@ func TestNormalizedWasserstein1(t *testing.T) {
 		})
 	}
 }
+
+// TestKS2SampExactFallsBack checks SciPy's rule for method='exact': when
+// lcm(n1, n2) does not fit an int32 the asymptotic distribution is used.
+func TestKS2SampExactFallsBack(t *testing.T) {
+	tests := []struct {
+		name   string
+		n1, n2 int
+		want   Method
+	}{
+		{"lcm-fits", 3000, 4000, Exact},
+		{"lcm-overflows-int32", 50000, 49999, Asymptotic},
+		{"auto-above-limit", MaxExactN + 1, 10, Asymptotic},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a := make([]float64, tc.n1)
+			b := make([]float64, tc.n2)
+			for i := range a {
+				a[i] = float64(i) / float64(tc.n1)
+			}
+			for i := range b {
+				b[i] = float64(i)/float64(tc.n2) + 0.01
+			}
+			m := Exact
+			if tc.name == "auto-above-limit" {
+				m = Auto
+			}
+			got, err := KS2Samp(a, b, m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Method != tc.want || got.P < 0 || got.P > 1 {
+				t.Errorf("got %+v, want method %v", got, tc.want)
+			}
+		})
+	}
+}
