@@ -46,6 +46,8 @@ fuzz:
 	go test -run='^$$' -fuzz=FuzzCompile -fuzztime=$(FUZZTIME) ./internal/ignore/
 	go test -run='^$$' -fuzz=FuzzDVC -fuzztime=$(FUZZTIME) ./internal/scaffold/
 	go test -run='^$$' -fuzz=FuzzParseDefinitions -fuzztime=$(FUZZTIME) ./internal/plots/
+	go test -run='^$$' -fuzz=FuzzCSVReader -fuzztime=$(FUZZTIME) ./internal/plots/
+	go test -run='^$$' -fuzz=FuzzParseNumber -fuzztime=$(FUZZTIME) ./internal/plots/
 	go test -run='^$$' -fuzz=FuzzParseOptions -fuzztime=$(FUZZTIME) ./runner/dockerjob/
 	go test -run='^$$' -fuzz=FuzzParseSize -fuzztime=$(FUZZTIME) ./runner/jobrun/
 	go test -run='^$$' -fuzz=FuzzParse$$ -fuzztime=$(FUZZTIME) ./runner/hostconfig/
