@@ -3,7 +3,9 @@ package render
 import (
 	"bytes"
 	"encoding/xml"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -91,7 +93,44 @@ func WriteDir(dir string, figs []plots.Figure) ([]string, error) {
 	if err := atomicfile.Write(path, page(figs, svgs), 0o644); err != nil {
 		return files, fmt.Errorf("writing %s: %w", path, err)
 	}
+	if err := removeStale(dir, names); err != nil {
+		return files, err
+	}
 	return append(files, path), nil
+}
+
+// writtenList names the SVGs the last WriteDir wrote in a directory, so
+// the next one removes those of plots that are gone and nothing else: the
+// directory may hold files of the user's own.
+const writtenList = ".mlci-plots"
+
+// removeStale removes the SVGs the previous WriteDir listed that are not
+// in names, then lists names. A listed name that is not one WriteDir could
+// have made (a path, a dot file) is ignored, since the list may come from
+// a checkout.
+func removeStale(dir string, names []string) error {
+	list := filepath.Join(dir, writtenList)
+	current := map[string]bool{}
+	var b strings.Builder
+	for _, n := range names {
+		current[n+".svg"] = true
+		b.WriteString(n + ".svg\n")
+	}
+	if old, err := os.ReadFile(list); err == nil && len(old) < 1<<20 {
+		for _, n := range strings.Split(string(old), "\n") {
+			base := strings.TrimSuffix(n, ".svg")
+			if current[n] || base == n || base == "" || sanitizeName(base) != base || strings.HasPrefix(base, ".") {
+				continue
+			}
+			if err := os.Remove(filepath.Join(dir, n)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("removing the plot %s that is gone: %w", n, err)
+			}
+		}
+	}
+	if err := atomicfile.Write(list, []byte(b.String()), 0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", list, err)
+	}
+	return nil
 }
 
 // fileNames turns IDs such as "eval/plots/roc.json" into file names such

@@ -183,3 +183,38 @@ func TestHTMLAndWriteDir(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteDirRemovesGonePlots: a plot removed from the config loses its
+// SVG on the next write, and files mlci did not write stay, even when the
+// list of written files names them or a path outside.
+func TestWriteDirRemovesGonePlots(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "plots")
+	roc := rocFigure()
+	if _, err := WriteDir(dir, []plots.Figure{lineFigure(), roc}); err != nil {
+		t.Fatal(err)
+	}
+	for name, body := range map[string]string{filepath.Join(dir, "mine.svg"): "user's", filepath.Join(root, "outside.svg"): "outside"} {
+		if err := os.WriteFile(name, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A list tampered with to name the user's file and a path outside.
+	list := filepath.Join(dir, ".mlci-plots")
+	old, err := os.ReadFile(list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(list, append(old, "../outside.svg\n.hidden.svg\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := WriteDir(dir, []plots.Figure{lineFigure()}); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]bool{"train_loss.tsv.svg": true, "eval_roc.json.svg": false, "mine.svg": true, "index.html": true, "../outside.svg": true} {
+		_, err := os.Stat(filepath.Join(dir, name))
+		if got := err == nil; got != want {
+			t.Errorf("%s exists = %v, want %v", name, got, want)
+		}
+	}
+}
