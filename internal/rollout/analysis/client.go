@@ -142,7 +142,7 @@ func (c *Client) do(ctx context.Context, method, endpoint string, form url.Value
 		status, body, retryAfter, err := c.once(ctx, method, endpoint, form)
 		switch {
 		case err != nil && ctx.Err() != nil:
-			return 0, nil, fmt.Errorf("querying %s: %w", c, ctx.Err())
+			return 0, nil, c.gaveUp(ctx, err)
 		case err != nil:
 			last = err
 		case status >= 500:
@@ -162,11 +162,21 @@ func (c *Client) do(ctx context.Context, method, endpoint string, form url.Value
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return 0, nil, fmt.Errorf("%w: %s: gave up waiting to retry (%w) after: %s", ErrUnreachable, c, ctx.Err(), c.redact(last.Error()))
+			return 0, nil, c.gaveUp(ctx, last)
 		case <-t.C:
 		}
 		wait *= 2
 	}
+}
+
+// gaveUp is the error when ctx ended a query: a deadline is Prometheus
+// not answering in the time the caller allowed (ErrUnreachable), a
+// cancellation is the user stopping mlci and stays only that.
+func (c *Client) gaveUp(ctx context.Context, last error) error {
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return fmt.Errorf("querying %s: %w", c, ctx.Err())
+	}
+	return fmt.Errorf("%w: %s did not answer in time (%w); last: %s", ErrUnreachable, c, ctx.Err(), c.redact(last.Error()))
 }
 
 // maxRetryAfter caps a server's Retry-After, so one answer cannot park a

@@ -236,6 +236,17 @@ func TestClientRetriesStopWithTheContext(t *testing.T) {
 	}
 }
 
+func TestClientCancelIsNotUnreachable(t *testing.T) {
+	c := serve(t, func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", http.StatusServiceUnavailable) })
+	c.Backoff = time.Hour
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(20*time.Millisecond, cancel)
+	_, err := c.Query(ctx, "sum(up)")
+	if !errors.Is(err, context.Canceled) || errors.Is(err, ErrUnreachable) {
+		t.Fatalf("Query error = %v; want the cancellation alone, so mlci exits as interrupted", err)
+	}
+}
+
 func TestClientBadURL(t *testing.T) {
 	for _, u := range []string{"", "prometheus:9090", "ftp://x", "http://u:pw@"} {
 		t.Run(u, func(t *testing.T) {

@@ -41,8 +41,8 @@
 // and is inconclusive otherwise. A rule fails when any bound fails, passes
 // when all pass, and is inconclusive otherwise. Before any test, a rate is
 // inconclusive when the canary's total is below MinTotal, when the
-// canary's total is zero, or, for max_drop and max_rise, when the stable
-// version's total is zero. Counts are read as Prometheus gives them
+// canary's total is zero or missing, or, for max_drop and max_rise, when
+// the stable version's total is zero or missing. Counts are read as Prometheus gives them
 // (increase() may return fractions); successes above the total are an
 // error in the queries and leave the rule inconclusive.
 //
@@ -55,7 +55,9 @@
 // The report fails when a rule that is not WarnOnly fails, is
 // inconclusive when any rule that is not WarnOnly is inconclusive, and
 // passes otherwise. Evaluate returns an error, rather than a report, only
-// when Prometheus is unreachable (errors.Is ErrUnreachable), rejects a
+// when Prometheus is unreachable (errors.Is ErrUnreachable: connection
+// errors and 5xx after retries, or no answer before the context's
+// deadline; a cancelled context is only context.Canceled), rejects a
 // query (*APIError), or answers with several series or a shape that is not
 // one value.
 package analysis

@@ -183,15 +183,26 @@ func evalRate(ctx context.Context, q Querier, r Rule, canary, stable string) (Re
 		}
 		vals[i] = v
 	}
+	relative := r.MaxDrop != nil || r.MaxRise != nil
 	res := Result{}
-	for _, v := range vals {
-		if v.missing != "" {
+	for i, v := range vals {
+		switch {
+		case v.missing == "":
+		case i < 2:
 			return inconclusive(res, v.missing), nil
+		case relative:
+			return inconclusive(res, v.missing+"; max_drop and max_rise need the stable version's rate"), nil
 		}
 	}
 	c := Counts{Success: vals[0].v, Total: vals[1].v}
-	s := Counts{Success: vals[2].v, Total: vals[3].v}
-	res.CanaryCounts, res.StableCounts = &c, &s
+	res.CanaryCounts = &c
+	// A stable version without series is a stable version without
+	// traffic, which only relative bounds need.
+	var s Counts
+	if vals[2].missing == "" && vals[3].missing == "" {
+		s = Counts{Success: vals[2].v, Total: vals[3].v}
+		res.StableCounts = &s
+	}
 	for _, v := range []struct {
 		name string
 		c    Counts
@@ -206,7 +217,6 @@ func evalRate(ctx context.Context, q Querier, r Rule, canary, stable string) (Re
 	if s.Total > 0 {
 		res.Stable = ptr(s.Rate())
 	}
-	relative := r.MaxDrop != nil || r.MaxRise != nil
 	switch {
 	case c.Total == 0:
 		return inconclusive(res, fmt.Sprintf("canary %s has no traffic yet (total 0)", canary)), nil
