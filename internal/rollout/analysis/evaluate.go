@@ -276,6 +276,21 @@ func num(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
 
 func ptr(v float64) *float64 { return &v }
 
+// Why is the report's outcome in one line, for the step a rollout
+// records: the rules that decided it ("rule: reason", joined by "; ").
+func (r Report) Why() string {
+	var parts []string
+	for _, res := range r.Results {
+		if !res.WarnOnly && res.Outcome == r.Outcome {
+			parts = append(parts, res.Rule+": "+res.Reason)
+		}
+	}
+	if len(parts) == 0 {
+		return "no analysis rules"
+	}
+	return strings.Join(parts, "; ")
+}
+
 // Table is the report as text, one line per rule after a summary line.
 func (r Report) Table() string {
 	var b strings.Builder

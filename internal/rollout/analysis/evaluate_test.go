@@ -214,3 +214,30 @@ func TestReportTable(t *testing.T) {
 		t.Errorf("Table:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+func TestReportWhy(t *testing.T) {
+	results := []Result{
+		{Rule: "latency", Outcome: Pass, Reason: "ok"},
+		{Rule: "errors", Outcome: Fail, Reason: "too many"},
+		{Rule: "cost", Outcome: Fail, WarnOnly: true, Reason: "warned"},
+		{Rule: "traffic", Outcome: Inconclusive, Reason: "waiting"},
+	}
+	tests := []struct {
+		name    string
+		outcome Outcome
+		results []Result
+		want    string
+	}{
+		{name: "the failing rules", outcome: Fail, results: results, want: "errors: too many"},
+		{name: "the waiting rules", outcome: Inconclusive, results: results, want: "traffic: waiting"},
+		{name: "all passing rules", outcome: Pass, results: results[:1], want: "latency: ok"},
+		{name: "no rules", outcome: Pass, want: "no analysis rules"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := (Report{Outcome: tt.outcome, Results: tt.results}).Why(); got != tt.want {
+				t.Errorf("Why = %q; want %q", got, tt.want)
+			}
+		})
+	}
+}
