@@ -56,6 +56,8 @@ type Config struct {
 	// one-key maps) is checked by plots.DecodeDefinitions, not the walker.
 	PlotsNode yaml.Node `yaml:"plots"`
 	Report    Report    `yaml:"report"`
+	// Drift is how mlci drift judges columns; nil takes the defaults.
+	Drift *Drift `yaml:"drift"`
 
 	// Plots are the plots written in mlci.yaml, in DVC's top-level syntax.
 	Plots []plots.Definition `yaml:"-"`
@@ -285,6 +287,9 @@ func (c *Config) check(pos map[string]*yaml.Node) error {
 		return err
 	}
 	if err := c.checkModels(pos, at); err != nil {
+		return err
+	}
+	if err := c.checkDrift(at); err != nil {
 		return err
 	}
 	if err := c.checkPlots(); err != nil {

@@ -70,7 +70,7 @@ func TestParseValid(t *testing.T) {
 
 func TestParseErrors(t *testing.T) {
 	const known = "(known keys: name, path, exclude, follow_symlinks)"
-	const top = "version, hash, data, metrics, params, gates, models, artifact_store, plots, report"
+	const top = "version, hash, data, metrics, params, gates, models, artifact_store, plots, report, drift"
 	tests := []struct {
 		name string
 		in   string
@@ -85,7 +85,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown with no close match", "outputs: [a]\n",
 			`mlci.yaml:1:1: unknown key "outputs" at top level; remove it or use one of: ` + top},
 		{"misplaced key", "data: [a]\nexclude: [b]\n",
-			`mlci.yaml:2:1: unknown key "exclude" at top level; it belongs in data items, so check the indentation (known keys here: ` + top + ")"},
+			`mlci.yaml:2:1: unknown key "exclude" at top level; it belongs in data items or in models.profile, so check the indentation (known keys here: ` + top + ")"},
 		{"misplaced key that looks like another", "data:\n  - a\npath: b\n",
 			`mlci.yaml:3:1: unknown key "path" at top level; it belongs in data items, so check the indentation (known keys here: ` + top + ")"},
 		{"top-level key indented into an item", "data:\n  - path: a\n    metrics: [m.json]\n",

@@ -19,7 +19,11 @@ type Model struct {
 	Stages   []Stage `yaml:"stages"`
 	// Bump is how mlci ci versions a merge: major, minor or patch (default).
 	Bump string `yaml:"bump"`
-	Line int    `yaml:"-"`
+	// Profile is the model's reference data for mlci drift.
+	Profile *ModelProfile `yaml:"profile"`
+	// Refit is what mlci refit commits after a retrain.
+	Refit *Refit `yaml:"refit"`
+	Line  int    `yaml:"-"`
 }
 
 // Stage is one step of a model's promotion path.
@@ -139,6 +143,12 @@ func (c *Config) checkModels(pos map[string]*yaml.Node, at func(p, msg string, a
 		case "major", "minor", "patch":
 		default:
 			return at(p+".bump", "model %q: bump %q must be major, minor or patch", m.Name, m.Bump)
+		}
+		if err := checkModelProfile(m, p, at); err != nil {
+			return err
+		}
+		if err := checkRefit(m, p, at); err != nil {
+			return err
 		}
 		if len(m.Stages) == 0 {
 			m.Stages = DefaultStages()
