@@ -3,11 +3,9 @@
 package gitrepo
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"os/exec"
 	"strings"
 )
 
@@ -52,20 +50,7 @@ func Open(ctx context.Context, dir string) (*Repo, error) {
 // git runs a git command in the work tree and returns its stdout; the error
 // carries git's first line of stderr.
 func (r *Repo) git(ctx context.Context, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, "git", args...)
-	cmd.Dir = r.Root
-	// Never stop for a credential prompt in CI.
-	cmd.Env = append(cmd.Environ(), "GIT_TERMINAL_PROMPT=0", "LC_ALL=C")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		msg, _, _ := strings.Cut(strings.TrimSpace(stderr.String()), "\n")
-		if msg == "" {
-			msg = err.Error()
-		}
-		return nil, fmt.Errorf("git %s: %s", strings.Join(args, " "), msg)
-	}
-	return stdout.Bytes(), nil
+	return r.gitEnv(ctx, nil, args...)
 }
 
 // Show returns the content of path (relative to the work tree root, with
