@@ -25,6 +25,9 @@ type Record struct {
 	// Manifest is the OCI manifest digest of the artifact in the
 	// project's artifact store, when one is configured.
 	Manifest string `json:"oci_manifest,omitempty"`
+	// Profile is the git blob holding the profile of the version's
+	// reference data ("git:" and the object id), for mlci drift.
+	Profile string `json:"profile,omitempty"`
 }
 
 // FormatMessage writes GTO's first line, a blank line and r as JSON.

@@ -134,3 +134,25 @@ func TestRolloutStepsLocal(t *testing.T) {
 		t.Fatalf("a second step 1: %v, want ErrStepTaken", err)
 	}
 }
+
+// TestRegisterKeepsTheProfile: a registration's profile blob travels with
+// its tag, and a fresh clone reads it back.
+func TestRegisterKeepsTheProfile(t *testing.T) {
+	remote, dir, commits := setup(t)
+	ctx := context.Background()
+	p, err := WriteBlob(ctx, dir, []byte(`{"format": 1}`))
+	if err != nil || !strings.HasPrefix(p, "git:") {
+		t.Fatalf("WriteBlob = %q, %v", p, err)
+	}
+	if _, err := Register(ctx, dir, "origin", "m", "v1.0.0", commits[0], Record{Profile: p}); err != nil {
+		t.Fatal(err)
+	}
+	other := cloneOf(t, remote)
+	got, err := ReadBlob(ctx, other, "origin", "m", p)
+	if err != nil || string(got) != `{"format": 1}` {
+		t.Fatalf("ReadBlob from a fresh clone = %q, %v", got, err)
+	}
+	if _, err := ReadBlob(ctx, other, "origin", "m", "git:0000000000000000000000000000000000000001"); err == nil {
+		t.Error("reading a profile nobody pushed succeeded")
+	}
+}

@@ -69,7 +69,11 @@ func Register(ctx context.Context, dir, remote, artifact, version, commit string
 	if err != nil {
 		return Tag{}, err
 	}
-	if err := publish(ctx, dir, remote, []ref{{"refs/tags/" + t.String(), oid}}); err != nil {
+	refs := []ref{{"refs/tags/" + t.String(), oid}}
+	if r, ok := blobRef(artifact, rec.Profile); ok {
+		refs = append(refs, r)
+	}
+	if err := publish(ctx, dir, remote, refs); err != nil {
 		return Tag{}, err
 	}
 	return t, nil
