@@ -1,10 +1,12 @@
 // Package forge posts mlci's report where a forge shows it: one sticky
-// pull/merge request comment, a commit status and, where allowed, a check.
+// pull/merge request comment, a commit status and, where allowed, a check;
+// and, for the production loop, keeps issues and pull/merge requests.
 // Implementations live in subpackages (github, gitlab, local).
 package forge
 
 import (
 	"context"
+	"errors"
 	"fmt"
 )
 
@@ -112,4 +114,69 @@ type Deployer interface {
 	// SetDeploymentState reports the outcome after the promotion tag was
 	// pushed: DeployInProgress, DeploySuccess or DeployFailure.
 	SetDeploymentState(ctx context.Context, id int64, state, logURL string) error
+}
+
+// Issue is an issue as IssueTracker sees it.
+type Issue struct {
+	// ID is the number users see: GitHub's number, GitLab's iid. IDs grow
+	// in the order issues are created, which is how duplicates pick the
+	// oldest.
+	ID     int64
+	Title  string
+	Body   string
+	Open   bool
+	Labels []string
+	URL    string // the issue's web page
+	// Author is the login or username that opened it.
+	Author string
+}
+
+// IssueTracker is implemented by forges with issues (github, gitlab; local
+// does not). The package forge/tracker keeps one issue per key over it.
+type IssueTracker interface {
+	// FindIssues returns the issues, open and closed, that carry label and
+	// whose body contains marker, from every page, oldest first. Pull
+	// requests are never issues here.
+	FindIssues(ctx context.Context, label, marker string) ([]Issue, error)
+	CreateIssue(ctx context.Context, title, body string, labels []string) (Issue, error)
+	UpdateIssue(ctx context.Context, id int64, title, body string) (Issue, error)
+	CommentIssue(ctx context.Context, id int64, body string) error
+	// CloseIssue closes the issue; duplicate says it repeats another (GitHub
+	// records it as "not planned" rather than "completed").
+	CloseIssue(ctx context.Context, id int64, duplicate bool) (Issue, error)
+	ReopenIssue(ctx context.Context, id int64) (Issue, error)
+	// MaxBodyChars is the longest issue, pull request or comment body the
+	// forge takes, in characters.
+	MaxBodyChars() int
+}
+
+// Change is a pull request (GitHub) or merge request (GitLab).
+type Change struct {
+	ID         int64 // the number users see: GitHub's number, GitLab's iid
+	Title      string
+	Body       string
+	Head, Base string // branch names
+	URL        string // the change's web page
+	Author     string
+	// Notes are one-line explanations, as Result.Notes: a GitHub pull
+	// request opened with GITHUB_TOKEN starts no workflow, for one.
+	Notes []string
+}
+
+// ErrChangeExists is what ChangeRequester.OpenChange returns (wrapped) when
+// an open change from the same head to the same base exists already, as
+// when another job opened it since FindOpenChange looked.
+var ErrChangeExists = errors.New("an open pull/merge request for this branch exists already")
+
+// ChangeRequester is implemented by forges with pull or merge requests
+// (github, gitlab). The git push of the head branch is the caller's.
+type ChangeRequester interface {
+	// FindOpenChange returns the open change from head to base of this
+	// repository; ok is false when there is none.
+	FindOpenChange(ctx context.Context, head, base string) (c Change, ok bool, err error)
+	// OpenChange opens one; see ErrChangeExists.
+	OpenChange(ctx context.Context, head, base, title, body string) (Change, error)
+	UpdateChange(ctx context.Context, id int64, title, body string) (Change, error)
+	// MaxBodyChars is as IssueTracker's.
+	MaxBodyChars() int
 }

@@ -186,9 +186,20 @@ func (s *Server) statusJSON(c *call, st *Status) statusJSON {
 }
 
 func (s *Server) pullJSON(c *call, p *pull) pullJSON {
-	out := pullJSON{ID: int64(p.number), Number: p.number, State: p.state,
+	out := pullJSON{ID: int64(p.number), Number: p.number, State: p.state, Title: p.title,
 		URL:     s.apiURL(c, "pulls/"+strconv.Itoa(p.number)),
-		HTMLURL: s.srv.URL + "/" + c.owner + "/" + c.name + "/pull/" + strconv.Itoa(p.number)}
-	out.Head.SHA = p.headSHA
+		HTMLURL: s.srv.URL + "/" + c.owner + "/" + c.name + "/pull/" + strconv.Itoa(p.number),
+		User:    s.user(p.login), Labels: labels(p.labels), CreatedAt: p.created}
+	if p.body != "" {
+		out.Body = &p.body
+	}
+	out.Head = branchRef{Ref: p.head, SHA: p.headSHA}
+	if p.head != "" {
+		out.Head.Label = c.owner + ":" + p.head
+	}
+	out.Base = branchRef{Ref: p.base}
+	if p.base != "" {
+		out.Base.Label = c.owner + ":" + p.base
+	}
 	return out
 }

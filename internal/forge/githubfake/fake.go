@@ -1,6 +1,6 @@
 // Package githubfake is a stateful, in-memory GitHub REST API for tests:
-// comments, commit statuses, check runs, pull requests, deployments and
-// self-hosted runners, with tokens, pagination and fault injection, served
+// comments, commit statuses, check runs, issues, pull requests, deployments
+// and self-hosted runners, with tokens, pagination and fault injection, served
 // under /api/v3/ like GitHub Enterprise so a client that builds absolute
 // paths fails loudly.
 package githubfake
@@ -77,10 +77,17 @@ type token struct {
 type pull struct {
 	number         int
 	headSHA, state string
+	// Set when the pull request was opened through the API.
+	head, base  string
+	title, body string
+	login       string
+	labels      []string
+	created     time.Time
 }
 
 type repo struct {
 	pulls          map[int]*pull
+	issues         map[int]*issue     // pull requests and issues share numbers
 	issueComments  map[int][]*Comment // by issue number, oldest first
 	commitComments map[string][]*Comment
 	statuses       map[string][]*Status
@@ -320,6 +327,7 @@ func (s *Server) repo(owner, name string, create bool) *repo {
 	if rp == nil && create {
 		rp = &repo{
 			pulls:          map[int]*pull{},
+			issues:         map[int]*issue{},
 			issueComments:  map[int][]*Comment{},
 			commitComments: map[string][]*Comment{},
 			statuses:       map[string][]*Status{},

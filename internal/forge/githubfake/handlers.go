@@ -24,7 +24,14 @@ func (s *Server) routes(mux *http.ServeMux) {
 	// One pattern for both issue paths: ServeMux cannot tell
 	// issues/{number}/comments from issues/comments/{id} apart.
 	mux.HandleFunc("/repos/{owner}/{repo}/issues/{a}/{b}", s.repoHandler(s.issues))
+	mux.HandleFunc("GET /repos/{owner}/{repo}/issues", s.repoHandler(s.listIssues))
+	mux.HandleFunc("POST /repos/{owner}/{repo}/issues", s.repoHandler(s.createIssue))
+	mux.HandleFunc("GET /repos/{owner}/{repo}/issues/{number}", s.repoHandler(s.getIssue))
+	mux.HandleFunc("PATCH /repos/{owner}/{repo}/issues/{number}", s.repoHandler(s.editIssue))
+	mux.HandleFunc("GET /repos/{owner}/{repo}/pulls", s.repoHandler(s.listPulls))
+	mux.HandleFunc("POST /repos/{owner}/{repo}/pulls", s.repoHandler(s.createPull))
 	mux.HandleFunc("GET /repos/{owner}/{repo}/pulls/{number}", s.repoHandler(s.getPull))
+	mux.HandleFunc("PATCH /repos/{owner}/{repo}/pulls/{number}", s.repoHandler(s.editPull))
 	mux.HandleFunc("GET /repos/{owner}/{repo}/commits/{sha}/pulls", s.repoHandler(s.pullsForCommit))
 	mux.HandleFunc("GET /repos/{owner}/{repo}/commits/{sha}/comments", s.repoHandler(s.listCommitComments))
 	mux.HandleFunc("POST /repos/{owner}/{repo}/commits/{sha}/comments", s.repoHandler(s.createCommitComment))
@@ -82,9 +89,13 @@ func (s *Server) issues(c *call) {
 		return
 	}
 	n, err := strconv.Atoi(a)
-	if b != "comments" || err != nil || c.rp.pulls[n] == nil {
+	if b != "comments" || err != nil || (c.rp.pulls[n] == nil && c.rp.issues[n] == nil) {
 		writeError(c.w, http.StatusNotFound, "Not Found")
 		return
+	}
+	kind := "pull"
+	if c.rp.issues[n] != nil {
+		kind = "issues"
 	}
 	switch c.r.Method {
 	case http.MethodGet:
@@ -100,7 +111,7 @@ func (s *Server) issues(c *call) {
 		if !ok {
 			return
 		}
-		cm := s.newComment("issue-comment", c.tok.login, body, s.htmlURL(c.owner, c.name, "pull", n, "issuecomment"))
+		cm := s.newComment("issue-comment", c.tok.login, body, s.htmlURL(c.owner, c.name, kind, n, "issuecomment"))
 		c.rp.issueComments[n] = append(c.rp.issueComments[n], cm)
 		writeJSON(c.w, http.StatusCreated, s.issueCommentJSON(c, n, cm))
 	default:

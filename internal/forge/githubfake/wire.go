@@ -78,14 +78,51 @@ type checkRunJSON struct {
 }
 
 type pullJSON struct {
-	ID      int64  `json:"id"`
-	Number  int    `json:"number"`
-	State   string `json:"state"`
-	URL     string `json:"url"`
-	HTMLURL string `json:"html_url"`
-	Head    struct {
-		SHA string `json:"sha"`
-	} `json:"head"`
+	ID        int64     `json:"id"`
+	Number    int       `json:"number"`
+	State     string    `json:"state"`
+	Title     string    `json:"title"`
+	Body      *string   `json:"body"`
+	URL       string    `json:"url"`
+	HTMLURL   string    `json:"html_url"`
+	User      userJSON  `json:"user"`
+	Labels    []label   `json:"labels"`
+	CreatedAt time.Time `json:"created_at"`
+	Head      branchRef `json:"head"`
+	Base      branchRef `json:"base"`
+}
+
+type branchRef struct {
+	Label string `json:"label,omitempty"`
+	Ref   string `json:"ref,omitempty"`
+	SHA   string `json:"sha"`
+}
+
+type label struct {
+	Name string `json:"name"`
+}
+
+// issueJSON is an issue, or a pull request as the issues API lists it
+// (with pull_request set).
+type issueJSON struct {
+	ID          int64      `json:"id"`
+	Number      int        `json:"number"`
+	State       string     `json:"state"`
+	StateReason *string    `json:"state_reason"`
+	Title       string     `json:"title"`
+	Body        *string    `json:"body"`
+	URL         string     `json:"url"`
+	HTMLURL     string     `json:"html_url"`
+	User        userJSON   `json:"user"`
+	Labels      []label    `json:"labels"`
+	Comments    int        `json:"comments"`
+	CreatedAt   time.Time  `json:"created_at"`
+	UpdatedAt   time.Time  `json:"updated_at"`
+	ClosedAt    *time.Time `json:"closed_at"`
+	PullRequest *struct {
+		URL     string `json:"url"`
+		HTMLURL string `json:"html_url"`
+	} `json:"pull_request,omitempty"`
 }
 
 type fieldError struct {
