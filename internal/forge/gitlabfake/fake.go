@@ -1,6 +1,6 @@
 // Package gitlabfake is a stateful fake of the parts of the GitLab REST API
-// v4 that mlci uses (merge request notes, commit statuses, deployments, the
-// current user, runners), so forge/gitlab and runner registration are
+// v4 that mlci uses (merge requests and their notes, issues and their
+// notes, commit statuses, deployments, the current user, runners), so forge/gitlab and runner registration are
 // tested over real HTTP with pagination, auth and faults.
 package gitlabfake
 
@@ -66,12 +66,20 @@ type mergeRequest struct {
 	iid   int
 	sha   string
 	notes []*Note
+	// Set when the merge request was opened through the API; state is
+	// "opened" for seeded ones.
+	source, target string
+	title, desc    string
+	state          string
+	author         Author
+	created        time.Time
 }
 
 type project struct {
 	id       int
 	path     string
 	mrs      map[int]*mergeRequest
+	issues   map[int]*issue
 	statuses map[string][]Status
 
 	deployments  []*Deployment
@@ -139,7 +147,7 @@ func (s *Server) AddMergeRequest(project string, iid int, sha string) {
 	if p == nil {
 		p = s.addProject(project)
 	}
-	p.mrs[iid] = &mergeRequest{iid: iid, sha: sha}
+	p.mrs[iid] = &mergeRequest{iid: iid, sha: sha, state: "opened"}
 }
 
 // AddNote seeds a note by username on a merge request and returns its id.
@@ -236,7 +244,7 @@ func (s *Server) addProject(projectPath string) *project {
 		id = max(id, q.id+1)
 	}
 	p := &project{id: id, path: projectPath,
-		mrs: map[int]*mergeRequest{}, statuses: map[string][]Status{}}
+		mrs: map[int]*mergeRequest{}, issues: map[int]*issue{}, statuses: map[string][]Status{}}
 	s.projects = append(s.projects, p)
 	return p
 }

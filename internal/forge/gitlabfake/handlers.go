@@ -111,6 +111,16 @@ func (s *Server) route(r *http.Request, tok token, seg []string, form url.Values
 			return forbidden
 		}
 		return s.deployments(r, p, seg, tok.user, form)
+	case seg[2] == "issues":
+		if isWrite && !tok.canWrite {
+			return forbidden
+		}
+		return s.issues(r, p, seg, tok.user, form)
+	case len(seg) == 3 && seg[2] == "merge_requests":
+		if isWrite && !tok.canWrite {
+			return forbidden
+		}
+		return s.mergeRequests(r, p, tok.user, form)
 	case len(seg) >= 4 && seg[2] == "merge_requests":
 		iid, _ := strconv.Atoi(seg[3])
 		m := p.mrs[iid]
@@ -122,8 +132,9 @@ func (s *Server) route(r *http.Request, tok token, seg []string, form url.Values
 		}
 		switch {
 		case len(seg) == 4 && r.Method == http.MethodGet:
-			return reply{status: http.StatusOK, body: map[string]any{"iid": m.iid, "sha": m.sha, "project_id": p.id,
-				"web_url": fmt.Sprintf("%s/%s/-/merge_requests/%d", s.srv.URL, p.path, m.iid)}}
+			return reply{status: http.StatusOK, body: s.mrJSON(p, m)}
+		case len(seg) == 4 && r.Method == http.MethodPut:
+			return s.editMergeRequest(p, m, form)
 		case len(seg) == 5 && seg[4] == "notes":
 			return s.notes(r, p, m, tok.user, form)
 		case len(seg) == 6 && seg[4] == "notes":

@@ -243,8 +243,10 @@ func testRace(t *testing.T, s Site) {
 	if err := errors.Join(errs...); err != nil {
 		t.Fatal(err)
 	}
+	all := marked(t, s, churn)
+	t.Logf("%d concurrent syncs created %d issues", jobs, len(all))
 	var open []forge.Issue
-	for _, i := range marked(t, s, churn) {
+	for _, i := range all {
 		if i.Open {
 			open = append(open, i)
 		}
