@@ -1,0 +1,115 @@
+package tabular
+
+import (
+	"strconv"
+	"strings"
+)
+
+// exactPow10 holds the powers of ten a float64 represents exactly.
+var exactPow10 = [...]float64{
+	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+}
+
+// parseNumber reads a cell as strconv.ParseFloat reads it once surrounding
+// space is trimmed, bit for bit. Table cells are nearly always plain
+// decimals such as -0.123456, and parsing those needs no string and no
+// general algorithm; anything else goes to strconv. The fast path is the
+// one internal/plots uses for metric files.
+func parseNumber(b []byte) (float64, bool) {
+	if f, ok := plainDecimal(b); ok {
+		return f, true
+	}
+	if len(b) == 0 || !maybeNumber(b) {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(strings.TrimSpace(string(b)), 64)
+	return f, err == nil
+}
+
+// maybeNumber rejects most words before strconv allocates a string for
+// them: a number starts, after space and a sign, with a digit, a point,
+// or the i and n of inf and nan.
+func maybeNumber(b []byte) bool {
+	i := 0
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t') {
+		i++
+	}
+	if i < len(b) && (b[i] == '+' || b[i] == '-') {
+		i++
+	}
+	if i == len(b) {
+		return false
+	}
+	c := b[i] | 0x20
+	return b[i]-'0' <= 9 || b[i] == '.' || c == 'i' || c == 'n'
+}
+
+// plainDecimal parses -?digits(.digits)? when its digits, read as one
+// integer, fit in 53 bits and there are at most 22 after the point. Both
+// that integer and the power of ten are then exact float64 values, so one
+// division, which IEEE 754 rounds correctly, gives the correctly rounded
+// result strconv.ParseFloat gives (Clinger's fast path).
+func plainDecimal(b []byte) (float64, bool) {
+	i, neg := 0, false
+	if len(b) > 0 && b[0] == '-' {
+		i, neg = 1, true
+	}
+	var mant uint64
+	start := i
+	for ; i < len(b) && b[i]-'0' <= 9; i++ {
+		mant = mant*10 + uint64(b[i]-'0')
+	}
+	digits := i - start
+	if digits == 0 {
+		return 0, false
+	}
+	frac := 0
+	if i < len(b) && b[i] == '.' {
+		i++
+		fracStart := i
+		for ; i < len(b) && b[i]-'0' <= 9; i++ {
+			mant = mant*10 + uint64(b[i]-'0')
+		}
+		frac = i - fracStart
+		digits += frac
+		if frac == 0 {
+			return 0, false
+		}
+	}
+	// Nineteen digits cannot overflow a uint64.
+	if i != len(b) || digits > 19 || frac >= len(exactPow10) || mant > 1<<53 {
+		return 0, false
+	}
+	f := float64(mant) / exactPow10[frac]
+	if neg {
+		f = -f
+	}
+	return f, true
+}
+
+// isMissingText reports whether a text cell is one of the markers pandas
+// reads as NaN by default, so that a file means the same here as in the
+// notebook that wrote it.
+func isMissingText(b []byte) bool {
+	if len(b) > 8 {
+		return false
+	}
+	switch string(b) {
+	case "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan",
+		"1.#IND", "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null":
+		return true
+	}
+	return false
+}
+
+// classify turns a text cell into a typed one.
+func classify(b []byte) (Kind, float64) {
+	if isMissingText(b) {
+		return Missing, 0
+	}
+	if f, ok := parseNumber(b); ok {
+		return Number, f
+	}
+	return Text, 0
+}
