@@ -95,7 +95,7 @@ func (r *csvReader) Next(b *Batch) error {
 		for i, field := range rec {
 			k, v := classify(field)
 			var text []byte
-			if k != Missing {
+			if k == Text {
 				text = b.text(field)
 			}
 			b.Columns[i].add(k, v, text)

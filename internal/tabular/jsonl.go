@@ -201,5 +201,5 @@ func (r *jsonlReader) cell(b *Batch, raw json.RawMessage) (Kind, float64, []byte
 			return 0, 0, nil, fmt.Errorf("number %s: %w", raw, err)
 		}
 	}
-	return Number, v, b.text(raw), nil
+	return Number, v, nil, nil
 }

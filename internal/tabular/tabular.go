@@ -74,9 +74,8 @@ const (
 	// Missing is an empty cell, a null, or one of the markers pandas reads
 	// as NaN by default (NA, N/A, null, NaN, ...).
 	Missing Kind = iota
-	// Number is a cell that reads as a float64 (Column.Nums). Text formats
-	// keep its text as well, in Column.Texts, so that a column which turns
-	// out to be categorical can still count it.
+	// Number is a cell that reads as a float64 (Column.Nums); its text is
+	// not kept, so "1.0" and "1" are the same number.
 	Number
 	// Text is any other value (Column.Texts).
 	Text

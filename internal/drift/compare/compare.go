@@ -228,29 +228,33 @@ func curBins(ref profile.Bins, cur *profile.Numeric) []float64 {
 	return out
 }
 
-// categoryCounts lines up two categorical summaries over the union of
-// their named values, the reference's first, then an "other" entry when
-// either has one. A value one profile names and the other does not is
-// counted 0 there: it is either absent or hidden in that side's "other".
+// categoryCounts lines up two categorical summaries over the reference's
+// named values, then the current data's other named values, then an
+// "other" entry when either side has one. When the reference has an
+// "other", a value only the current data names is counted there too:
+// the reference may hold it in its own "other" (a tail beyond TopK), and
+// naming it on one side only would make a test see a category appear
+// from nothing. A wholly new value still shows, as "other" growing.
 func categoryCounts(ref, cur *profile.Categorical) (r, k []float64) {
-	index := map[string]int{}
-	add := func(v string) int {
-		i, ok := index[v]
-		if !ok {
-			i = len(r)
-			index[v] = i
-			r, k = append(r, 0), append(k, 0)
-		}
-		return i
+	index := make(map[string]int, len(ref.Values))
+	for i, v := range ref.Values {
+		index[v.Value] = i
+		r = append(r, float64(v.Count))
 	}
-	for _, v := range ref.Values {
-		r[add(v.Value)] += float64(v.Count)
-	}
+	k = make([]float64, len(r))
+	curOther := float64(cur.Other)
 	for _, v := range cur.Values {
-		k[add(v.Value)] += float64(v.Count)
+		switch i, ok := index[v.Value]; {
+		case ok:
+			k[i] += float64(v.Count)
+		case ref.Other > 0:
+			curOther += float64(v.Count)
+		default:
+			r, k = append(r, 0), append(k, float64(v.Count))
+		}
 	}
-	if ref.Other > 0 || cur.Other > 0 {
-		r, k = append(r, float64(ref.Other)), append(k, float64(cur.Other))
+	if ref.Other > 0 || curOther > 0 {
+		r, k = append(r, float64(ref.Other)), append(k, curOther)
 	}
 	return r, k
 }

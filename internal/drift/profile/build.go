@@ -167,7 +167,8 @@ type columnState struct {
 
 	// Distinct values: text (and boolean literals) by text, numbers by
 	// value; untracked counts the values that fell past the limits.
-	textCats  map[string]int64
+	textCats  map[string]int // index into textCount
+	textCount []int64
 	numCats   map[float64]int64
 	untracked int64
 	numGaveUp bool
@@ -179,7 +180,7 @@ func newColumnState(name string, index int, opts Options) *columnState {
 		name: name, index: index,
 		min: math.Inf(1), max: math.Inf(-1),
 		sample:   newReservoir(opts.SampleSize, opts.Seed, name),
-		textCats: map[string]int64{},
+		textCats: map[string]int{},
 		numCats:  map[float64]int64{},
 	}
 	if opts.Reference == nil {
@@ -194,7 +195,8 @@ func newColumnState(name string, index int, opts Options) *columnState {
 	case ref.Kind == KindCategorical:
 		c.pinned = make(map[string]bool, len(ref.Categorical.Values))
 		for _, v := range ref.Categorical.Values {
-			c.textCats[v.Value] = 0
+			c.textCats[v.Value] = len(c.textCount)
+			c.textCount = append(c.textCount, 0)
 			c.pinned[v.Value] = true
 		}
 	}
@@ -290,15 +292,17 @@ func (c *columnState) addText(b []byte) {
 }
 
 func (c *columnState) count(b []byte) {
-	if k, ok := c.textCats[string(b)]; ok {
-		c.textCats[string(b)] = k + 1
+	// One lookup, which does not copy b, for the values already seen.
+	if i, ok := c.textCats[string(b)]; ok {
+		c.textCount[i]++
 		return
 	}
 	if len(c.textCats)+len(c.numCats) >= maxTrack+len(c.pinned) {
 		c.untracked++
 		return
 	}
-	c.textCats[string(b)] = 1
+	c.textCats[string(b)] = len(c.textCount)
+	c.textCount = append(c.textCount, 1)
 }
 
 // leaveNumeric drops the numeric summary once a value that is not a
@@ -376,8 +380,8 @@ func decileBins(sorted []float64) Bins {
 
 func (c *columnState) finishCategorical(topK int) *Categorical {
 	cats := make([]Category, 0, len(c.textCats)+len(c.numCats))
-	for v, k := range c.textCats {
-		if k > 0 {
+	for v, i := range c.textCats {
+		if k := c.textCount[i]; k > 0 {
 			cats = append(cats, Category{Value: v, Count: k})
 		}
 	}
