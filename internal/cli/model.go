@@ -227,6 +227,9 @@ func (g *globals) versionRecord(ctx context.Context, p *project.Project, m confi
 			rec.Gate = "pass"
 		}
 	}
+	if rec.Profile, err = g.modelProfile(ctx, p, m); err != nil {
+		return rec, err
+	}
 	if st, _, note := currentRunRecord(ctx, p); st != nil {
 		rec.RunID = string(st.Predicate.BuildDefinition.InternalParameters.RunIdentity)
 	} else if note != "" {

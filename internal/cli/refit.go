@@ -169,7 +169,7 @@ func runRefit(ctx context.Context, opts *refitOptions) error {
 		return serviceError(err)
 	}
 	title := "mlci refit: " + m.Name
-	full := fmt.Sprintf("Retrained %s on top of %s; files changed:\n\n", m.Name, gitrepo.ShortRev(head))
+	full := fmt.Sprintf("Retrained %s: commit %s on top of %s; files changed:\n\n", m.Name, gitrepo.ShortRev(commit), gitrepo.ShortRev(head))
 	for _, c := range changed {
 		full += "- `" + c + "`\n"
 	}

@@ -115,7 +115,7 @@ lock file, metric gates, pull request reports and staged model promotion.`,
 	f.StringVar(&g.config, "config", "", "config `FILE` (default: mlci.yaml or .mlci.yaml at the project root)")
 	f.BoolVar(&g.json, "json", false, "print machine-readable JSON on stdout")
 	f.BoolVarP(&g.quiet, "quiet", "q", false, "print only results and errors; no progress")
-	root.AddCommand(newVersionCmd(g), newDataCmd(g), newMetricsCmd(g), newParamsCmd(g), newGateCmd(g), newCICmd(g), newReportCmd(g), newRunCmd(g), newModelCmd(g), newPromoteCmd(g), newRollbackCmd(g), newRolloutCmd(g), newRefitCmd(g), newActionCmd(g))
+	root.AddCommand(newVersionCmd(g), newDataCmd(g), newMetricsCmd(g), newParamsCmd(g), newGateCmd(g), newCICmd(g), newReportCmd(g), newRunCmd(g), newModelCmd(g), newPromoteCmd(g), newRollbackCmd(g), newRolloutCmd(g), newRefitCmd(g), newProfileCmd(g), newDriftCmd(g), newActionCmd(g))
 	root.AddCommand(newInitCmd(g))
 	root.RunE = func(cmd *cobra.Command, args []string) error { return cmd.Help() }
 	suggestCommands(root)

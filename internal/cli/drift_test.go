@@ -1,0 +1,156 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mlci/mlci/internal/forge/githubfake"
+)
+
+// writeTable writes n rows of a churn-like table: age (normal, mean
+// shifted by shift standard deviations), plan (categorical, "pro" taking
+// proShare) and churned (the target).
+func writeTable(t *testing.T, file string, seed uint64, n int, shift, proShare float64) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(seed, 7))
+	var b strings.Builder
+	b.WriteString("id,age,plan,churned\n")
+	for i := range n {
+		plan := "basic"
+		switch u := rng.Float64(); {
+		case u < proShare:
+			plan = "pro"
+		case u < proShare+0.2:
+			plan = "team"
+		}
+		fmt.Fprintf(&b, "%d,%.2f,%s,%d\n", i, 40+10*(rng.NormFloat64()+shift), plan, rng.IntN(2))
+	}
+	writeFile(t, file, b.String())
+}
+
+// TestDriftScheduledLoop is the nightly loop on a schedule event against
+// the fake GitHub: drift against the production model's registered
+// profile opens the model's issue; the retrain's refit opens one pull
+// request; a second drifted night updates both and creates nothing; a
+// night without drift closes the issue.
+func TestDriftScheduledLoop(t *testing.T) {
+	dir, _ := registryProject(t)
+	cfg, err := os.ReadFile(filepath.Join(dir, "mlci.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeTable(t, filepath.Join(dir, "data", "train.csv"), 1, 3000, 0, 0.3)
+	writeFile(t, filepath.Join(dir, "mlci.yaml"), string(cfg)+"    profile: {data: [data/train.csv], target: churned, exclude: [id]}\n    stages: [{name: production}]\n")
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-q", "-m", "profile")
+	local := func(args ...string) result {
+		t.Helper()
+		return run(t, nil, append([]string{"-C", dir}, args...)...)
+	}
+	for _, args := range [][]string{{"model", "register", "digits", "--baseline", "baseline/metrics.json"}, {"promote", "digits", "--to", "production"}} {
+		if r := local(args...); r.code != ExitOK {
+			t.Fatalf("%v: exit %d %s", args, r.code, r.stderr)
+		}
+	}
+
+	api := githubfake.New(t)
+	api.AddToken("tok", "mlci-app[bot]", true, true)
+	api.AddRepo("o", "r")
+	env := githubEnv(t, api, "tok")
+	writeFile(t, env["GITHUB_EVENT_PATH"], `{"repository": {"default_branch": "main"}}`)
+	env["GITHUB_EVENT_NAME"] = "schedule"
+	mlci := func(args ...string) result {
+		t.Helper()
+		return run(t, env, append([]string{"-C", dir}, args...)...)
+	}
+	night := t.TempDir()
+	drifted := filepath.Join(night, "drifted.csv")
+	writeTable(t, drifted, 2, 3000, 0.8, 0.6)
+
+	// Night 1: drift → one issue; retrain → one refit pull request.
+	r := mlci("drift", drifted, "--against", "digits#production", "--post")
+	if r.code != ExitFailed || !strings.Contains(r.stdout, "age") {
+		t.Fatalf("drift: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	issues := api.Issues("o", "r")
+	if len(issues) != 1 || issues[0].Title != "mlci drift: digits" || issues[0].State != "open" || !strings.Contains(issues[0].Body, "| age |") {
+		t.Fatalf("issues after night 1 = %+v", issues)
+	}
+	writeFile(t, filepath.Join(dir, "metrics.json"), `{"eval": {"val": {"accuracy": 0.97}}}`)
+	if r := mlci("refit", "digits"); r.code != ExitOK || !strings.Contains(r.stdout, "created") {
+		t.Fatalf("refit: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
+	// Night 2: still drifted; the same issue and pull request are updated.
+	if r := mlci("drift", drifted, "--against", "digits#production", "--post"); r.code != ExitFailed {
+		t.Fatalf("drift night 2: exit %d %s", r.code, r.stderr)
+	}
+	writeFile(t, filepath.Join(dir, "metrics.json"), `{"eval": {"val": {"accuracy": 0.98}}}`)
+	if r := mlci("refit", "digits"); r.code != ExitOK || !strings.Contains(r.stdout, "updated") {
+		t.Fatalf("refit night 2: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if n, m := len(api.Issues("o", "r")), len(api.PullRequests("o", "r")); n != 1 || m != 1 {
+		t.Errorf("after night 2: %d issues and %d pull requests, want 1 and 1", n, m)
+	}
+
+	// Night 3: data like the training data; the issue is closed.
+	calm := filepath.Join(night, "calm.csv")
+	writeTable(t, calm, 3, 3000, 0, 0.3)
+	r = mlci("--json", "drift", calm, "--against", "digits#production", "--post")
+	var out struct {
+		Drift bool `json:"drift"`
+	}
+	if err := json.NewDecoder(strings.NewReader(r.stdout)).Decode(&out); err != nil || r.code != ExitOK || out.Drift {
+		t.Fatalf("drift night 3: exit %d %v\n%s%s", r.code, err, r.stdout, r.stderr)
+	}
+	if issues := api.Issues("o", "r"); len(issues) != 1 || issues[0].State != "closed" {
+		t.Errorf("issues after night 3 = %+v, want the one issue closed", issues)
+	}
+}
+
+func TestDriftBadInput(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "mlci.yaml"), "metrics: []\n")
+	ref := filepath.Join(dir, "ref.csv")
+	writeTable(t, ref, 1, 200, 0, 0.3)
+	mlci := func(args ...string) result {
+		t.Helper()
+		return run(t, nil, append([]string{"-C", dir}, args...)...)
+	}
+	writeFile(t, filepath.Join(dir, "ragged.csv"), "a,b\n1,2\n3\n")
+	writeFile(t, filepath.Join(dir, "empty.csv"), "")
+	writeFile(t, filepath.Join(dir, "newer.json"), `{"format_version": 99, "rows": 0, "columns": []}`)
+	if err := os.Symlink("/etc/passwd", filepath.Join(dir, "link.csv")); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no reference", []string{"drift", "ref.csv"}, "name the reference"},
+		{"ragged rows", []string{"drift", "ragged.csv", "--reference", "ref.csv"}, "ragged.csv"},
+		{"empty file", []string{"drift", "empty.csv", "--reference", "ref.csv"}, "empty.csv"},
+		{"newer profile", []string{"drift", "ref.csv", "--reference", "newer.json"}, "newer"},
+		{"a link", []string{"profile", "link.csv"}, "not a regular file"},
+		{"registry outside git", []string{"drift", "ref.csv", "--against", "digits#production"}, "the model registry lives in git tags"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := mlci(tt.args...)
+			if r.code != ExitUsage || !strings.Contains(r.stderr, tt.want) || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+				t.Errorf("exit %d, stderr %q; want exit 2 and one line with %q", r.code, r.stderr, tt.want)
+			}
+		})
+	}
+	// A column missing now is a finding, not a crash.
+	writeFile(t, filepath.Join(dir, "fewer.csv"), "id,age,plan\n1,40,pro\n2,41,basic\n")
+	if r := mlci("drift", "fewer.csv", "--reference", "ref.csv"); r.code == ExitUsage || !strings.Contains(r.stdout, "churned") {
+		t.Errorf("a column gone: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
