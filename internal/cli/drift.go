@@ -291,7 +291,7 @@ func runDrift(ctx context.Context, opts *driftOptions) error {
 	case opts.md:
 		fmt.Fprint(opts.io.Stdout, rep.Markdown())
 	default:
-		fmt.Fprintf(opts.io.Stdout, "drift of %s against %s: %s\n", strings.Join(opts.current, ", "), refName, rep.Summary())
+		fmt.Fprintf(opts.io.Stdout, "%s against %s: %s\n", strings.Join(opts.current, ", "), refName, rep.Summary())
 		if err := rep.Table(opts.io.Stdout); err != nil {
 			return err
 		}
@@ -302,7 +302,7 @@ func runDrift(ctx context.Context, opts *driftOptions) error {
 		}
 	}
 	if rep.Drift {
-		return checkFailed(fmt.Errorf("data drift: %s", rep.Summary()))
+		return checkFailed(errors.New(rep.Summary()))
 	}
 	return nil
 }

@@ -154,3 +154,32 @@ func TestDriftBadInput(t *testing.T) {
 		t.Errorf("a column gone: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// TestDriftExample runs the README's commands on testdata/drift.
+func TestDriftExample(t *testing.T) {
+	dir := filepath.Join("..", "..", "testdata", "drift")
+	r := run(t, nil, "-C", dir, "drift", "current.csv", "--reference", "train.csv")
+	if r.code != ExitFailed {
+		t.Fatalf("current.csv: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, col := range []string{"age", "plan", "income"} {
+		if !regexpLine(r.stdout, col, "drift") {
+			t.Errorf("%s does not drift:\n%s", col, r.stdout)
+		}
+	}
+	if r := run(t, nil, "-C", dir, "drift", "calm.csv", "--reference", "train.csv"); r.code != ExitOK {
+		t.Errorf("calm.csv: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// regexpLine reports whether a line of the table starts with col and ends
+// with status.
+func regexpLine(table, col, status string) bool {
+	for _, line := range strings.Split(table, "\n") {
+		f := strings.Fields(line)
+		if len(f) > 1 && f[0] == col && f[len(f)-1] == status {
+			return true
+		}
+	}
+	return false
+}
