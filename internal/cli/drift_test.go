@@ -163,7 +163,7 @@ func TestDriftExample(t *testing.T) {
 		t.Fatalf("current.csv: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	for _, col := range []string{"age", "plan", "income"} {
-		if !regexpLine(r.stdout, col, "drift") {
+		if !tableRow(r.stdout, col, "drift") {
 			t.Errorf("%s does not drift:\n%s", col, r.stdout)
 		}
 	}
@@ -172,9 +172,9 @@ func TestDriftExample(t *testing.T) {
 	}
 }
 
-// regexpLine reports whether a line of the table starts with col and ends
+// tableRow reports whether a line of the table starts with col and ends
 // with status.
-func regexpLine(table, col, status string) bool {
+func tableRow(table, col, status string) bool {
 	for _, line := range strings.Split(table, "\n") {
 		f := strings.Fields(line)
 		if len(f) > 1 && f[0] == col && f[len(f)-1] == status {

@@ -42,6 +42,12 @@ func TestRefit(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "notes.txt"), "scratch")
 	drift := filepath.Join(dir, "drift.md")
 	writeFile(t, drift, "### Drift\n\n| column | psi |\n| --- | --- |\n| age | 0.31 |\n")
+	// The forge refuses the first request: the branch is pushed, no
+	// request exists, and the re-run makes exactly one.
+	api.FailNext("POST", "/repos/o/r/pulls", 403, nil, 1)
+	if r := mlci("refit", "digits", "--body-file", "drift.md"); r.code != ExitService || !strings.Contains(r.stderr, "re-run to retry") || len(api.PullRequests("o", "r")) != 0 {
+		t.Fatalf("refit with the forge failing: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
 	r := mlci("refit", "digits", "--body-file", "drift.md")
 	if r.code != ExitOK || !strings.Contains(r.stdout, "refit digits: created") {
 		t.Fatalf("first refit: exit %d\n%s%s", r.code, r.stdout, r.stderr)
