@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/mlci/mlci/internal/forge/githubfake"
+	"github.com/mlci/mlci/internal/forge/gitlabfake"
 )
 
 // writeTable writes n rows of a churn-like table: age (normal, mean
@@ -33,12 +34,74 @@ func writeTable(t *testing.T, file string, seed uint64, n int, shift, proShare f
 	writeFile(t, file, b.String())
 }
 
-// TestDriftScheduledLoop is the nightly loop on a schedule event against
-// the fake GitHub: drift against the production model's registered
+// loopForge is a fake forge the nightly loop runs against.
+type loopForge struct {
+	env map[string]string
+	// issues returns the drift issues' count, whether the first is open,
+	// and its body; changes the pull/merge requests' count.
+	issues  func() (n int, open bool, body string)
+	changes func() int
+}
+
+func githubLoop(t *testing.T) loopForge {
+	api := githubfake.New(t)
+	api.AddToken("tok", "mlci-app[bot]", true, true)
+	api.AddRepo("o", "r")
+	env := githubEnv(t, api, "tok")
+	writeFile(t, env["GITHUB_EVENT_PATH"], `{"repository": {"default_branch": "main"}}`)
+	env["GITHUB_EVENT_NAME"] = "schedule"
+	return loopForge{env: env,
+		issues: func() (int, bool, string) {
+			is := api.Issues("o", "r")
+			if len(is) == 0 {
+				return 0, false, ""
+			}
+			return len(is), is[0].State == "open", is[0].Body
+		},
+		changes: func() int { return len(api.PullRequests("o", "r")) },
+	}
+}
+
+func gitlabLoop(t *testing.T) loopForge {
+	api := gitlabfake.New(t)
+	api.AddToken("gltok", "mlci-bot", true)
+	api.AddProject("group/project")
+	env := map[string]string{
+		"GITLAB_CI":          "true",
+		"CI_API_V4_URL":      api.URL(),
+		"CI_PROJECT_PATH":    "group/project",
+		"CI_PROJECT_URL":     api.ServerURL() + "/group/project",
+		"CI_PIPELINE_SOURCE": "schedule",
+		"CI_DEFAULT_BRANCH":  "main",
+		"CI_COMMIT_BRANCH":   "main",
+		"CI_COMMIT_SHA":      "headsha",
+		"CI_PIPELINE_URL":    api.ServerURL() + "/group/project/-/pipelines/9",
+		"GITLAB_TOKEN":       "gltok",
+	}
+	return loopForge{env: env,
+		issues: func() (int, bool, string) {
+			is := api.Issues("group/project")
+			if len(is) == 0 {
+				return 0, false, ""
+			}
+			return len(is), is[0].State == "opened", is[0].Description
+		},
+		changes: func() int { return len(api.MergeRequests("group/project")) },
+	}
+}
+
+// TestDriftScheduledLoop is the nightly loop on a scheduled run against
+// each fake forge: drift against the production model's registered
 // profile opens the model's issue; the retrain's refit opens one pull
 // request; a second drifted night updates both and creates nothing; a
 // night without drift closes the issue.
 func TestDriftScheduledLoop(t *testing.T) {
+	for name, setup := range map[string]func(*testing.T) loopForge{"github": githubLoop, "gitlab": gitlabLoop} {
+		t.Run(name, func(t *testing.T) { driftLoop(t, setup(t)) })
+	}
+}
+
+func driftLoop(t *testing.T, f loopForge) {
 	dir, _ := registryProject(t)
 	cfg, err := os.ReadFile(filepath.Join(dir, "mlci.yaml"))
 	if err != nil {
@@ -57,36 +120,28 @@ func TestDriftScheduledLoop(t *testing.T) {
 			t.Fatalf("%v: exit %d %s", args, r.code, r.stderr)
 		}
 	}
-
-	api := githubfake.New(t)
-	api.AddToken("tok", "mlci-app[bot]", true, true)
-	api.AddRepo("o", "r")
-	env := githubEnv(t, api, "tok")
-	writeFile(t, env["GITHUB_EVENT_PATH"], `{"repository": {"default_branch": "main"}}`)
-	env["GITHUB_EVENT_NAME"] = "schedule"
 	mlci := func(args ...string) result {
 		t.Helper()
-		return run(t, env, append([]string{"-C", dir}, args...)...)
+		return run(t, f.env, append([]string{"-C", dir}, args...)...)
 	}
 	night := t.TempDir()
 	drifted := filepath.Join(night, "drifted.csv")
 	writeTable(t, drifted, 2, 3000, 0.8, 0.6)
 
-	// Night 1: drift → one issue; retrain → one refit pull request.
+	// Night 1: drift → one issue; retrain → one refit request.
 	r := mlci("drift", drifted, "--against", "digits#production", "--post")
 	if r.code != ExitFailed || !strings.Contains(r.stdout, "age") {
 		t.Fatalf("drift: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	issues := api.Issues("o", "r")
-	if len(issues) != 1 || issues[0].Title != "mlci drift: digits" || issues[0].State != "open" || !strings.Contains(issues[0].Body, "| age |") {
-		t.Fatalf("issues after night 1 = %+v", issues)
+	if n, open, body := f.issues(); n != 1 || !open || !strings.Contains(body, "| age |") {
+		t.Fatalf("after night 1: %d issues, open %v, body:\n%s", n, open, body)
 	}
 	writeFile(t, filepath.Join(dir, "metrics.json"), `{"eval": {"val": {"accuracy": 0.97}}}`)
 	if r := mlci("refit", "digits"); r.code != ExitOK || !strings.Contains(r.stdout, "created") {
 		t.Fatalf("refit: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 
-	// Night 2: still drifted; the same issue and pull request are updated.
+	// Night 2: still drifted; the same issue and request are updated.
 	if r := mlci("drift", drifted, "--against", "digits#production", "--post"); r.code != ExitFailed {
 		t.Fatalf("drift night 2: exit %d %s", r.code, r.stderr)
 	}
@@ -94,8 +149,8 @@ func TestDriftScheduledLoop(t *testing.T) {
 	if r := mlci("refit", "digits"); r.code != ExitOK || !strings.Contains(r.stdout, "updated") {
 		t.Fatalf("refit night 2: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	if n, m := len(api.Issues("o", "r")), len(api.PullRequests("o", "r")); n != 1 || m != 1 {
-		t.Errorf("after night 2: %d issues and %d pull requests, want 1 and 1", n, m)
+	if n, _, _ := f.issues(); n != 1 || f.changes() != 1 {
+		t.Errorf("after night 2: %d issues and %d requests, want 1 and 1", n, f.changes())
 	}
 
 	// Night 3: data like the training data; the issue is closed.
@@ -108,8 +163,8 @@ func TestDriftScheduledLoop(t *testing.T) {
 	if err := json.NewDecoder(strings.NewReader(r.stdout)).Decode(&out); err != nil || r.code != ExitOK || out.Drift {
 		t.Fatalf("drift night 3: exit %d %v\n%s%s", r.code, err, r.stdout, r.stderr)
 	}
-	if issues := api.Issues("o", "r"); len(issues) != 1 || issues[0].State != "closed" {
-		t.Errorf("issues after night 3 = %+v, want the one issue closed", issues)
+	if n, open, _ := f.issues(); n != 1 || open {
+		t.Errorf("after night 3: %d issues, open %v; want the one issue closed", n, open)
 	}
 }
 
