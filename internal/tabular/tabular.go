@@ -104,8 +104,9 @@ func (k Kind) String() string {
 type Column struct {
 	Kinds []Kind
 	Nums  []float64
-	// Texts point into memory the reader reuses: they are valid until the
-	// next call to Next.
+	// Texts point into the batch's own memory: they are valid until the
+	// batch is passed to Next again, so a caller may fill one batch while
+	// it works on another.
 	Texts [][]byte
 }
 

@@ -78,27 +78,72 @@ func Build(ctx context.Context, r tabular.Reader, opts Options) (*Profile, error
 		return nil, err
 	}
 	p := &Profile{FormatVersion: FormatVersion, SampleSize: opts.SampleSize, TopK: opts.TopK, Seed: opts.Seed}
-	var b tabular.Batch
-	for {
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("profile: %w", err)
-		}
-		err := r.Next(&b)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("profile: %w", err)
-		}
+	err = stream(ctx, r, func(b *tabular.Batch) {
 		p.Rows += int64(b.Len)
 		for _, c := range cols {
 			c.addBatch(&b.Columns[c.index], b.Len)
 		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("profile: %w", err)
 	}
 	for _, c := range cols {
 		p.Columns = append(p.Columns, c.finish(opts.TopK))
 	}
 	return p, nil
+}
+
+// inFlight is how many batches the reader may fill ahead of the summary.
+const inFlight = 3
+
+// stream hands fn every batch of r. Reading (parsing text, decoding
+// pages) runs in its own goroutine, a few batches ahead, so parsing and
+// summarizing take a core each: together they are about as fast as the
+// slower of the two alone.
+func stream(ctx context.Context, r tabular.Reader, fn func(*tabular.Batch)) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	full := make(chan *tabular.Batch, inFlight)
+	free := make(chan *tabular.Batch, inFlight)
+	for range inFlight {
+		free <- new(tabular.Batch)
+	}
+	done := make(chan error, 1)
+	go func() {
+		defer close(full)
+		for {
+			var b *tabular.Batch
+			select {
+			case b = <-free:
+			case <-ctx.Done():
+				done <- ctx.Err()
+				return
+			}
+			// A batch's cells stay valid until it is passed to Next
+			// again, which happens only once fn is done with it.
+			err := r.Next(b)
+			if errors.Is(err, io.EOF) {
+				done <- nil
+				return
+			}
+			if err != nil {
+				done <- err
+				return
+			}
+			full <- b
+		}
+	}()
+	for b := range full {
+		if ctx.Err() != nil {
+			continue // drain, so the reader ends
+		}
+		fn(b)
+		free <- b
+	}
+	if err := <-done; err != nil {
+		return err
+	}
+	return ctx.Err()
 }
 
 func selectColumns(names []string, opts Options) ([]*columnState, error) {
