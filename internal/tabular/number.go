@@ -1,6 +1,7 @@
 package tabular
 
 import (
+	"encoding/binary"
 	"strconv"
 	"strings"
 )
@@ -60,9 +61,7 @@ func plainDecimal(b []byte) (float64, bool) {
 	}
 	var mant uint64
 	start := i
-	for ; i < len(b) && b[i]-'0' <= 9; i++ {
-		mant = mant*10 + uint64(b[i]-'0')
-	}
+	mant, i = digitsAt(b, i, mant)
 	digits := i - start
 	if digits == 0 {
 		return 0, false
@@ -71,9 +70,7 @@ func plainDecimal(b []byte) (float64, bool) {
 	if i < len(b) && b[i] == '.' {
 		i++
 		fracStart := i
-		for ; i < len(b) && b[i]-'0' <= 9; i++ {
-			mant = mant*10 + uint64(b[i]-'0')
-		}
+		mant, i = digitsAt(b, i, mant)
 		frac = i - fracStart
 		digits += frac
 		if frac == 0 {
@@ -89,6 +86,42 @@ func plainDecimal(b []byte) (float64, bool) {
 		f = -f
 	}
 	return f, true
+}
+
+// digitsAt reads the decimal digits of b from i on into mant, eight at a
+// time where it can. Past 19 digits mant overflows, which the caller
+// refuses by the count.
+func digitsAt(b []byte, i int, mant uint64) (uint64, int) {
+	for i+8 <= len(b) {
+		v := binary.LittleEndian.Uint64(b[i:])
+		if !eightDigits(v) {
+			break
+		}
+		mant = mant*100_000_000 + parseEight(v)
+		i += 8
+	}
+	for ; i < len(b) && b[i]-'0' <= 9; i++ {
+		mant = mant*10 + uint64(b[i]-'0')
+	}
+	return mant, i
+}
+
+// eightDigits reports whether the eight bytes of v (little-endian) are
+// all ASCII digits: each byte's high nibble is 3, and adding 6 does not
+// carry into it.
+func eightDigits(v uint64) bool {
+	return (v&0xF0F0F0F0F0F0F0F0)|(((v+0x0606060606060606)&0xF0F0F0F0F0F0F0F0)>>4) == 0x3333333333333333
+}
+
+// parseEight turns eight ASCII digits into their value with three
+// multiplications rather than eight (the SWAR method of fast_float).
+func parseEight(v uint64) uint64 {
+	const mask = 0x000000FF000000FF
+	const mul1 = 100 + 1_000_000<<32
+	const mul2 = 1 + 10_000<<32
+	v -= 0x3030303030303030
+	v = v*10 + v>>8
+	return ((v&mask)*mul1 + ((v>>16)&mask)*mul2) >> 32
 }
 
 // isMissingText reports whether a text cell is one of the markers pandas

@@ -253,3 +253,31 @@ func TestRulesRefused(t *testing.T) {
 		})
 	}
 }
+
+func TestCategoryCounts(t *testing.T) {
+	cats := func(other int64, kv ...any) *profile.Categorical {
+		c := &profile.Categorical{Other: other}
+		for i := 0; i < len(kv); i += 2 {
+			c.Values = append(c.Values, profile.Category{Value: kv[i].(string), Count: int64(kv[i+1].(int))})
+		}
+		return c
+	}
+	tests := []struct {
+		name     string
+		ref, cur *profile.Categorical
+		r, k     []float64
+	}{
+		{"same values", cats(0, "a", 5, "b", 3), cats(0, "b", 4, "a", 1), []float64{5, 3}, []float64{1, 4}},
+		{"new value, complete reference", cats(0, "a", 5), cats(0, "a", 1, "z", 2), []float64{5, 0}, []float64{1, 2}},
+		{"new value joins other when the reference has one", cats(7, "a", 5), cats(1, "a", 1, "z", 2), []float64{5, 7}, []float64{1, 3}},
+		{"value gone", cats(0, "a", 5, "b", 1), cats(0, "a", 3), []float64{5, 1}, []float64{3, 0}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, k := categoryCounts(tt.ref, tt.cur)
+			if diff := cmp.Diff([][]float64{tt.r, tt.k}, [][]float64{r, k}); diff != "" {
+				t.Errorf("counts (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

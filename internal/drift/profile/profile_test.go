@@ -278,3 +278,36 @@ func TestReadRefuses(t *testing.T) {
 		}
 	})
 }
+
+// endless is a reader that never ends, to show Build stops when asked.
+type endless struct{}
+
+func (endless) Columns() []string { return []string{"x"} }
+func (endless) Close() error      { return nil }
+func (endless) Next(b *tabular.Batch) error {
+	if len(b.Columns) == 0 {
+		b.Columns = make([]tabular.Column, 1)
+	}
+	c := &b.Columns[0]
+	c.Kinds, c.Nums, c.Texts = append(c.Kinds[:0], tabular.Number), append(c.Nums[:0], 1), append(c.Texts[:0], nil)
+	b.Len = 1
+	return nil
+}
+
+func TestBuildStopsOnCancel(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	go cancel()
+	if _, err := Build(ctx, endless{}, DefaultOptions()); !errors.Is(err, context.Canceled) {
+		t.Errorf("error %v, want context.Canceled", err)
+	}
+}
+
+type failing struct{ endless }
+
+func (failing) Next(*tabular.Batch) error { return errors.New("disk on fire") }
+
+func TestBuildReturnsReadErrors(t *testing.T) {
+	if _, err := Build(context.Background(), failing{}, DefaultOptions()); err == nil || !strings.Contains(err.Error(), "disk on fire") {
+		t.Errorf("error %v", err)
+	}
+}
