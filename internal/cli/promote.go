@@ -220,6 +220,22 @@ func stageOf(m config.Model, name string) (config.Stage, error) {
 // deploy records the promotion as a deployment on forges that have them,
 // after the tag is pushed: a deployment never exists without its tag.
 func (g *globals) deploy(ctx context.Context, p *project.Project, t registry.Tag, rec registry.Record, commit string) error {
+	return g.recordDeployment(ctx, p, forge.Deployment{
+		Environment: t.Stage,
+		Ref:         commit,
+		Description: fmt.Sprintf("%s %s to %s", t.Artifact, rec.Version, t.Stage),
+		Payload: map[string]any{
+			"model": t.Artifact, "version": rec.Version, "stage": t.Stage,
+			"artifact_digest": rec.Artifact, "oci_manifest": rec.Manifest, "tag": t.String(),
+		},
+		Production: t.Stage == "production",
+	}, "the tag "+t.String())
+}
+
+// recordDeployment creates dep on the forge when it records deployments,
+// and marks it successful unless the forge holds it for approval. done
+// names what was already written, for the error.
+func (g *globals) recordDeployment(ctx context.Context, p *project.Project, dep forge.Deployment, done string) error {
 	if g.forgeName("auto") == "local" {
 		return nil
 	}
@@ -231,24 +247,15 @@ func (g *globals) deploy(ctx context.Context, p *project.Project, t registry.Tag
 	if !ok {
 		return nil
 	}
-	res, err := d.Deploy(ctx, forge.Deployment{
-		Environment: t.Stage,
-		Ref:         commit,
-		Description: fmt.Sprintf("%s %s to %s", t.Artifact, rec.Version, t.Stage),
-		Payload: map[string]any{
-			"model": t.Artifact, "version": rec.Version, "stage": t.Stage,
-			"artifact_digest": rec.Artifact, "oci_manifest": rec.Manifest, "tag": t.String(),
-		},
-		Production: t.Stage == "production",
-	})
+	res, err := d.Deploy(ctx, dep)
 	if err != nil {
-		return serviceError(fmt.Errorf("the tag %s was pushed, but the %s deployment failed (re-run to retry): %w", t.String(), f.Name(), err))
+		return serviceError(fmt.Errorf("%s was pushed, but the %s deployment failed (re-run to retry): %w", done, f.Name(), err))
 	}
 	if res.State == forge.DeployWaiting {
 		return nil // the forge holds it for approval
 	}
 	if err := d.SetDeploymentState(ctx, res.ID, forge.DeploySuccess, g.ci.RunURL()); err != nil {
-		return serviceError(fmt.Errorf("deployment %d of %s: %w", res.ID, t.String(), err))
+		return serviceError(fmt.Errorf("deployment %d of %s: %w", res.ID, done, err))
 	}
 	return nil
 }

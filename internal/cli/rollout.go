@@ -427,17 +427,6 @@ func (o *rolloutOptions) printWait(s rollout.State, d rollout.Decision, res anal
 // deployStep records the step as a deployment of the stage on forges that
 // have them, with the share in its payload.
 func (o *rolloutOptions) deployStep(ctx context.Context, rc *rolloutContext, s registry.RolloutStep) error {
-	if o.forgeName("auto") == "local" {
-		return nil
-	}
-	f, err := o.selectForge(rc.p, "auto")
-	if err != nil {
-		return err
-	}
-	d, ok := f.(forge.Deployer)
-	if !ok {
-		return nil
-	}
 	ref, desc := s.Commit, fmt.Sprintf("%s %s at %s of %s (step %d/%d)", s.Model, s.Canary, rollout.Percent(s.Share), s.Stage, s.Step, len(s.Steps))
 	switch s.Action {
 	case registry.RolloutRollback, registry.RolloutAbort:
@@ -448,7 +437,7 @@ func (o *rolloutOptions) deployStep(ctx context.Context, rc *rolloutContext, s r
 	case registry.RolloutComplete:
 		desc = fmt.Sprintf("%s %s at 100%% of %s (%s)", s.Model, s.Canary, s.Stage, s.Tag)
 	}
-	res, err := d.Deploy(ctx, forge.Deployment{
+	return o.recordDeployment(ctx, rc.p, forge.Deployment{
 		Environment: s.Stage,
 		Ref:         ref,
 		Description: desc,
@@ -457,17 +446,7 @@ func (o *rolloutOptions) deployStep(ctx context.Context, rc *rolloutContext, s r
 			"share": s.Share, "step": s.Step, "steps": len(s.Steps), "action": s.Action, "rollout_ref": s.Ref,
 		},
 		Production: s.Stage == "production",
-	})
-	if err != nil {
-		return serviceError(fmt.Errorf("step %s was recorded, but the %s deployment failed: %w", s.Ref, f.Name(), err))
-	}
-	if res.State == forge.DeployWaiting {
-		return nil
-	}
-	if err := d.SetDeploymentState(ctx, res.ID, forge.DeploySuccess, o.ci.RunURL()); err != nil {
-		return serviceError(fmt.Errorf("deployment %d of step %s: %w", res.ID, s.Ref, err))
-	}
-	return nil
+	}, "step "+s.Ref)
 }
 
 func newModelResolveCmd(g *globals) *cobra.Command {

@@ -75,6 +75,23 @@ type Threshold struct {
 	Percent bool
 }
 
+// parseDropRise parses a rule's max_drop and max_rise, either of which may
+// be empty; errors point at the key under p and name the rule as who.
+func parseDropRise(drop, rise, p, who string, at func(p, msg string, args ...any) error) (*Threshold, *Threshold, error) {
+	var out [2]*Threshold
+	for i, th := range []struct{ key, text string }{{"max_drop", drop}, {"max_rise", rise}} {
+		if th.text == "" {
+			continue
+		}
+		t, err := ParseThreshold(th.text)
+		if err != nil {
+			return nil, nil, at(p+"."+th.key, "%s: %v", who, err)
+		}
+		out[i] = &t
+	}
+	return out[0], out[1], nil
+}
+
 // ParseThreshold reads "0.01" or "0.5%".
 func ParseThreshold(s string) (Threshold, error) {
 	t := Threshold{}
@@ -135,18 +152,9 @@ func (c *Config) checkGates(pos map[string]*yaml.Node, at func(p, msg string, ar
 		default:
 			return at(p+".goal", "gate %q: goal %q is not maximize or minimize", g.Name, g.Goal)
 		}
-		for _, th := range []struct {
-			key, text string
-			out       **Threshold
-		}{{"max_drop", g.MaxDrop, &g.Drop}, {"max_rise", g.MaxRise, &g.Rise}} {
-			if th.text == "" {
-				continue
-			}
-			t, err := ParseThreshold(th.text)
-			if err != nil {
-				return at(p+"."+th.key, "gate %q: %v", g.Name, err)
-			}
-			*th.out = &t
+		var err error
+		if g.Drop, g.Rise, err = parseDropRise(g.MaxDrop, g.MaxRise, p, fmt.Sprintf("gate %q", g.Name), at); err != nil {
+			return err
 		}
 		if g.Goal == Maximize && g.Rise != nil {
 			return at(p+".max_rise", "gate %q maximizes %s, so a rise is never a regression; use max_drop", g.Name, g.Metric)

@@ -171,18 +171,9 @@ func checkAnalysisRule(model string, a *AnalysisRule, ap string, at func(p, msg 
 			return at(ap+"."+q.key, "model %q: analysis rule %q: %s %q has no {{version}}; mlci puts the canary's and the stable version's label value there", model, a.Name, q.key, q.text)
 		}
 	}
-	for _, th := range []struct {
-		key, text string
-		out       **Threshold
-	}{{"max_drop", a.MaxDrop, &a.Drop}, {"max_rise", a.MaxRise, &a.Rise}} {
-		if th.text == "" {
-			continue
-		}
-		t, err := ParseThreshold(th.text)
-		if err != nil {
-			return at(ap+"."+th.key, "model %q: analysis rule %q: %v", model, a.Name, err)
-		}
-		*th.out = &t
+	var err error
+	if a.Drop, a.Rise, err = parseDropRise(a.MaxDrop, a.MaxRise, ap, fmt.Sprintf("model %q: analysis rule %q", model, a.Name), at); err != nil {
+		return err
 	}
 	if a.Min != nil && a.Max != nil && *a.Min > *a.Max {
 		return at(ap, "model %q: analysis rule %q: min %v is above max %v, so it can never pass", model, a.Name, *a.Min, *a.Max)
