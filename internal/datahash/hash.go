@@ -131,13 +131,20 @@ func run(ctx context.Context, root string, opts *Options) (*Result, []statecache
 	fail := func(err error) { once.Do(func() { firstErr = err; cancel() }) }
 
 	queue := make(chan *batch, 4*workers)
+	if opts.Algorithm == digest.BLAKE3 && workers > 1 {
+		h.help = newHelpers(workers)
+	}
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			hw := h.worker()
-			for b := range queue {
+			for {
+				b, ok := h.next(queue, &hw.blockReader)
+				if !ok {
+					break
+				}
 				for i, j := range b.jobs {
 					// After a failure, drain so the walker never blocks.
 					if ctx.Err() == nil {
@@ -148,6 +155,10 @@ func run(ctx context.Context, root string, opts *Options) (*Result, []statecache
 					j.dir.release()
 				}
 			}
+			// Out of files of its own, a worker helps with the large files
+			// others still hash, so a dataset of a few large files keeps
+			// every core busy to the end.
+			h.help.idle(&hw.blockReader)
 		}()
 	}
 	var batches []*batch
@@ -212,6 +223,31 @@ type hasher struct {
 	// outside the racy window: when it covers every file, the cache is
 	// already up to date.
 	inPlace atomic.Int64
+	// help shares large BLAKE3 files between workers; nil with one worker
+	// or SHA-256, whose input cannot be split.
+	help *helpers
+}
+
+// next returns the next batch, taking blocks of other workers' large files
+// while none is waiting; false once the walk has ended.
+func (h *hasher) next(queue chan *batch, r *blockReader) (*batch, bool) {
+	select {
+	case b, ok := <-queue:
+		return b, ok
+	default:
+	}
+	if h.help == nil {
+		b, ok := <-queue
+		return b, ok
+	}
+	for {
+		select {
+		case b, ok := <-queue:
+			return b, ok
+		case f := <-h.help.queue:
+			f.help(r)
+		}
+	}
 }
 
 // recent reports whether a file's timestamps fall in the racy window: it
@@ -224,12 +260,20 @@ func (h *hasher) recent(k statecache.Key) bool {
 
 type worker struct {
 	*hasher
-	h   hash.Hash
-	buf []byte
+	h hash.Hash
+	// blockReader's buffer takes every read; files of a block or more
+	// are hashed from it by blocks when the algorithm is BLAKE3.
+	blockReader
+	large bool
 }
 
 func (h *hasher) worker() *worker {
-	return &worker{hasher: h, h: h.opts.Algorithm.New(), buf: make([]byte, 1<<20)}
+	return &worker{
+		hasher:      h,
+		h:           h.opts.Algorithm.New(),
+		blockReader: blockReader{buf: make([]byte, blockSize)},
+		large:       h.opts.Algorithm == digest.BLAKE3,
+	}
 }
 
 func (w *worker) hash(index int, j job, d *done) error {
@@ -269,18 +313,15 @@ func (w *worker) hash(index int, j job, d *done) error {
 		// Read first and stat after: a file whose timestamps are older than
 		// the run cannot have changed while it was read. A recent one is read
 		// again between two stats, which catches a write in between.
-		w.h.Reset()
-		k, err = readFile(j, statecache.Key{}, false, w.h, w.buf, w.opts.afterRead)
+		k, e.Sum, err = w.readFile(j, statecache.Key{}, false)
 		if err == nil && w.recent(k) {
 			if k, err = statFile(j); err == nil {
-				w.h.Reset()
-				k, err = readFile(j, k, true, w.h, w.buf, w.opts.afterRead)
+				k, e.Sum, err = w.readFile(j, k, true)
 			}
 		}
 		if err != nil {
 			return err
 		}
-		w.h.Sum(e.Sum[:0])
 		w.hashed.Add(1)
 	}
 	d.key, e.Size = k, k.Size

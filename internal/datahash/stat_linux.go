@@ -2,7 +2,7 @@ package datahash
 
 import (
 	"errors"
-	"hash"
+	"io"
 	"io/fs"
 	"sync/atomic"
 
@@ -42,12 +42,12 @@ func statFile(j job) (statecache.Key, error) {
 	return keyOf(&st), nil
 }
 
-// readFile hashes the file's bytes into h and returns the key from a stat
-// of the open descriptor taken after reading. When known is set, want is the
-// key from a stat before opening and the file must still match it, which
-// proves it did not change in between; otherwise the caller judges the key's
+// readFile hashes the file's bytes and returns the key from a stat of the
+// open descriptor taken after reading. When known is set, want is the key
+// from a stat before opening and the file must still match it, which proves
+// it did not change in between; otherwise the caller judges the key's
 // timestamps, which saves a system call per file on the common path.
-func readFile(j job, want statecache.Key, known bool, h hash.Hash, buf []byte, afterRead func(string)) (statecache.Key, error) {
+func (w *worker) readFile(j job, want statecache.Key, known bool) (statecache.Key, Sum, error) {
 	path := j.full
 	// O_NONBLOCK: a path that became a FIFO since the walk must not hang us.
 	flags := unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NONBLOCK
@@ -61,42 +61,77 @@ func readFile(j job, want statecache.Key, known bool, h hash.Hash, buf []byte, a
 		if errors.Is(err, unix.ELOOP) && !j.follow {
 			err = errReplaced
 		}
-		return want, &fs.PathError{Op: "open", Path: path, Err: err}
+		return want, Sum{}, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
 	defer unix.Close(fd)
+	var sum Sum
 	var total int64
+	w.h.Reset()
 	for {
 		var n int
-		err := retry(func() (err error) { n, err = unix.Read(fd, buf); return err })
+		err := retry(func() (err error) { n, err = unix.Read(fd, w.buf); return err })
 		if err != nil {
 			if errors.Is(err, unix.EISDIR) || errors.Is(err, unix.EAGAIN) {
 				err = errReplaced
 			}
-			return want, &fs.PathError{Op: "read", Path: path, Err: err}
+			return want, Sum{}, &fs.PathError{Op: "read", Path: path, Err: err}
 		}
-		h.Write(buf[:n])
+		if total == 0 && n == len(w.buf) && w.large {
+			// A full first block: large enough to hash by blocks. Its size
+			// costs one more system call, against a megabyte of hashing.
+			var st unix.Stat_t
+			if err := unix.Fstat(fd, &st); err != nil {
+				return want, Sum{}, &fs.PathError{Op: "stat", Path: path, Err: err}
+			}
+			if sum, err = hashLarge(fdReader(fd), path, st.Size, &w.blockReader, w.help); err != nil {
+				return want, Sum{}, err
+			}
+			total = st.Size
+			break
+		}
+		w.h.Write(w.buf[:n])
 		total += int64(n)
 		// A short read of a regular file ends at its end; the stat below
 		// catches a file that grew meanwhile.
-		if n < len(buf) {
+		if n < len(w.buf) {
+			w.h.Sum(sum[:0])
 			break
 		}
 	}
-	if afterRead != nil {
-		afterRead(path)
+	if w.opts.afterRead != nil {
+		w.opts.afterRead(path)
 	}
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
-		return want, &fs.PathError{Op: "stat", Path: path, Err: err}
+		return want, Sum{}, &fs.PathError{Op: "stat", Path: path, Err: err}
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return want, &fs.PathError{Op: "open", Path: path, Err: errReplaced}
+		return want, Sum{}, &fs.PathError{Op: "open", Path: path, Err: errReplaced}
 	}
 	got := keyOf(&st)
 	if (known && got != want) || total != got.Size {
-		return got, &fs.PathError{Op: "hash", Path: path, Err: ErrChanged}
+		return got, Sum{}, &fs.PathError{Op: "hash", Path: path, Err: ErrChanged}
 	}
-	return got, nil
+	return got, sum, nil
+}
+
+// fdReader reads a descriptor at offsets, so workers share one open file.
+type fdReader int
+
+func (fd fdReader) ReadAt(p []byte, off int64) (int, error) {
+	done := 0
+	for done < len(p) {
+		var n int
+		err := retry(func() (err error) { n, err = unix.Pread(int(fd), p[done:], off+int64(done)); return err })
+		if err != nil {
+			return done, err
+		}
+		if n == 0 {
+			return done, io.EOF
+		}
+		done += n
+	}
+	return done, nil
 }
 
 func retry(f func() error) error {

@@ -3,7 +3,7 @@
 package datahash
 
 import (
-	"hash"
+	"errors"
 	"io"
 	"io/fs"
 	"os"
@@ -34,32 +34,55 @@ func statFile(j job) (statecache.Key, error) {
 	return keyOfInfo(fi), nil
 }
 
-func readFile(j job, want statecache.Key, known bool, h hash.Hash, buf []byte, afterRead func(string)) (statecache.Key, error) {
+func (w *worker) readFile(j job, want statecache.Key, known bool) (statecache.Key, Sum, error) {
 	path := j.full
 	f, err := os.Open(path)
 	if err != nil {
-		return want, err
+		return want, Sum{}, err
 	}
 	defer f.Close()
-	n, err := io.CopyBuffer(h, f, buf)
-	if err != nil {
-		return want, err
+	var sum Sum
+	w.h.Reset()
+	n, err := io.ReadFull(f, w.buf)
+	switch {
+	case err == nil && w.large:
+		fi, err := f.Stat()
+		if err != nil {
+			return want, Sum{}, err
+		}
+		if sum, err = hashLarge(f, path, fi.Size(), &w.blockReader, w.help); err != nil {
+			return want, Sum{}, err
+		}
+		n = int(fi.Size())
+	case err == nil:
+		w.h.Write(w.buf)
+		m, err := io.CopyBuffer(w.h, f, w.buf)
+		if err != nil {
+			return want, Sum{}, err
+		}
+		n += int(m)
+		w.h.Sum(sum[:0])
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		w.h.Write(w.buf[:n])
+		w.h.Sum(sum[:0])
+	default:
+		return want, Sum{}, err
 	}
-	if afterRead != nil {
-		afterRead(path)
+	if w.opts.afterRead != nil {
+		w.opts.afterRead(path)
 	}
 	fi, err := f.Stat()
 	if err != nil {
-		return want, err
+		return want, Sum{}, err
 	}
 	if !fi.Mode().IsRegular() {
-		return want, &fs.PathError{Op: "open", Path: path, Err: errReplaced}
+		return want, Sum{}, &fs.PathError{Op: "open", Path: path, Err: errReplaced}
 	}
 	got := keyOfInfo(fi)
-	if (known && got != want) || n != got.Size {
-		return got, &fs.PathError{Op: "hash", Path: path, Err: ErrChanged}
+	if (known && got != want) || int64(n) != got.Size {
+		return got, Sum{}, &fs.PathError{Op: "hash", Path: path, Err: ErrChanged}
 	}
-	return got, nil
+	return got, sum, nil
 }
 
 // openDir exists on Linux only; elsewhere jobs use full paths.
