@@ -1,0 +1,237 @@
+package remote
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"path"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"github.com/mlci/mlci/internal/digest"
+)
+
+// S3 keeps objects in a bucket of Amazon S3 or an S3-compatible server, at
+// PREFIX/objects/<alg>/<hh>/<hex>, the layout of a local store, so a local
+// store synced to a bucket by any tool is a valid s3:// store.
+type S3 struct {
+	client   *minio.Client
+	bucket   string
+	prefix   string
+	endpoint string
+}
+
+// hasConcurrency bounds the HEAD requests one Has sends at once: S3 has no
+// batched existence check, and a few dozen requests in flight hide the
+// round trips without tripping a server's rate limits.
+const hasConcurrency = 32
+
+// openS3 opens "BUCKET/PREFIX[?endpoint=URL&path_style=true|false]".
+func openS3(_ context.Context, rest, _ string, opt Options) (Store, error) {
+	spec := s3Prefix + rest
+	u, err := url.Parse(spec)
+	if err != nil {
+		return nil, fmt.Errorf("remote %q: want %sBUCKET/PREFIX: %w", spec, s3Prefix, err)
+	}
+	if u.User != nil {
+		return nil, fmt.Errorf("remote %q: credentials do not go in the URL; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", spec)
+	}
+	if u.Host == "" {
+		return nil, fmt.Errorf("remote %q: no bucket; want %sBUCKET/PREFIX", spec, s3Prefix)
+	}
+	q := u.Query()
+	endpoint := q.Get("endpoint")
+	if endpoint == "" {
+		endpoint = cmpOr(opt.getenv("AWS_ENDPOINT_URL_S3"), opt.getenv("AWS_ENDPOINT_URL"), "https://s3.amazonaws.com")
+	}
+	ep, err := url.Parse(endpoint)
+	if err != nil || ep.Host == "" || (ep.Scheme != "http" && ep.Scheme != "https") {
+		return nil, fmt.Errorf("remote %q: endpoint %q: want http(s)://HOST[:PORT]", spec, endpoint)
+	}
+	lookup := minio.BucketLookupAuto
+	if ps := q.Get("path_style"); ps != "" {
+		on, err := strconv.ParseBool(ps)
+		if err != nil {
+			return nil, fmt.Errorf("remote %q: path_style=%q: want true or false", spec, ps)
+		}
+		lookup = minio.BucketLookupDNS
+		if on {
+			lookup = minio.BucketLookupPath
+		}
+	}
+	var creds *credentials.Credentials
+	if id, secret := opt.getenv("AWS_ACCESS_KEY_ID"), opt.getenv("AWS_SECRET_ACCESS_KEY"); id != "" || secret != "" {
+		creds = credentials.NewStaticV4(id, secret, opt.getenv("AWS_SESSION_TOKEN"))
+	} else {
+		creds = credentials.New(&credentials.Static{})
+	}
+	client, err := minio.New(ep.Host, &minio.Options{
+		Creds:        creds,
+		Secure:       ep.Scheme == "https",
+		Transport:    opt.transport(),
+		Region:       cmpOr(opt.getenv("AWS_REGION"), opt.getenv("AWS_DEFAULT_REGION")),
+		BucketLookup: lookup,
+		// Push and Pull retry whole objects from their source; retrying
+		// inside the client as well would multiply the attempts.
+		MaxRetries: 1,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("remote %q: %w", spec, err)
+	}
+	return &S3{client: client, bucket: u.Host, prefix: strings.Trim(u.Path, "/"), endpoint: ep.Scheme + "://" + ep.Host}, nil
+}
+
+func cmpOr(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func (s *S3) String() string {
+	return s3Prefix + path.Join(s.bucket, s.prefix) + " (" + s.endpoint + ")"
+}
+
+func (s *S3) key(d digest.Digest) (string, error) {
+	if err := checkDigest(d); err != nil {
+		return "", err
+	}
+	h := d.Hex()
+	return path.Join(s.prefix, "objects", string(d.Algorithm()), h[:2], h), nil
+}
+
+// Has sends one HEAD per object, a bounded number at a time.
+func (s *S3) Has(ctx context.Context, digests []digest.Digest) ([]bool, error) {
+	present := make([]bool, len(digests))
+	keys := make([]string, len(digests))
+	for i, d := range digests {
+		key, err := s.key(d)
+		if err != nil {
+			return nil, err
+		}
+		keys[i] = key
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	sem := make(chan struct{}, hasConcurrency)
+	var wg sync.WaitGroup
+	for i := range digests {
+		sem <- struct{}{}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			_, err := s.client.StatObject(ctx, s.bucket, keys[i], minio.StatObjectOptions{})
+			if err == nil {
+				present[i] = true
+				return
+			}
+			if err := s.classify(err); !errors.Is(err, ErrNotFound) {
+				cancel(fmt.Errorf("%s: has %s: %w", s, digests[i].Short(), err))
+			}
+		})
+	}
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil {
+		return nil, err
+	}
+	return present, nil
+}
+
+// Put streams r to the bucket through a verifier: a mismatch fails the
+// read before the upload completes, and S3 makes an object visible only
+// when its upload completes, so a refused object never appears.
+func (s *S3) Put(ctx context.Context, d digest.Digest, size int64, r io.Reader) error {
+	key, err := s.key(d)
+	if err != nil {
+		return err
+	}
+	v := newVerifier(d, size, r)
+	_, err = s.client.PutObject(ctx, s.bucket, key, v, size, minio.PutObjectOptions{
+		ContentType: "application/octet-stream",
+		// The verifier checks the content end to end; a second checksum
+		// would cost a pass over the data for nothing.
+		DisableContentSha256: true,
+	})
+	if err != nil {
+		var verr error
+		if errors.Is(err, ErrDigestMismatch) {
+			verr = err
+		} else if verr = v.error(); verr == nil {
+			verr = s.classify(err)
+		}
+		return fmt.Errorf("%s: put %s: %w", s, d.Short(), verr)
+	}
+	return nil
+}
+
+// Get fetches the object; its first response is awaited here so that a
+// missing object or refused credentials fail Get rather than the first Read.
+func (s *S3) Get(ctx context.Context, d digest.Digest) (io.ReadCloser, error) {
+	key, err := s.key(d)
+	if err != nil {
+		return nil, err
+	}
+	obj, err := s.client.GetObject(ctx, s.bucket, key, minio.GetObjectOptions{})
+	if err == nil {
+		_, err = obj.Stat()
+	}
+	if err != nil {
+		if obj != nil {
+			obj.Close()
+		}
+		return nil, fmt.Errorf("%s: get %s: %w", s, d.Short(), s.classify(err))
+	}
+	return &transientReader{ReadCloser: obj}, nil
+}
+
+// MakeBucket creates the bucket, for tests and first-time setup.
+func (s *S3) MakeBucket(ctx context.Context) error {
+	if err := s.client.MakeBucket(ctx, s.bucket, minio.MakeBucketOptions{}); err != nil {
+		return fmt.Errorf("%s: make bucket: %w", s, s.classify(err))
+	}
+	return nil
+}
+
+// classify wraps an S3 error in the sentinel that says what to do about it.
+func (s *S3) classify(err error) error {
+	resp := minio.ToErrorResponse(err)
+	switch {
+	case resp.Code == "NoSuchKey" || resp.Code == "NotFound" || resp.StatusCode == http.StatusNotFound && resp.Code != "NoSuchBucket":
+		return fmt.Errorf("%w", ErrNotFound)
+	case resp.Code == "NoSuchBucket":
+		return fmt.Errorf("bucket %q does not exist: %w", s.bucket, err)
+	case isAuthCode(resp.Code) || resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+		return fmt.Errorf("%s (check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN): %w", cmpOr(resp.Code, http.StatusText(resp.StatusCode)), ErrAuth)
+	case resp.StatusCode >= 500 || resp.Code == "SlowDown" || resp.Code == "RequestTimeout":
+		return fmt.Errorf("%w: %w", ErrTransient, err)
+	}
+	return transient(err)
+}
+
+func isAuthCode(code string) bool {
+	switch code {
+	case "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken", "AuthorizationHeaderMalformed":
+		return true
+	}
+	return false
+}
+
+// error reports a mismatch the verifier saw but the client hid behind an
+// error of its own.
+func (v *verifier) error() error {
+	if v.size >= 0 && v.n > v.size {
+		return fmt.Errorf("object %s: more than the %d bytes announced: %w", v.d, v.size, ErrDigestMismatch)
+	}
+	return nil
+}
