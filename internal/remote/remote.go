@@ -68,6 +68,8 @@ type verifier struct {
 	h    hash.Hash
 	size int64
 	n    int64
+	// verified is set once all the content has been read and matched.
+	verified bool
 }
 
 func newVerifier(d digest.Digest, size int64, r io.Reader) *verifier {
@@ -78,13 +80,19 @@ func (v *verifier) Read(p []byte) (int, error) {
 	n, err := v.r.Read(p)
 	v.h.Write(p[:n])
 	v.n += int64(n)
+	// A failed check returns no bytes with its error: io.ReadFull, which
+	// S3 clients read bodies with, drops the error of a read that fills
+	// its buffer, and the upload would go through.
 	if v.size >= 0 && v.n > v.size {
-		return n, fmt.Errorf("object %s: more than the %d bytes announced: %w", v.d, v.size, ErrDigestMismatch)
+		return 0, fmt.Errorf("object %s: more than the %d bytes announced: %w", v.d, v.size, ErrDigestMismatch)
 	}
-	if err == io.EOF {
+	// Check at the last announced byte as well as at EOF: a client that
+	// reads exactly size bytes never asks for the EOF.
+	if err == io.EOF || (v.size >= 0 && v.n == v.size && n > 0) {
 		if err := v.check(); err != nil {
-			return n, err
+			return 0, err
 		}
+		v.verified = true
 	}
 	return n, err
 }

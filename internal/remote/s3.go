@@ -172,6 +172,12 @@ func (s *S3) Put(ctx context.Context, d digest.Digest, size int64, r io.Reader) 
 		}
 		return fmt.Errorf("%s: put %s: %w", s, d.Short(), verr)
 	}
+	if !v.verified {
+		// The client stopped reading early yet the upload completed: the
+		// object cannot be trusted, so it goes.
+		rmErr := s.client.RemoveObject(ctx, s.bucket, key, minio.RemoveObjectOptions{})
+		return errors.Join(fmt.Errorf("%s: put %s: upload ended before the content was verified: %w", s, d.Short(), ErrDigestMismatch), rmErr)
+	}
 	return nil
 }
 

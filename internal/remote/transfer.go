@@ -92,7 +92,7 @@ func Push(ctx context.Context, dst Store, objects []Object, open func(digest.Dig
 				return err
 			})
 			if err != nil {
-				t.cancel(fmt.Errorf("push to %s: %w", dst, err))
+				t.cancel(fmt.Errorf("push: %w", err))
 				return
 			}
 			for i, o := range batch {
@@ -119,7 +119,7 @@ func Push(ctx context.Context, dst Store, objects []Object, open func(digest.Dig
 			defer r.Close()
 			return dst.Put(t.ctx, o.Digest, o.Size, r)
 		})
-	}, "push to "+dst.String())
+	}, "push")
 	return t.finish()
 }
 
@@ -156,7 +156,7 @@ func Pull(ctx context.Context, src Store, objects []Object, place func(d digest.
 			return permanent{fmt.Errorf("place %s: %w", o.Digest, err)}
 		}
 		return nil
-	}, "pull from "+src.String())
+	}, "pull")
 	return t.finish()
 }
 
@@ -180,7 +180,7 @@ func fetch(ctx context.Context, src Store, o Object, dir string) (string, error)
 	}()
 	if _, err := io.Copy(f, newVerifier(o.Digest, o.Size, r)); err != nil {
 		if errors.Is(err, ErrDigestMismatch) {
-			return "", permanent{fmt.Errorf("%s holds a corrupted object, refused: %w", src, err)}
+			return "", permanent{fmt.Errorf("%s holds a corrupt object, refused: %w", src, err)}
 		}
 		return "", err
 	}

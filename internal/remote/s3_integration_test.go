@@ -1,0 +1,288 @@
+//go:build integration
+
+package remote
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"go/build"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/mlci/mlci/internal/digest"
+)
+
+// versity is a Versity S3 gateway serving a temporary directory.
+type versity struct {
+	endpoint       string // http://127.0.0.1:PORT
+	dir            string // the posix root: one directory per bucket
+	access, secret string
+}
+
+// startVersity starts versitygw on a free port and stops it when the test
+// ends. A missing versitygw fails the test: under the integration tag the
+// S3 store must be tested against a real server.
+func startVersity(t *testing.T) *versity {
+	t.Helper()
+	bin, err := exec.LookPath("versitygw")
+	if err != nil {
+		bin = filepath.Join(build.Default.GOPATH, "bin", "versitygw")
+		if _, err := os.Stat(bin); err != nil {
+			t.Fatal("versitygw is not on PATH nor in $(go env GOPATH)/bin; install it with: go install github.com/versity/versitygw/cmd/versitygw@v1.8.0")
+		}
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	v := &versity{endpoint: "http://" + addr, dir: t.TempDir(), access: randomKey(t), secret: randomKey(t)}
+	cmd := exec.Command(bin, "--port", addr, "posix", v.dir)
+	cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY="+v.access, "ROOT_SECRET_KEY="+v.secret)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-exited
+	})
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(v.endpoint)
+		if err == nil {
+			resp.Body.Close()
+			return v
+		}
+		select {
+		case <-exited:
+			t.Fatalf("versitygw exited: %s", out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("versitygw did not answer on %s within 20s: %s", addr, out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func randomKey(t *testing.T) string {
+	b := make([]byte, 12)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("%x", b)
+}
+
+// env is what the CLI would pass as Options.Getenv.
+func (v *versity) env(secret string) func(string) string {
+	vars := map[string]string{
+		"AWS_ENDPOINT_URL":      v.endpoint,
+		"AWS_REGION":            "us-east-1",
+		"AWS_ACCESS_KEY_ID":     v.access,
+		"AWS_SECRET_ACCESS_KEY": secret,
+	}
+	return func(k string) string { return vars[k] }
+}
+
+// bucket opens an s3:// store on a new bucket with a unique name.
+func (v *versity) bucket(t *testing.T, opt Options) (*S3, string) {
+	t.Helper()
+	name := "mlci-" + strings.ToLower(randomKey(t))
+	if opt.Getenv == nil {
+		opt.Getenv = v.env(v.secret)
+	}
+	s, err := Open(context.Background(), "s3://"+name+"/datasets?path_style=true", "", opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s3 := s.(*S3)
+	if err := s3.MakeBucket(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s3, name
+}
+
+func TestS3Versity(t *testing.T) {
+	v := startVersity(t)
+	for _, alg := range digest.Algorithms() {
+		t.Run("contract/"+string(alg), func(t *testing.T) {
+			s, _ := v.bucket(t, Options{})
+			storeContract(t, s, alg)
+		})
+		t.Run("round trip/"+string(alg), func(t *testing.T) {
+			s, _ := v.bucket(t, Options{})
+			roundTrip(t, s, alg)
+		})
+	}
+
+	t.Run("layout", func(t *testing.T) {
+		s, name := v.bucket(t, Options{})
+		d, content := blob(digest.BLAKE3, "layout")
+		if err := s.Put(context.Background(), d, int64(len(content)), bytes.NewReader(content)); err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(v.dir, name, "datasets", "objects", "blake3", d.Hex()[:2], d.Hex())
+		if b, err := os.ReadFile(p); err != nil || !bytes.Equal(b, content) {
+			t.Fatalf("object at %s: %q, %v", p, b, err)
+		}
+	})
+
+	t.Run("wrong credentials", func(t *testing.T) {
+		s, name := v.bucket(t, Options{})
+		d, content := blob(digest.BLAKE3, "auth")
+		if err := s.Put(context.Background(), d, int64(len(content)), bytes.NewReader(content)); err != nil {
+			t.Fatal(err)
+		}
+		wrong := "not-" + v.secret
+		bad, err := Open(context.Background(), "s3://"+name+"/datasets", "", Options{Getenv: v.env(wrong)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, hasErr := bad.Has(context.Background(), []digest.Digest{d})
+		_, getErr := bad.Get(context.Background(), d)
+		putErr := bad.Put(context.Background(), d, int64(len(content)), bytes.NewReader(content))
+		ds := makeDataset(digest.BLAKE3, 3)
+		_, pushErr := Push(context.Background(), bad, ds.objects, ds.open, fast)
+		for op, err := range map[string]error{"has": hasErr, "get": getErr, "put": putErr, "push": pushErr} {
+			if !errors.Is(err, ErrAuth) {
+				t.Errorf("%s with a wrong secret: %v, want ErrAuth", op, err)
+				continue
+			}
+			if msg := err.Error(); strings.Contains(msg, wrong) || strings.Contains(msg, "\n") {
+				t.Errorf("%s: message holds the secret or several lines: %q", op, msg)
+			}
+		}
+		t.Logf("message: %v", pushErr)
+	})
+
+	t.Run("corrupt object refused", func(t *testing.T) {
+		s, name := v.bucket(t, Options{})
+		ds := makeDataset(digest.BLAKE3, 8)
+		if _, err := Push(context.Background(), s, ds.objects, ds.open, fast); err != nil {
+			t.Fatal(err)
+		}
+		bad := ds.objects[5]
+		p := filepath.Join(v.dir, name, "datasets", "objects", "blake3", bad.Digest.Hex()[:2], bad.Digest.Hex())
+		if err := os.WriteFile(p, bytes.Repeat([]byte("?"), int(bad.Size)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		dir := t.TempDir()
+		_, err := Pull(context.Background(), s, ds.objects, ds.into(t, dir), fast)
+		if !errors.Is(err, ErrDigestMismatch) || !strings.Contains(err.Error(), string(bad.Digest)) {
+			t.Fatalf("Pull: %v; want ErrDigestMismatch naming %s", err, bad.Digest)
+		}
+		if _, err := os.Stat(filepath.Join(dir, bad.Digest.Hex())); !errors.Is(err, os.ErrNotExist) {
+			t.Fatal("the corrupt object was placed")
+		}
+	})
+
+	t.Run("flaky connection", func(t *testing.T) {
+		const drops = 4
+		proxy := flakyProxy(t, v.endpoint, drops)
+		s, name := v.bucket(t, Options{})
+		env := v.env(v.secret)
+		flaky, err := Open(context.Background(), "s3://"+name+"/datasets?endpoint="+url.QueryEscape(proxy.srv.URL), "",
+			Options{Getenv: env})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ds := makeDataset(digest.SHA256, 30)
+		st, err := Push(context.Background(), flaky, ds.objects, ds.open, fast)
+		if err != nil {
+			t.Fatalf("push through dropped connections: %v", err)
+		}
+		if st.Retries < drops || proxy.dropped.Load() < drops {
+			t.Fatalf("retries = %d, dropped = %d; want at least %d", st.Retries, proxy.dropped.Load(), drops)
+		}
+		// Every object the server holds is whole: pull all straight from
+		// it, verifying each.
+		dir := t.TempDir()
+		if _, err := Pull(context.Background(), s, ds.objects, ds.into(t, dir), fast); err != nil {
+			t.Fatal(err)
+		}
+		ds.check(t, dir)
+		// And downloads cut mid-body are retried too.
+		proxy.reset(drops)
+		dir = t.TempDir()
+		st, err = Pull(context.Background(), flaky, ds.objects, ds.into(t, dir), fast)
+		if err != nil || st.Retries < drops {
+			t.Fatalf("pull through dropped connections: %+v, %v", st, err)
+		}
+		ds.check(t, dir)
+	})
+}
+
+// faultProxy forwards to a server, cutting the first few uploads and
+// downloads of objects mid-body by closing the connection.
+type faultProxy struct {
+	srv     *httptest.Server
+	left    atomic.Int64 // connections still to drop
+	dropped atomic.Int64
+}
+
+func (p *faultProxy) reset(n int64) { p.left.Store(n) }
+
+func flakyProxy(t *testing.T, target string, drops int64) *faultProxy {
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &faultProxy{}
+	p.left.Store(drops)
+	rp := httputil.NewSingleHostReverseProxy(u)
+	rp.ErrorLog = nil
+	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		isObject := strings.Contains(r.URL.Path, "/objects/")
+		if isObject && (r.Method == http.MethodPut || r.Method == http.MethodGet) && p.left.Add(-1) >= 0 {
+			p.dropped.Add(1)
+			if r.Method == http.MethodPut {
+				// Take half the upload, then hang up.
+				io.CopyN(io.Discard, r.Body, r.ContentLength/2)
+				panic(http.ErrAbortHandler)
+			}
+			rp.ServeHTTP(&cutWriter{ResponseWriter: w, left: 8}, r)
+			return
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(p.srv.Close)
+	return p
+}
+
+// cutWriter passes on a few bytes of a response body, then aborts the
+// connection: a download dropped mid-body.
+type cutWriter struct {
+	http.ResponseWriter
+	left int
+}
+
+func (c *cutWriter) Write(b []byte) (int, error) {
+	if len(b) > c.left {
+		c.ResponseWriter.Write(b[:c.left])
+		if f, ok := c.ResponseWriter.(http.Flusher); ok {
+			f.Flush()
+		}
+		panic(http.ErrAbortHandler)
+	}
+	c.left -= len(b)
+	return c.ResponseWriter.Write(b)
+}
