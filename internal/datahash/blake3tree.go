@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 
@@ -114,6 +115,9 @@ type blockReader struct {
 // waits for every claimed block before it closes src, so a helper never
 // reads a descriptor that was closed or reused.
 type bigFile struct {
+	// data is the file mapped into memory, hashed where it lies; without
+	// it, blocks are read from src into each worker's buffer.
+	data   []byte
 	src    io.ReaderAt
 	path   string
 	size   int64
@@ -142,17 +146,44 @@ func (f *bigFile) work(r *blockReader, h *helpers) {
 		off := i * blockSize
 		n := min(int64(blockSize), f.size-off)
 		if err := f.failed(); err == nil {
-			if _, err := f.src.ReadAt(r.buf[:n], off); err != nil {
-				if errors.Is(err, io.EOF) {
-					err = ErrChanged // shorter than when it was opened
-				}
+			if err := f.block(i, off, n, r); err != nil {
 				f.fail(err)
-			} else {
-				f.hashBlock(i, r.buf[:n], &r.tail)
 			}
 		}
 		f.left.Done()
 	}
+}
+
+// block hashes block i, n bytes at off.
+func (f *bigFile) block(i, off, n int64, r *blockReader) error {
+	if f.data != nil {
+		return f.hashMapped(i, f.data[off:off+n], &r.tail)
+	}
+	if _, err := f.src.ReadAt(r.buf[:n], off); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = ErrChanged // shorter than when it was opened
+		}
+		return err
+	}
+	f.hashBlock(i, r.buf[:n], &r.tail)
+	return nil
+}
+
+// hashMapped hashes mapped pages. A file truncated while mapped faults on
+// the pages past its new end; that fault becomes an error here instead of
+// ending the process.
+func (f *bigFile) hashMapped(i int64, data []byte, tail *[unitSize]byte) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			if _, fault := r.(interface{ Addr() uintptr }); !fault {
+				panic(r)
+			}
+			err = ErrChanged
+		}
+	}()
+	f.hashBlock(i, data, tail)
+	return nil
 }
 
 func (f *bigFile) hashBlock(i int64, data []byte, tail *[unitSize]byte) {
@@ -246,12 +277,13 @@ func (f *bigFile) help(r *blockReader) {
 
 // hashLarge hashes a file of size bytes whose first block is already in
 // r.buf, sharing its other blocks with idle workers.
-func hashLarge(src io.ReaderAt, path string, size int64, r *blockReader, h *helpers) (Sum, error) {
+// data, when not nil, is the whole file mapped into memory.
+func hashLarge(src io.ReaderAt, data []byte, path string, size int64, r *blockReader, h *helpers) (Sum, error) {
 	if size < blockSize {
 		return Sum{}, &fs.PathError{Op: "hash", Path: path, Err: ErrChanged}
 	}
 	blocks := (size + blockSize - 1) / blockSize
-	f := &bigFile{src: src, path: path, size: size, blocks: blocks, cvs: make([][8]uint32, blocks-1)}
+	f := &bigFile{data: data, src: src, path: path, size: size, blocks: blocks, cvs: make([][8]uint32, blocks-1)}
 	f.left.Add(int(blocks))
 	f.next.Store(1)
 	h.offer(f)
