@@ -31,6 +31,11 @@ type csvReader struct {
 // without a copy.
 const csvBufferSize = 1 << 18
 
+// maxRecord bounds one line or quoted record, so a file without line
+// breaks, or with a quote never closed, cannot make the reader hold all
+// of it.
+const maxRecord = 64 << 20
+
 // utf8BOM is what spreadsheet programs put before the header.
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
@@ -116,6 +121,9 @@ func (r *csvReader) readLine() ([]byte, error) {
 	if errors.Is(err, bufio.ErrBufferFull) {
 		r.long = append(r.long[:0], line...)
 		for errors.Is(err, bufio.ErrBufferFull) {
+			if len(r.long) > maxRecord {
+				return nil, fmt.Errorf("%s: line %d is longer than %d MiB", r.path, r.line+1, maxRecord>>20)
+			}
 			line, err = r.br.ReadSlice('\n')
 			r.long = append(r.long, line...)
 		}
@@ -237,6 +245,9 @@ parseField:
 				// The field goes on over the next line; the line read so
 				// far lives in the bufio buffer, so keep it first.
 				r.recBuf = append(r.recBuf, line...)
+				if len(r.recBuf) > maxRecord {
+					return nil, fmt.Errorf("%s: the record from line %d is longer than %d MiB", r.path, start, maxRecord>>20)
+				}
 				if readErr != nil {
 					break parseField
 				}
