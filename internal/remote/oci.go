@@ -179,6 +179,9 @@ func classifyOCI(err error) error {
 			return fmt.Errorf("%w: %w", ErrTransient, err)
 		}
 	}
+	if errors.Is(err, auth.ErrBasicCredentialNotFound) {
+		return fmt.Errorf("the registry asks for a username and password, and none was given: %w", ErrAuth)
+	}
 	if errors.Is(err, errdef.ErrNotFound) {
 		return fmt.Errorf("%w", ErrNotFound)
 	}
