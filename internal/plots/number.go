@@ -3,65 +3,17 @@ package plots
 import (
 	"strconv"
 	"strings"
-)
 
-// exactPow10 holds the powers of ten a float64 represents exactly.
-var exactPow10 = [...]float64{
-	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
-	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
-}
+	"github.com/mlci/mlci/internal/decimal"
+)
 
 // parseNumber reads a data value as strconv.ParseFloat reads it once
 // surrounding space is trimmed, bit for bit. Logged metrics are nearly
-// always plain decimals such as -0.123456, and parsing those needs no
-// string and no general algorithm; anything else goes to strconv.
+// always plain decimals such as -0.123456, which decimal.Plain reads
+// exactly without a string; anything else goes to strconv.
 func parseNumber(b []byte) (float64, error) {
-	if f, ok := plainDecimal(b); ok {
+	if f, exact, ok := decimal.Plain(b); ok && exact {
 		return f, nil
 	}
 	return strconv.ParseFloat(strings.TrimSpace(string(b)), 64)
-}
-
-// plainDecimal parses -?digits(.digits)? when its digits, read as one
-// integer, fit in 53 bits and there are at most 22 after the point. Both
-// that integer and the power of ten are then exact float64 values, so one
-// division, which IEEE 754 rounds correctly, gives the correctly rounded
-// result strconv.ParseFloat gives (Clinger's fast path, as strconv takes
-// it itself).
-func plainDecimal(b []byte) (float64, bool) {
-	i, neg := 0, false
-	if len(b) > 0 && b[0] == '-' {
-		i, neg = 1, true
-	}
-	var mant uint64
-	start := i
-	for ; i < len(b) && b[i]-'0' <= 9; i++ {
-		mant = mant*10 + uint64(b[i]-'0')
-	}
-	digits := i - start
-	if digits == 0 {
-		return 0, false
-	}
-	frac := 0
-	if i < len(b) && b[i] == '.' {
-		i++
-		fracStart := i
-		for ; i < len(b) && b[i]-'0' <= 9; i++ {
-			mant = mant*10 + uint64(b[i]-'0')
-		}
-		frac = i - fracStart
-		digits += frac
-		if frac == 0 {
-			return 0, false
-		}
-	}
-	// Nineteen digits cannot overflow a uint64.
-	if i != len(b) || digits > 19 || frac >= len(exactPow10) || mant > 1<<53 {
-		return 0, false
-	}
-	f := float64(mant) / exactPow10[frac]
-	if neg {
-		f = -f
-	}
-	return f, true
 }

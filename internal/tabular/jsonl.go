@@ -1,6 +1,8 @@
 package tabular
 
 import (
+	"github.com/mlci/mlci/internal/decimal"
+
 	"bufio"
 	"bytes"
 	"encoding/json"
@@ -194,7 +196,7 @@ func (r *jsonlReader) cell(b *Batch, raw json.RawMessage) (Kind, float64, []byte
 		}
 		return Text, 0, b.text(r.compact.Bytes()), nil
 	}
-	v, ok := plainDecimal(raw)
+	v, _, ok := decimal.Plain(raw)
 	if !ok {
 		var err error
 		if v, err = strconv.ParseFloat(string(raw), 64); err != nil {

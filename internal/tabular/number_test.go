@@ -69,20 +69,3 @@ func ulp(x float64) float64 {
 	return math.Nextafter(math.Abs(x), math.Inf(1)) - math.Abs(x)
 }
 
-func TestParseEight(t *testing.T) {
-	for _, s := range []string{"00000000", "12345678", "99999999", "10203040"} {
-		b := []byte(s)
-		v := uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 | uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
-		want, _ := strconv.ParseUint(s, 10, 64)
-		if !eightDigits(v) || parseEight(v) != want {
-			t.Errorf("%s: eightDigits %v, parseEight %d", s, eightDigits(v), parseEight(v))
-		}
-	}
-	for _, s := range []string{"1234567a", "/2345678", ":2345678", "1234 678"} {
-		b := []byte(s)
-		v := uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 | uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
-		if eightDigits(v) {
-			t.Errorf("%q taken for digits", s)
-		}
-	}
-}
