@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"sync"
 
 	"github.com/mlci/mlci/internal/digest"
 )
@@ -67,7 +68,10 @@ type verifier struct {
 	d    digest.Digest
 	h    hash.Hash
 	size int64
-	n    int64
+	// mu guards the fields below: net/http may still be reading a request
+	// body (for its EOF) after the response has come back to the caller.
+	mu sync.Mutex
+	n  int64
 	// verified is set once all the content has been read and matched.
 	verified bool
 }
@@ -78,6 +82,8 @@ func newVerifier(d digest.Digest, size int64, r io.Reader) *verifier {
 
 func (v *verifier) Read(p []byte) (int, error) {
 	n, err := v.r.Read(p)
+	v.mu.Lock()
+	defer v.mu.Unlock()
 	v.h.Write(p[:n])
 	v.n += int64(n)
 	// A failed check returns no bytes with its error: io.ReadFull, which
@@ -95,6 +101,13 @@ func (v *verifier) Read(p []byte) (int, error) {
 		v.verified = true
 	}
 	return n, err
+}
+
+// ok reports whether all the content was read and matched.
+func (v *verifier) ok() bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.verified
 }
 
 // check compares what was read with the size and digest expected.

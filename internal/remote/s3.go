@@ -1,6 +1,7 @@
 package remote
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -172,7 +173,7 @@ func (s *S3) Put(ctx context.Context, d digest.Digest, size int64, r io.Reader) 
 		}
 		return fmt.Errorf("%s: put %s: %w", s, d.Short(), verr)
 	}
-	if !v.verified {
+	if !v.ok() {
 		// The client stopped reading early yet the upload completed: the
 		// object cannot be trusted, so it goes.
 		rmErr := s.client.RemoveObject(ctx, s.bucket, key, minio.RemoveObjectOptions{})
@@ -181,24 +182,39 @@ func (s *S3) Put(ctx context.Context, d digest.Digest, size int64, r io.Reader) 
 	return nil
 }
 
-// Get fetches the object; its first response is awaited here so that a
-// missing object or refused credentials fail Get rather than the first Read.
+// Get fetches the object. Its first bytes are read here, so that a missing
+// object or refused credentials fail Get rather than the first Read; asking
+// minio-go for Stat instead would cost a HEAD before every GET.
 func (s *S3) Get(ctx context.Context, d digest.Digest) (io.ReadCloser, error) {
 	key, err := s.key(d)
 	if err != nil {
 		return nil, err
 	}
 	obj, err := s.client.GetObject(ctx, s.bucket, key, minio.GetObjectOptions{})
-	if err == nil {
-		_, err = obj.Stat()
-	}
 	if err != nil {
-		if obj != nil {
-			obj.Close()
-		}
 		return nil, fmt.Errorf("%s: get %s: %w", s, d.Short(), s.classify(err))
 	}
-	return &transientReader{ReadCloser: obj}, nil
+	// Not io.ReadFull: it reports a body cut short the way it reports a
+	// short object, and only the second is complete.
+	head := make([]byte, 32<<10)
+	n := 0
+	for n < len(head) && err == nil {
+		var m int
+		m, err = obj.Read(head[n:])
+		n += m
+	}
+	switch {
+	case err == io.EOF:
+		obj.Close()
+		return io.NopCloser(bytes.NewReader(head[:n])), nil
+	case err != nil:
+		obj.Close()
+		return nil, fmt.Errorf("%s: get %s: %w", s, d.Short(), s.classify(err))
+	}
+	return &transientReader{ReadCloser: struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(head), obj), obj}}, nil
 }
 
 // MakeBucket creates the bucket, for tests and first-time setup.
@@ -236,6 +252,8 @@ func isAuthCode(code string) bool {
 // error reports a mismatch the verifier saw but the client hid behind an
 // error of its own.
 func (v *verifier) error() error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
 	if v.size >= 0 && v.n > v.size {
 		return fmt.Errorf("object %s: more than the %d bytes announced: %w", v.d, v.size, ErrDigestMismatch)
 	}
