@@ -112,8 +112,8 @@ type blockReader struct {
 }
 
 // bigFile is a large file whose blocks any worker may claim. The owner
-// waits for every claimed block before it closes src, so a helper never
-// reads a descriptor that was closed or reused.
+// waits for every claimed block before it unmaps data and closes src, so a
+// helper never reads memory or a descriptor that is gone or reused.
 type bigFile struct {
 	// data is the file mapped into memory, hashed where it lies; without
 	// it, blocks are read from src into each worker's buffer.

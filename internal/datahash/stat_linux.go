@@ -85,9 +85,11 @@ func (w *worker) readFile(j job, want statecache.Key, known bool) (statecache.Ke
 			}
 			// Mapped, the page cache is hashed in place: b3sum's way, and a
 			// third of the system time of copying it out with read(2).
-			data, err := unix.Mmap(fd, 0, int(st.Size), unix.PROT_READ, unix.MAP_SHARED)
-			if err != nil {
-				data = nil // read by blocks instead
+			var data []byte
+			if int64(int(st.Size)) == st.Size { // else too large for this platform's int
+				if data, err = unix.Mmap(fd, 0, int(st.Size), unix.PROT_READ, unix.MAP_SHARED); err != nil {
+					data = nil // read by blocks instead
+				}
 			}
 			sum, err = hashLarge(fdReader(fd), data, path, st.Size, &w.blockReader, w.help)
 			if data != nil {
