@@ -78,7 +78,9 @@ func Push(ctx context.Context, dst Store, objects []Object, open func(digest.Dig
 	opts = opts.withDefaults()
 	t := newTransfer(ctx, opts, objects)
 	defer t.cancel(nil)
-	work := make(chan Object)
+	// A batch of room lets the next existence check run while the
+	// workers upload what the last one found missing.
+	work := make(chan Object, opts.BatchSize)
 	go func() {
 		defer close(work)
 		for batch := range chunks(t.objects, opts.BatchSize) {
