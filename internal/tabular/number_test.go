@@ -68,4 +68,3 @@ func TestParseNumberAgreesWithStrconv(t *testing.T) {
 func ulp(x float64) float64 {
 	return math.Nextafter(math.Abs(x), math.Inf(1)) - math.Abs(x)
 }
-
