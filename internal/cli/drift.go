@@ -428,7 +428,13 @@ func (g *globals) modelProfile(ctx context.Context, p *project.Project, m config
 	}
 	var files []string
 	for _, f := range m.Profile.Data {
-		files = append(files, p.Abs(f))
+		// The names are the pull request author's, and what the profile
+		// holds is pushed with the version: nothing outside the repository.
+		resolved, err := p.ResolveInput(f)
+		if err != nil {
+			return "", usageError(fmt.Errorf("model %s: profile: %w", m.Name, err))
+		}
+		files = append(files, resolved)
 	}
 	opts := profile.DefaultOptions()
 	opts.Target, opts.Prediction, opts.Exclude = m.Profile.Target, m.Profile.Prediction, m.Profile.Exclude

@@ -238,3 +238,30 @@ func tableRow(table, col, status string) bool {
 	}
 	return false
 }
+
+// TestProfileDataStaysInTheRepository: models[].profile.data is the pull
+// request author's to choose, and the profile's categories are pushed with
+// the registration. A folder committed as a link to a runner folder must
+// not get a runner file profiled.
+func TestProfileDataStaysInTheRepository(t *testing.T) {
+	dir, remote := registryProject(t)
+	outside := t.TempDir()
+	writeFile(t, filepath.Join(outside, "secret.csv"), "token\nghp_runner_secret_1\nghp_runner_secret_2\n")
+	if err := os.Symlink(outside, filepath.Join(dir, "shared")); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := os.ReadFile(filepath.Join(dir, "mlci.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "mlci.yaml"), string(cfg)+"    profile: {data: [shared/secret.csv]}\n")
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-q", "-m", "profile through a link")
+	r := run(t, nil, "-C", dir, "model", "register", "digits", "--baseline", "baseline/metrics.json")
+	if r.code != ExitUsage || !strings.Contains(r.stderr, "leads outside the repository") {
+		t.Errorf("register with profile data behind a link: exit %d %s", r.code, r.stderr)
+	}
+	if tags := remoteTags(t, remote); tags != "" {
+		t.Errorf("a version was registered:\n%s", tags)
+	}
+}

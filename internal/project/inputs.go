@@ -25,30 +25,9 @@ import (
 
 // ReadInput reads a file that mlci.yaml names from the work tree.
 func (p *Project) ReadInput(name string) ([]byte, error) {
-	if err := checkInputName(name); err != nil {
-		return nil, err
-	}
-	resolved, err := filepath.EvalSymlinks(filepath.Join(p.Root, filepath.FromSlash(name)))
-	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%s: %w; name only files that exist in mlci.yaml", name, err)
-		}
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	repo, err := filepath.EvalSymlinks(repoRoot(p.Root))
+	resolved, err := p.ResolveInput(name)
 	if err != nil {
 		return nil, err
-	}
-	rel, err := filepath.Rel(repo, resolved)
-	switch {
-	case err != nil || !filepath.IsLocal(rel):
-		return nil, fmt.Errorf("%s leads outside the repository (to %s); mlci reads only files inside it", name, resolved)
-	case InGitDir(rel):
-		return nil, fmt.Errorf("%s leads into .git/ (%s), which holds git's credentials; name a file of the work tree", name, filepath.ToSlash(rel))
 	}
 	data, err := metrics.ReadRegular(resolved)
 	if err == nil {
@@ -67,6 +46,39 @@ func (p *Project) ReadInput(name string) ([]byte, error) {
 		err = fmt.Errorf("%s: %w", name, pe.Err)
 	}
 	return nil, err
+}
+
+// ResolveInput is the path, links resolved, of a file that mlci.yaml names
+// in the work tree, after the checks ReadInput makes of the name and of
+// where it leads; for files read as a stream, such as a model's profile
+// data, whose size ReadInput's bound does not fit.
+func (p *Project) ResolveInput(name string) (string, error) {
+	if err := checkInputName(name); err != nil {
+		return "", err
+	}
+	resolved, err := filepath.EvalSymlinks(filepath.Join(p.Root, filepath.FromSlash(name)))
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		if errors.Is(err, fs.ErrNotExist) {
+			return "", fmt.Errorf("%s: %w; name only files that exist in mlci.yaml", name, err)
+		}
+		return "", fmt.Errorf("%s: %w", name, err)
+	}
+	repo, err := filepath.EvalSymlinks(repoRoot(p.Root))
+	if err != nil {
+		return "", err
+	}
+	rel, err := filepath.Rel(repo, resolved)
+	switch {
+	case err != nil || !filepath.IsLocal(rel):
+		return "", fmt.Errorf("%s leads outside the repository (to %s); mlci reads only files inside it", name, resolved)
+	case InGitDir(rel):
+		return "", fmt.Errorf("%s leads into .git/ (%s), which holds git's credentials; name a file of the work tree", name, filepath.ToSlash(rel))
+	}
+	return resolved, nil
 }
 
 // ReadInputAt reads a file that mlci.yaml names as committed at rev; prefix
