@@ -442,7 +442,7 @@ func (g *globals) registryState(ctx context.Context, p *project.Project, rf *reg
 	if remote != "" && !g.tagsFetched[repo.Root] {
 		// The rollout steps come along, so a stage under rollout reads as
 		// one everywhere.
-		if err := registry.FetchRollouts(ctx, repo.Root, "origin"); err != nil {
+		if err := registry.FetchRollouts(ctx, repo.Root, remote); err != nil {
 			return nil, serviceError(err)
 		}
 		if g.tagsFetched == nil {

@@ -97,11 +97,7 @@ func (o *rolloutOptions) load(ctx context.Context) (*rolloutContext, error) {
 	if err != nil {
 		return nil, err
 	}
-	if remote != "" {
-		if err := registry.FetchRollouts(ctx, repo.Root, remote); err != nil {
-			return nil, serviceError(err)
-		}
-	}
+	// registryState fetches the tags and the rollout steps from remote.
 	state, err := o.registryState(ctx, p, &o.registry)
 	if err != nil {
 		return nil, err
