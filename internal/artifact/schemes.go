@@ -1,6 +1,8 @@
 package artifact
 
 import (
+	"github.com/mlci/mlci/internal/scheme"
+
 	"context"
 	"fmt"
 	"strings"
@@ -47,16 +49,11 @@ func OpenWith(ctx context.Context, schemes []Scheme, spec, root string, opt Opti
 // The longest matching prefix wins, so a scheme such as "oci:" could never
 // shadow "oci://" whatever the order of the list.
 func lookup(schemes []Scheme, spec string) (Scheme, string, error) {
-	var found Scheme
-	for _, sc := range schemes {
-		if sc.Prefix != "" && strings.HasPrefix(spec, sc.Prefix) && len(sc.Prefix) > len(found.Prefix) {
-			found = sc
-		}
-	}
-	if found.Prefix == "" {
+	found, rest, ok := scheme.Longest(schemes, func(s Scheme) string { return s.Prefix }, spec)
+	if !ok {
 		return Scheme{}, "", fmt.Errorf("artifact_store %q: unknown form; use %s", redact.URL(spec), forms(schemes))
 	}
-	return found, strings.TrimPrefix(spec, found.Prefix), nil
+	return found, rest, nil
 }
 
 // forms lists the schemes' forms as a sentence: "A, B or C".

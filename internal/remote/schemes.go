@@ -1,6 +1,8 @@
 package remote
 
 import (
+	"github.com/mlci/mlci/internal/scheme"
+
 	"context"
 	"fmt"
 	"net/http"
@@ -101,14 +103,8 @@ func OpenWith(ctx context.Context, schemes []Scheme, spec, root string, opt Opti
 // lookup finds the scheme of spec and returns it with the rest of spec.
 // The longest matching prefix wins, whatever the order of the list.
 func lookup(schemes []Scheme, spec string) (Scheme, string, error) {
-	var found Scheme
-	for _, sc := range schemes {
-		if sc.Prefix != "" && strings.HasPrefix(spec, sc.Prefix) && len(sc.Prefix) > len(found.Prefix) {
-			found = sc
-		}
-	}
-	if found.Prefix != "" {
-		return found, strings.TrimPrefix(spec, found.Prefix), nil
+	if found, rest, ok := scheme.Longest(schemes, func(s Scheme) string { return s.Prefix }, spec); ok {
+		return found, rest, nil
 	}
 	if isPath(spec) {
 		for _, sc := range schemes {
