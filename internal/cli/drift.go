@@ -5,10 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -76,8 +74,8 @@ func buildProfile(ctx context.Context, files []string, format string, opts profi
 			return nil, usageError(fmt.Errorf("%s is not a regular file; profile the file itself", file))
 		}
 	}
-	r := &concatReader{files: files, format: f}
-	if err := r.open(); err != nil {
+	r, err := tabular.OpenAll(files, f)
+	if err != nil {
 		return nil, usageError(err)
 	}
 	defer r.Close()
@@ -89,55 +87,6 @@ func buildProfile(ctx context.Context, files []string, format string, opts profi
 		return nil, usageError(err)
 	}
 	return p, nil
-}
-
-// concatReader reads several tables with the same columns as one.
-type concatReader struct {
-	files  []string
-	format tabular.Format
-	i      int
-	cur    tabular.Reader
-	cols   []string
-}
-
-func (c *concatReader) open() error {
-	r, err := tabular.Open(c.files[c.i], c.format)
-	if err != nil {
-		return err
-	}
-	if c.cols == nil {
-		c.cols = r.Columns()
-	} else if !slices.Equal(c.cols, r.Columns()) {
-		r.Close()
-		return fmt.Errorf("%s has the columns %v, but %s has %v; profile files of one table together", c.files[c.i], r.Columns(), c.files[0], c.cols)
-	}
-	c.cur = r
-	return nil
-}
-
-func (c *concatReader) Columns() []string { return c.cols }
-
-func (c *concatReader) Next(b *tabular.Batch) error {
-	for {
-		err := c.cur.Next(b)
-		if !errors.Is(err, io.EOF) || c.i == len(c.files)-1 {
-			return err
-		}
-		if err := c.cur.Close(); err != nil {
-			return err
-		}
-		c.i++
-		if err := c.open(); err != nil {
-			return err
-		}
-	}
-}
-
-func (c *concatReader) Close() error {
-	if c.cur == nil {
-		return nil
-	}
-	return c.cur.Close()
 }
 
 func newProfileCmd(g *globals) *cobra.Command {
