@@ -313,7 +313,7 @@ func (opts *driftOptions) referenceProfile(ctx context.Context, p *project.Proje
 	if err != nil {
 		return nil, "", "", err
 	}
-	data, err := registry.ReadBlob(ctx, repo.Root, remote, r.Artifact, v.Record.Profile)
+	data, err := registry.ReadBlob(ctx, repo.Root, remote, r.Artifact, v.Record.Profile, profile.MaxFileSize)
 	if err != nil {
 		return nil, "", "", usageError(err)
 	}

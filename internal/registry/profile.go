@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -35,8 +36,9 @@ func blobRef(artifact, profile string) (ref, bool) {
 }
 
 // ReadBlob returns the profile blob a Record names, fetching it from
-// remote when this clone lacks it.
-func ReadBlob(ctx context.Context, dir, remote, artifact, profile string) ([]byte, error) {
+// remote when this clone lacks it; a blob over limit bytes is refused
+// before it is read, since whoever can push tags chose it.
+func ReadBlob(ctx context.Context, dir, remote, artifact, profile string, limit int64) ([]byte, error) {
 	r, ok := blobRef(artifact, profile)
 	if !ok {
 		return nil, fmt.Errorf("profile %q is not a git blob this mlci reads", profile)
@@ -45,6 +47,13 @@ func ReadBlob(ctx context.Context, dir, remote, artifact, profile string) ([]byt
 		if _, err := git(ctx, dir, nil, "fetch", "--quiet", remote, "+"+r.name+":"+r.name); err != nil {
 			return nil, fmt.Errorf("fetching the profile %s of %s: %w", r.oid, artifact, err)
 		}
+	}
+	size, err := git(ctx, dir, nil, "cat-file", "-s", r.oid)
+	if err != nil {
+		return nil, fmt.Errorf("the profile %s of %s is not in this repository (was the registration pushed?): %w", r.oid, artifact, err)
+	}
+	if n, err := strconv.ParseInt(strings.TrimSpace(string(size)), 10, 64); err != nil || n > limit {
+		return nil, fmt.Errorf("the profile %s of %s is %s bytes, over the %d MiB a profile may have", r.oid, artifact, strings.TrimSpace(string(size)), limit>>20)
 	}
 	out, err := git(ctx, dir, nil, "cat-file", "blob", r.oid)
 	if err != nil {

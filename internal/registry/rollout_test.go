@@ -148,11 +148,14 @@ func TestRegisterKeepsTheProfile(t *testing.T) {
 		t.Fatal(err)
 	}
 	other := cloneOf(t, remote)
-	got, err := ReadBlob(ctx, other, "origin", "m", p)
+	if _, err := ReadBlob(ctx, other, "origin", "m", p, 4); err == nil || !strings.Contains(err.Error(), "over the") {
+		t.Errorf("a profile over the limit: %v", err)
+	}
+	got, err := ReadBlob(ctx, other, "origin", "m", p, 1<<20)
 	if err != nil || string(got) != `{"format": 1}` {
 		t.Fatalf("ReadBlob from a fresh clone = %q, %v", got, err)
 	}
-	if _, err := ReadBlob(ctx, other, "origin", "m", "git:0000000000000000000000000000000000000001"); err == nil {
+	if _, err := ReadBlob(ctx, other, "origin", "m", "git:0000000000000000000000000000000000000001", 1<<20); err == nil {
 		t.Error("reading a profile nobody pushed succeeded")
 	}
 }
