@@ -44,10 +44,14 @@ type Config struct {
 	Version int       `yaml:"version"` // 0 (unset) or 1, so a newer format fails loudly
 	Hash    string    `yaml:"hash"`    // HashBLAKE3 or HashSHA256 after Parse
 	Data    []Dataset `yaml:"data"`
-	Metrics []string  `yaml:"metrics"` // paths of metrics files
-	Params  []string  `yaml:"params"`  // paths of params files
-	Gates   []Gate    `yaml:"gates"`   // evaluation gates, in the order they are reported
-	Models  []Model   `yaml:"models"`  // registered models and their promotion stages
+	// ManifestMaxFiles is how many files a dataset may have and still keep
+	// its file list as a TSV manifest in git; larger ones keep it as tree
+	// objects. 0 means DefaultManifestMaxFiles (see ManifestMaxFilesOrDefault).
+	ManifestMaxFiles int      `yaml:"manifest_max_files"`
+	Metrics          []string `yaml:"metrics"` // paths of metrics files
+	Params           []string `yaml:"params"`  // paths of params files
+	Gates            []Gate   `yaml:"gates"`   // evaluation gates, in the order they are reported
+	Models           []Model  `yaml:"models"`  // registered models and their promotion stages
 	// ArtifactStore is where model artifacts go by digest:
 	// "oci-layout:PATH" or "oci://REGISTRY/REPO"; "" keeps none.
 	ArtifactStore string `yaml:"artifact_store"`
@@ -64,6 +68,19 @@ type Config struct {
 	// PlotsFile is a dvc.yaml (or any file in DVC's plots syntax) whose
 	// plots are used, when plots: names one instead of listing them.
 	PlotsFile string `yaml:"-"`
+}
+
+// DefaultManifestMaxFiles is the manifest_max_files used when it is unset:
+// a manifest of this many lines still diffs and reviews well in git.
+const DefaultManifestMaxFiles = 10000
+
+// ManifestMaxFilesOrDefault is ManifestMaxFiles, or DefaultManifestMaxFiles
+// when unset.
+func (c *Config) ManifestMaxFilesOrDefault() int {
+	if c.ManifestMaxFiles == 0 {
+		return DefaultManifestMaxFiles
+	}
+	return c.ManifestMaxFiles
 }
 
 // DefaultReportDir is where the plots' SVG files and HTML page go unless
@@ -248,6 +265,9 @@ func (c *Config) check(pos map[string]*yaml.Node) error {
 	case HashBLAKE3, HashSHA256:
 	default:
 		return at("hash", "hash %q is not supported; use %q (the default) or %q", c.Hash, HashBLAKE3, HashSHA256)
+	}
+	if c.ManifestMaxFiles < 0 {
+		return at("manifest_max_files", "manifest_max_files must be 0 (the default, %d) or more, got %d", DefaultManifestMaxFiles, c.ManifestMaxFiles)
 	}
 	names := map[string]int{}
 	paths := map[string]int{}

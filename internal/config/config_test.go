@@ -42,6 +42,11 @@ func TestParseValid(t *testing.T) {
 			want: &Config{File: "mlci.yaml", Hash: "blake3"},
 		},
 		{
+			name: "manifest_max_files",
+			in:   "data: [a]\nmanifest_max_files: 500\n",
+			want: &Config{File: "mlci.yaml", Hash: "blake3", ManifestMaxFiles: 500, Data: []Dataset{{Name: "a", Path: "a", Line: 1}}},
+		},
+		{
 			name: "metrics and params only",
 			in:   "metrics: [m.json]\nparams:\n  - p.yaml\n",
 			want: &Config{File: "mlci.yaml", Hash: "blake3", Metrics: []string{"m.json"}, Params: []string{"p.yaml"}},
@@ -70,7 +75,7 @@ func TestParseValid(t *testing.T) {
 
 func TestParseErrors(t *testing.T) {
 	const known = "(known keys: name, path, exclude, follow_symlinks)"
-	const top = "version, hash, data, metrics, params, gates, models, artifact_store, plots, report, drift"
+	const top = "version, hash, data, manifest_max_files, metrics, params, gates, models, artifact_store, plots, report, drift"
 	tests := []struct {
 		name string
 		in   string
@@ -106,6 +111,10 @@ func TestParseErrors(t *testing.T) {
 			`mlci.yaml:1:10: version must be a whole number, got 1.5`},
 		{"version too new", "version: 2\ndata: [a]\n",
 			`mlci.yaml:1:10: unsupported config version 2; this mlci reads version 1`},
+		{"negative manifest_max_files", "data: [a]\nmanifest_max_files: -1\n",
+			`mlci.yaml:2:21: manifest_max_files must be 0 (the default, 10000) or more, got -1`},
+		{"fractional manifest_max_files", "manifest_max_files: 1.5\n",
+			`mlci.yaml:1:21: manifest_max_files must be a whole number, got 1.5`},
 		{"unknown hash", "hash: md5\n",
 			`mlci.yaml:1:7: hash "md5" is not supported; use "blake3" (the default) or "sha256"`},
 		{"top level is a list", "- a\n",
