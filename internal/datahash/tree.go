@@ -20,7 +20,9 @@ const (
 	File Type = 'f'
 	// Symlink is a link recorded as a link; its digest is over its target.
 	Symlink Type = 'l'
-	dir     Type = 'd'
+	// Dir is a directory. It appears only in tree objects (see
+	// TreeObjects), never as an Entry.
+	Dir Type = 'd'
 )
 
 // Sum is a raw digest; both supported algorithms give 32 bytes.
@@ -79,22 +81,28 @@ func Root(alg digest.Algorithm, entries []Entry) digest.Digest {
 	if len(entries) == 1 && entries[0].Path == "" {
 		return digest.New(alg, entries[0].Sum[:])
 	}
-	var t treeHasher
-	sum := t.sum(alg, entries, 0, 0)
+	t := treeHasher{alg: alg}
+	// Without an emit function sum cannot fail.
+	sum, _ := t.sum(entries, 0, 0)
 	return digest.New(alg, sum[:])
 }
 
 // treeHasher keeps one buffer per directory depth, reused by siblings, so
 // a tree costs a few allocations rather than one growing buffer per
-// directory.
+// directory. Root and TreeObjects share it, so a tree object is by
+// construction the bytes a directory's digest is computed over.
 type treeHasher struct {
+	alg     digest.Algorithm
 	bufs    [][]byte
 	scratch []byte
+	// emit, when set, receives each directory's digest and tree object
+	// after its children's.
+	emit func(Sum, []byte) error
 }
 
 // sum hashes the directory at depth whose children are entries, each with
 // the common prefix of length prefix stripped.
-func (t *treeHasher) sum(alg digest.Algorithm, entries []Entry, prefix, depth int) Sum {
+func (t *treeHasher) sum(entries []Entry, prefix, depth int) (Sum, error) {
 	if depth == len(t.bufs) {
 		t.bufs = append(t.bufs, nil)
 	}
@@ -110,24 +118,39 @@ func (t *treeHasher) sum(alg digest.Algorithm, entries []Entry, prefix, depth in
 			for j < len(entries) && strings.HasPrefix(entries[j].Path, sub) {
 				j++
 			}
-			typ, sum = dir, t.sum(alg, entries[i:j], len(sub), depth+1)
+			var err error
+			if sum, err = t.sum(entries[i:j], len(sub), depth+1); err != nil {
+				return Sum{}, err
+			}
+			typ = Dir
 			i = j
 		} else {
 			typ, sum = entries[i].Type, entries[i].Sum
 			i++
 		}
-		children = append(children, byte(typ), ' ')
-		children = append(children, name...)
-		children = append(children, 0)
-		children = append(children, sum[:]...)
+		children = appendTreeChild(children, typ, name, sum)
 	}
 	t.bufs[depth] = children
-	h := alg.New()
+	h := t.alg.New()
 	h.Write(children)
 	var out Sum
 	t.scratch = h.Sum(t.scratch[:0])
 	copy(out[:], t.scratch)
-	return out
+	if t.emit != nil {
+		if err := t.emit(out, children); err != nil {
+			return Sum{}, err
+		}
+	}
+	return out, nil
+}
+
+// appendTreeChild writes one child of a tree object: type, space, name,
+// NUL and the child's raw digest.
+func appendTreeChild(b []byte, typ Type, name string, sum Sum) []byte {
+	b = append(b, byte(typ), ' ')
+	b = append(b, name...)
+	b = append(b, 0)
+	return append(b, sum[:]...)
 }
 
 // Change is one entry that differs between two versions of a dataset.
@@ -188,7 +211,7 @@ func (t Type) String() string {
 		return "file"
 	case Symlink:
 		return "symlink"
-	case dir:
+	case Dir:
 		return "dir"
 	}
 	return "unknown"
