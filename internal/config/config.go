@@ -55,6 +55,9 @@ type Config struct {
 	// ArtifactStore is where model artifacts go by digest:
 	// "oci-layout:PATH" or "oci://REGISTRY/REPO"; "" keeps none.
 	ArtifactStore string `yaml:"artifact_store"`
+	// Remotes are where mlci data push and pull move dataset objects;
+	// see DefaultRemote for the one used without --remote.
+	Remotes []Remote `yaml:"remotes"`
 	// PlotsNode is plots: as written; check decodes it into Plots or
 	// PlotsFile. It stays a node because DVC's syntax (a list of paths or
 	// one-key maps) is checked by plots.DecodeDefinitions, not the walker.
@@ -304,6 +307,9 @@ func (c *Config) check(pos map[string]*yaml.Node) error {
 		}
 	}
 	if err := c.checkGates(pos, at); err != nil {
+		return err
+	}
+	if err := c.checkRemotes(pos, at); err != nil {
 		return err
 	}
 	if err := c.checkModels(pos, at); err != nil {

@@ -75,7 +75,7 @@ func TestParseValid(t *testing.T) {
 
 func TestParseErrors(t *testing.T) {
 	const known = "(known keys: name, path, exclude, follow_symlinks)"
-	const top = "version, hash, data, manifest_max_files, metrics, params, gates, models, artifact_store, plots, report, drift"
+	const top = "version, hash, data, manifest_max_files, metrics, params, gates, models, artifact_store, remotes, plots, report, drift"
 	tests := []struct {
 		name string
 		in   string

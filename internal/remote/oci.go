@@ -33,6 +33,12 @@ type OCI struct {
 // mediaTypeObject labels the blobs, though registries ignore it for blobs.
 const mediaTypeObject = "application/vnd.mlci.data.object.v1"
 
+// checkOCI refuses what openOCI would; building a client does no I/O.
+func checkOCI(ref string) error {
+	_, err := openOCI(context.Background(), ref, "", Options{})
+	return err
+}
+
 // openOCI opens the repository ref ("REGISTRY/REPO") of a registry;
 // loopback registries are spoken to in plain HTTP, as in development.
 func openOCI(_ context.Context, ref, _ string, opt Options) (Store, error) {

@@ -34,7 +34,15 @@ type S3 struct {
 // round trips without tripping a server's rate limits.
 const hasConcurrency = 32
 
-// openS3 opens "BUCKET/PREFIX[?endpoint=URL&path_style=true|false]".
+// checkS3 refuses what openS3 would; building a client does no I/O.
+func checkS3(rest string) error {
+	_, err := openS3(context.Background(), rest, "", Options{})
+	return err
+}
+
+// openS3 opens "BUCKET/PREFIX[?endpoint=URL&path_style=true|false&region=R]";
+// the query's values win over the environment's, as the config that
+// writes them is about this one remote.
 func openS3(_ context.Context, rest, _ string, opt Options) (Store, error) {
 	spec := s3Prefix + rest
 	u, err := url.Parse(spec)
@@ -53,8 +61,19 @@ func openS3(_ context.Context, rest, _ string, opt Options) (Store, error) {
 		endpoint = cmpOr(opt.getenv("AWS_ENDPOINT_URL_S3"), opt.getenv("AWS_ENDPOINT_URL"), "https://s3.amazonaws.com")
 	}
 	ep, err := url.Parse(endpoint)
+	if err == nil && ep.User != nil {
+		// Not spec: its query holds the endpoint, escaped past redaction.
+		return nil, fmt.Errorf("remote %q: credentials do not go in the endpoint; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", s3Prefix+u.Host+u.Path)
+	}
 	if err != nil || ep.Host == "" || (ep.Scheme != "http" && ep.Scheme != "https") {
 		return nil, fmt.Errorf("remote %q: endpoint %q: want http(s)://HOST[:PORT]", spec, endpoint)
+	}
+	for k := range q {
+		switch k {
+		case "endpoint", "path_style", "region":
+		default:
+			return nil, fmt.Errorf("remote %q: unknown option %q; the query takes endpoint, path_style and region", spec, k)
+		}
 	}
 	lookup := minio.BucketLookupAuto
 	if ps := q.Get("path_style"); ps != "" {
@@ -77,7 +96,7 @@ func openS3(_ context.Context, rest, _ string, opt Options) (Store, error) {
 		Creds:        creds,
 		Secure:       ep.Scheme == "https",
 		Transport:    opt.transport(),
-		Region:       cmpOr(opt.getenv("AWS_REGION"), opt.getenv("AWS_DEFAULT_REGION")),
+		Region:       cmpOr(q.Get("region"), opt.getenv("AWS_REGION"), opt.getenv("AWS_DEFAULT_REGION")),
 		BucketLookup: lookup,
 		// Push and Pull retry whole objects from their source; retrying
 		// inside the client as well would multiply the attempts.

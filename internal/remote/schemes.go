@@ -64,6 +64,9 @@ type Scheme struct {
 	// Open opens the store that rest, the value after Prefix, names.
 	// Relative paths in rest are relative to root, the project's root.
 	Open func(ctx context.Context, rest, root string, opt Options) (Store, error)
+	// Check refuses what Open would refuse of rest without touching the
+	// network or the disk, so a config can be checked where it is read.
+	Check func(rest string) error
 }
 
 // The prefixes of the schemes in Schemes.
@@ -76,9 +79,9 @@ const (
 // Schemes returns the stores mlci knows, in the order messages list them.
 func Schemes() []Scheme {
 	return []Scheme{
-		{Prefix: localPrefix, Form: localPrefix + "PATH", Open: openLocal},
-		{Prefix: s3Prefix, Form: s3Prefix + "BUCKET/PREFIX", Open: openS3},
-		{Prefix: ociPrefix, Form: ociPrefix + "REGISTRY/REPO", Open: openOCI},
+		{Prefix: localPrefix, Form: localPrefix + "PATH", Open: openLocal, Check: checkLocal},
+		{Prefix: s3Prefix, Form: s3Prefix + "BUCKET/PREFIX", Open: openS3, Check: checkS3},
+		{Prefix: ociPrefix, Form: ociPrefix + "REGISTRY/REPO", Open: openOCI, Check: checkOCI},
 	}
 }
 
@@ -99,6 +102,29 @@ func OpenWith(ctx context.Context, schemes []Scheme, spec, root string, opt Opti
 	s, err := sc.Open(ctx, rest, root, opt)
 	return s, redact.Error(err)
 }
+
+// Check refuses a spec Open would refuse for its form (an unknown scheme,
+// credentials in the URL, a malformed option), without opening anything.
+// Errors never hold credentials written into spec.
+func Check(spec string) error {
+	return CheckWith(Schemes(), spec)
+}
+
+// CheckWith is Check through the schemes in schemes.
+func CheckWith(schemes []Scheme, spec string) error {
+	sc, rest, err := lookup(schemes, spec)
+	if err != nil {
+		return redact.Error(err)
+	}
+	if sc.Check == nil {
+		return nil
+	}
+	return redact.Error(sc.Check(rest))
+}
+
+// IsS3 reports whether spec names an s3:// store, the only kind that
+// takes an endpoint, a region and a bucket lookup style.
+func IsS3(spec string) bool { return strings.HasPrefix(spec, s3Prefix) }
 
 // lookup finds the scheme of spec and returns it with the rest of spec.
 // The longest matching prefix wins, whatever the order of the list.
@@ -139,9 +165,16 @@ func forms(schemes []Scheme) string {
 	return strings.Join(f[:len(f)-1], ", ") + " or " + f[len(f)-1]
 }
 
-func openLocal(_ context.Context, p, root string, _ Options) (Store, error) {
+func checkLocal(p string) error {
 	if p == "" {
-		return nil, fmt.Errorf("remote %q: empty path; use %sPATH", localPrefix, localPrefix)
+		return fmt.Errorf("remote %q: empty path; use %sPATH", localPrefix, localPrefix)
+	}
+	return nil
+}
+
+func openLocal(_ context.Context, p, root string, _ Options) (Store, error) {
+	if err := checkLocal(p); err != nil {
+		return nil, err
 	}
 	if !filepath.IsAbs(p) {
 		p = filepath.Join(root, p)

@@ -56,3 +56,31 @@ func TestOpen(t *testing.T) {
 		})
 	}
 }
+
+func TestCheck(t *testing.T) {
+	tests := []struct {
+		name, spec, wantErr string
+	}{
+		{"local path", "data/remote", ""},
+		{"s3 with every option", "s3://bucket/p?endpoint=http://127.0.0.1:9000&path_style=true&region=eu-west-1", ""},
+		{"oci", "oci://registry.example/team/data", ""},
+		{"unknown scheme", "gs://bucket", "unknown form"},
+		{"unknown s3 option", "s3://bucket?regoin=x", `unknown option "regoin"`},
+		{"keys in the endpoint", "s3://bucket?endpoint=http://AKID:topsecret@minio:9000", "credentials do not go in the endpoint"},
+		{"empty local path", "local:", "empty path"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := Check(tt.spec)
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || strings.Contains(err.Error(), "topsecret") {
+				t.Fatalf("err = %v, want it to contain %q and no secret", err, tt.wantErr)
+			}
+		})
+	}
+}
