@@ -134,6 +134,11 @@ func checkOne(ctx context.Context, p *project.Project, l *lockfile.Lock, manifes
 	verified := make(chan struct{})
 	go func() {
 		defer close(verified)
+		if locked.InTrees() {
+			// Its trees are read only if the digest differs, and then
+			// only those along the changed paths.
+			return
+		}
 		if manifest, merr = manifests.Get(name); merr != nil {
 			cancel()
 		}
@@ -152,6 +157,20 @@ func checkOne(ctx context.Context, p *project.Project, l *lockfile.Lock, manifes
 		return r, nil
 	}
 	r.Status = StatusChanged
+	if locked.InTrees() {
+		changes, err := treeChanges(ctx, p.Root, locked, res.Root, res.Entries)
+		switch {
+		case errors.Is(err, lockfile.ErrNoTrees):
+			r.Message = treesMissing(name)
+			return r, nil
+		case errors.Is(err, context.Canceled):
+			return r, err
+		case err != nil:
+			return r, exitcode.With(exitcode.Usage, lockfile.TreesError(name, err))
+		}
+		r.Changes = &changes
+		return r, nil
+	}
 	if manifest == nil {
 		r.Message = fmt.Sprintf("%s is missing, so the changed files cannot be named; run mlci data lock %s", locked.Manifest, name)
 		return r, nil

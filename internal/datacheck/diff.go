@@ -3,6 +3,7 @@ package datacheck
 import (
 	"context"
 	"errors"
+	"maps"
 	"path"
 	"slices"
 
@@ -68,6 +69,17 @@ func Diff(ctx context.Context, repo *gitrepo.Repo, rev, prefix string, head *loc
 			r.Status = StatusSame
 		default:
 			r.Status = StatusChanged
+			if b.InTrees() || h.InTrees() {
+				c, err := diffTreeLocked(ctx, repo, rev, prefix, n, b, h, manifests)
+				if err != nil {
+					return nil, err
+				}
+				if c != nil {
+					a, rm, m := len(c.Added), len(c.Removed), len(c.Modified)
+					r.Added, r.Removed, r.Modified = &a, &rm, &m
+				}
+				break
+			}
 			oldEntries, err := baseManifest(ctx, repo, rev, prefix, b)
 			if err != nil {
 				return nil, err
@@ -111,4 +123,58 @@ func side(ds *lockfile.Dataset) *Side {
 		return nil
 	}
 	return &Side{ds.Digest, ds.Files, ds.Bytes}
+}
+
+// diffTreeLocked compares a dataset of which at least one side is locked
+// in tree objects, descending only into the directories that differ. The
+// tree-locked sides' trees come from the local object store; a manifest
+// side's are computed from it. nil when a manifest or tree object is
+// missing: no counts then, as for a missing manifest.
+func diffTreeLocked(ctx context.Context, repo *gitrepo.Repo, rev, prefix, name string, b, h *lockfile.Dataset, manifests *lockfile.Manifests) (*datahash.Changes, error) {
+	alg := h.Digest.Algorithm()
+	if b.Digest.Algorithm() != alg {
+		// Different algorithms share no subtree: nothing to descend by.
+		return nil, nil
+	}
+	mem := memTrees{}
+	add := func(entries []datahash.Entry) error {
+		m, err := treesOf(alg, entries)
+		maps.Copy(mem, m)
+		return err
+	}
+	if !b.InTrees() {
+		entries, err := baseManifest(ctx, repo, rev, prefix, b)
+		if err != nil || entries == nil {
+			return nil, err
+		}
+		if err := add(entries); err != nil {
+			return nil, err
+		}
+	}
+	if !h.InTrees() {
+		entries, err := manifests.Get(name)
+		if err != nil {
+			return nil, exitcode.With(exitcode.Usage, err)
+		}
+		if entries == nil {
+			return nil, nil
+		}
+		if err := add(entries); err != nil {
+			return nil, err
+		}
+	}
+	load, err := mem.loader(manifests.Dir())
+	if err != nil {
+		return nil, exitcode.With(exitcode.Usage, err)
+	}
+	c, err := datahash.DiffTrees(ctx, alg, b.Digest, h.Digest, load)
+	switch {
+	case errors.Is(err, lockfile.ErrNoTrees):
+		return nil, nil
+	case errors.Is(err, context.Canceled):
+		return nil, err
+	case err != nil:
+		return nil, exitcode.With(exitcode.Usage, lockfile.TreesError(name, err))
+	}
+	return &c, nil
 }

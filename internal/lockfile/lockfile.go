@@ -22,8 +22,10 @@ const (
 	FileName = "mlci.lock"
 	// ManifestDir holds one manifest per dataset, relative to the lock.
 	ManifestDir = "mlci.lock.d"
-	// Version is the format this mlci writes and the newest it reads.
-	Version = 1
+	// Version is the newest format this mlci reads. It writes 1, which
+	// earlier versions read, unless a dataset keeps its file list in tree
+	// objects (Dataset.Trees), which they would not understand: then 2.
+	Version = 2
 )
 
 var (
@@ -55,12 +57,26 @@ type Dataset struct {
 	Exclude        []string      `json:"exclude,omitempty"`
 	Files          int64         `json:"files"`
 	FollowSymlinks bool          `json:"follow_symlinks,omitempty"`
-	Manifest       string        `json:"manifest"`
-	Path           string        `json:"path"`
+	// Manifest is the file in ManifestDir that lists the files; "" when
+	// Trees says where they are instead.
+	Manifest string `json:"manifest,omitempty"`
+	Path     string `json:"path"`
+	// Trees is TreesInObjects when the file list is kept out of git, as
+	// tree objects in the object store, the root tree's digest being
+	// Digest; "" for a manifest.
+	Trees string `json:"trees,omitempty"`
 }
 
+// TreesInObjects is Dataset.Trees for a dataset whose file list is in tree
+// objects: a dataset too big for a manifest that git and a pull request's
+// diff can carry.
+const TreesInObjects = "objects"
+
+// InTrees reports whether the dataset's file list is in tree objects.
+func (d *Dataset) InTrees() bool { return d.Trees == TreesInObjects }
+
 // New returns an empty lock of the current version.
-func New() *Lock { return &Lock{Version: Version, Datasets: map[string]*Dataset{}} }
+func New() *Lock { return &Lock{Version: 1, Datasets: map[string]*Dataset{}} }
 
 // Names returns the dataset names in sorted order.
 func (l *Lock) Names() []string {
@@ -139,6 +155,16 @@ func (d *Dataset) validate() error {
 	if _, err := digest.Parse(string(d.Digest)); err != nil {
 		return err
 	}
+	switch d.Trees {
+	case TreesInObjects:
+		if d.Manifest != "" {
+			return fmt.Errorf("both a manifest and trees %q", d.Trees)
+		}
+		return nil
+	case "":
+	default:
+		return fmt.Errorf("trees %q is not %q: upgrade mlci", d.Trees, TreesInObjects)
+	}
 	// The manifest path comes from a file a pull request can change: keep
 	// it inside the manifest directory.
 	clean := path.Clean(d.Manifest)
@@ -176,9 +202,12 @@ func position(data []byte, off int64) (line, col int) {
 }
 
 // Encode renders the lock as indented JSON with sorted keys and a final
-// newline, so diffs in review are one line per changed field.
+// newline, so diffs in review are one line per changed field. The version
+// written is the oldest that can hold l.
 func (l *Lock) Encode() []byte {
-	out, err := json.MarshalIndent(l, "", "  ")
+	c := *l
+	c.Version = l.format()
+	out, err := json.MarshalIndent(&c, "", "  ")
 	if err != nil {
 		// Only unsupported types fail to marshal, and Lock has none.
 		panic(err)
@@ -188,6 +217,17 @@ func (l *Lock) Encode() []byte {
 
 // Write replaces the lock file atomically.
 func Write(file string, l *Lock) error {
-	l.Version = Version
+	l.Version = l.format()
 	return atomicfile.Write(file, l.Encode(), 0o644)
+}
+
+// format is the oldest version that can hold l, so that a lock without
+// tree-locked datasets stays readable by every mlci that read it before.
+func (l *Lock) format() int {
+	for _, d := range l.Datasets {
+		if d.InTrees() {
+			return 2
+		}
+	}
+	return 1
 }

@@ -56,7 +56,7 @@ func TestParseErrors(t *testing.T) {
 		{"empty", "", ErrMalformed, "mlci.lock"},
 		{"truncated", `{"version": 1, "datasets": {`, ErrMalformed, "unexpected end"},
 		{"syntax error with position", "{\n  \"version\": 1,\n  \"datasets\": {]\n}", ErrMalformed, "mlci.lock:3:"},
-		{"newer version", `{"version": 2, "datasets": {}}`, ErrNewerVersion, "upgrade mlci"},
+		{"newer version", `{"version": 3, "datasets": {}}`, ErrNewerVersion, "upgrade mlci"},
 		{"no version", `{"datasets": {}}`, ErrMalformed, "no \"version\""},
 		{"zero version", `{"version": 0}`, ErrMalformed, "unknown format version 0"},
 		{"unknown field", `{"version": 1, "datasets": {}, "extra": 1}`, ErrMalformed, "extra"},

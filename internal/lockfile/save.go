@@ -103,6 +103,9 @@ func settle(dir string, l *Lock, fresh map[string][]byte) error {
 	keep := map[string]bool{}
 	for _, n := range l.Names() {
 		ds := l.Datasets[n]
+		if ds.InTrees() {
+			continue
+		}
 		final := filepath.Join(dir, filepath.FromSlash(ds.Manifest))
 		staged := filepath.Join(dir, filepath.FromSlash(pendingPath(ds)))
 		keep[path.Base(ds.Manifest)] = true
@@ -222,9 +225,16 @@ func Load(ctx context.Context, dir string, wait func()) (*Lock, *Manifests, erro
 		hasFinal, hasStaged bool
 	}
 	raw := make([]files, len(l.Names()))
-	m := &Manifests{byName: map[string]*verified{}, all: make(chan struct{})}
+	m := &Manifests{dir: dir, byName: map[string]*verified{}, all: make(chan struct{})}
 	for i, n := range l.Names() {
 		ds := l.Datasets[n]
+		if ds.InTrees() {
+			// Listed only when asked for: a check that finds the digest
+			// unchanged, or one that walks only the trees that differ,
+			// never needs every file.
+			m.byName[n] = &verified{trees: func() ([]datahash.Entry, error) { return ExpandTrees(ctx, dir, n, ds) }}
+			continue
+		}
 		m.byName[n] = &verified{done: make(chan struct{})}
 		raw[i].final, err = regfile.Read(filepath.Join(dir, filepath.FromSlash(ds.Manifest)), MaxManifestSize)
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -239,6 +249,9 @@ func Load(ctx context.Context, dir string, wait func()) (*Lock, *Manifests, erro
 		defer close(m.all)
 		for i, n := range l.Names() {
 			v, ds := m.byName[n], l.Datasets[n]
+			if ds.InTrees() {
+				continue
+			}
 			// A staged manifest is used only when it matches and the one
 			// in place does not; one that does not match is left over
 			// from a Save that never replaced the lock. With neither, the
@@ -264,6 +277,7 @@ func Load(ctx context.Context, dir string, wait func()) (*Lock, *Manifests, erro
 
 // Manifests are the verified manifests of a Load.
 type Manifests struct {
+	dir    string
 	byName map[string]*verified
 	all    chan struct{}
 	err    error // the first failure, set before all is closed
@@ -273,18 +287,30 @@ type verified struct {
 	done    chan struct{}
 	entries []datahash.Entry
 	err     error
+	// trees lists a tree-locked dataset, which has no manifest.
+	trees func() ([]datahash.Entry, error)
 }
 
 // Get waits for the manifest of dataset name to be verified and returns
-// its entries: nil when it is missing, or the lock has no such dataset.
+// its entries: nil when it is missing, or the lock has no such dataset. A
+// dataset locked in tree objects is listed from the local object store
+// on each call, with sizes -1; a missing tree object is an error that
+// names the dataset and how to fetch it.
 func (m *Manifests) Get(name string) ([]datahash.Entry, error) {
 	v, ok := m.byName[name]
 	if !ok {
 		return nil, nil
 	}
+	if v.trees != nil {
+		return v.trees()
+	}
 	<-v.done
 	return v.entries, v.err
 }
+
+// Dir is the directory of the lock the manifests were loaded with, which
+// holds the local object store (StoreDir) of its tree-locked datasets.
+func (m *Manifests) Dir() string { return m.dir }
 
 // Err waits for every manifest and returns the first failure.
 func (m *Manifests) Err() error {

@@ -1,0 +1,93 @@
+package datacheck
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/mlci/mlci/internal/datahash"
+	"github.com/mlci/mlci/internal/digest"
+	"github.com/mlci/mlci/internal/lockfile"
+)
+
+// memTrees holds the tree objects of a dataset known by its entries (a
+// fresh walk, or a manifest), so that it can be compared with a
+// tree-locked one by DiffTrees without writing anything.
+type memTrees map[digest.Digest][]byte
+
+func treesOf(alg digest.Algorithm, entries []datahash.Entry) (memTrees, error) {
+	m := memTrees{}
+	err := datahash.TreeObjects(alg, entries, func(d digest.Digest, obj []byte) error {
+		if _, ok := m[d]; !ok {
+			m[d] = bytes.Clone(obj)
+		}
+		return nil
+	})
+	return m, err
+}
+
+// loader reads from m, then from the local object store in dir: the
+// objects are content-addressed, so which side a digest is found on does
+// not matter.
+func (m memTrees) loader(dir string) (datahash.LoadFunc, error) {
+	store, err := lockfile.OpenStore(dir)
+	if err != nil {
+		return nil, err
+	}
+	fromStore := lockfile.StoreLoader(store)
+	return func(ctx context.Context, d digest.Digest) ([]byte, error) {
+		if obj, ok := m[d]; ok {
+			return obj, nil
+		}
+		return fromStore(ctx, d)
+	}, nil
+}
+
+// treeChanges names what changed between a tree-locked dataset, whose
+// trees are in the local object store in dir, and cur, its entries now,
+// reading only the locked trees along the paths that differ. New sizes
+// come from cur; old ones are not in tree objects and stay -1.
+func treeChanges(ctx context.Context, dir string, locked *lockfile.Dataset, root digest.Digest, cur []datahash.Entry) (datahash.Changes, error) {
+	alg := locked.Digest.Algorithm()
+	m, err := treesOf(alg, cur)
+	if err != nil {
+		return datahash.Changes{}, err
+	}
+	load, err := m.loader(dir)
+	if err != nil {
+		return datahash.Changes{}, err
+	}
+	c, err := datahash.DiffTrees(ctx, alg, locked.Digest, root, load)
+	if err != nil {
+		return datahash.Changes{}, err
+	}
+	size := func(p string) int64 {
+		i, ok := slices.BinarySearchFunc(cur, p, func(e datahash.Entry, p string) int {
+			switch {
+			case datahash.Less(e.Path, p):
+				return -1
+			case datahash.Less(p, e.Path):
+				return 1
+			}
+			return 0
+		})
+		if !ok {
+			return -1
+		}
+		return cur[i].Size
+	}
+	for i := range c.Added {
+		c.Added[i].NewSize = size(c.Added[i].Path)
+	}
+	for i := range c.Modified {
+		c.Modified[i].NewSize = size(c.Modified[i].Path)
+	}
+	return c, nil
+}
+
+// treesMissing is the message of a changed tree-locked dataset whose
+// locked trees are not here to name the changed files with.
+func treesMissing(name string) string {
+	return fmt.Sprintf("its file list is in tree objects that are not in %s/objects, so the changed files cannot be named; run mlci data pull %s to fetch them", lockfile.StoreDir, name)
+}
