@@ -131,13 +131,25 @@ func printChanges(out io.Writer, root string, c *datahash.Changes, limit int) {
 		shown++
 		t.row("  "+sign, displayPath(root, ch.Path), size)
 	}
+	// A size is -1 where it is not known: tree objects, which hold the
+	// file lists of big datasets, do not record sizes.
+	size := func(n int64) string {
+		if n < 0 {
+			return ""
+		}
+		return progress.Bytes(n)
+	}
 	for _, ch := range c.Added {
-		show("+", ch, progress.Bytes(ch.NewSize))
+		show("+", ch, size(ch.NewSize))
 	}
 	for _, ch := range c.Removed {
-		show("-", ch, progress.Bytes(ch.OldSize))
+		show("-", ch, size(ch.OldSize))
 	}
 	for _, ch := range c.Modified {
+		if ch.OldSize < 0 {
+			show("~", ch, size(ch.NewSize))
+			continue
+		}
 		show("~", ch, progress.Bytes(ch.OldSize)+" -> "+progress.Bytes(ch.NewSize))
 	}
 	t.flush()

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mlci/mlci/internal/config"
 	"github.com/mlci/mlci/internal/datahash"
 	"github.com/mlci/mlci/internal/digest"
 	"github.com/mlci/mlci/internal/lockfile"
@@ -163,7 +164,11 @@ func newDataLockCmd(g *globals) *cobra.Command {
 		Short: "Record dataset digests in mlci.lock",
 		Long: `Hash datasets and record their digests in mlci.lock and their file lists in
 mlci.lock.d/. With no arguments, every dataset in mlci.yaml; datasets locked
-earlier by path are kept unless --prune. Commit both afterwards.`,
+earlier by path are kept unless --prune. Commit both afterwards.
+
+A dataset of more files than manifest_max_files (default 10,000) keeps its
+file list out of git, as tree objects in .mlci/objects/; mlci.lock records
+its root alone.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.paths = args
 			return runDataLock(cmd.Context(), opts)
@@ -199,14 +204,33 @@ func runDataLock(ctx context.Context, opts *dataLockOptions) error {
 	if _, err := p.ReadLockOrNew(); err != nil {
 		return err
 	}
+	maxFiles := config.DefaultManifestMaxFiles
+	if p.Config != nil {
+		maxFiles = p.Config.ManifestMaxFilesOrDefault()
+	}
 	results := make([]*datahash.Result, len(sets))
 	manifests := map[string][]byte{}
+	inTrees := map[string]bool{}
 	for i, d := range sets {
 		if results[i], err = p.Hash(ctx, d, opts.hash.options(opts.globals)); err != nil {
 			return err
 		}
-		manifests[d.Name] = lockfile.EncodeManifest(d.Alg, results[i].Entries)
-		results[i].Entries = nil // the manifest holds them now
+		if results[i].Files > int64(maxFiles) {
+			// Too many files for a manifest git and a review can carry:
+			// the file list goes to the local object store, before the
+			// lock that names its root is written.
+			store, err := lockfile.OpenStore(p.Root)
+			if err != nil {
+				return usageError(err)
+			}
+			if err := lockfile.WriteTrees(ctx, store, d.Alg, results[i].Entries); err != nil {
+				return usageError(fmt.Errorf("dataset %q: %w; %s is unchanged", d.Name, err, lockfile.FileName))
+			}
+			inTrees[d.Name] = true
+		} else {
+			manifests[d.Name] = lockfile.EncodeManifest(d.Alg, results[i].Entries)
+		}
+		results[i].Entries = nil // the manifest or the trees hold them now
 	}
 	// Another data lock may have written mlci.lock while we hashed:
 	// read it again under the writers' lock and add to what it holds,
@@ -240,10 +264,14 @@ func runDataLock(ctx context.Context, opts *dataLockOptions) error {
 				status = "unchanged"
 			}
 		}
-		l.Datasets[d.Name] = &lockfile.Dataset{
+		ds := &lockfile.Dataset{
 			Path: d.Path, Digest: res.Root, Files: res.Files, Bytes: res.Bytes,
 			Manifest: lockfile.ManifestPath(d.Name), Exclude: d.Exclude, FollowSymlinks: d.Follow,
 		}
+		if inTrees[d.Name] {
+			ds.Manifest, ds.Trees = "", lockfile.TreesInObjects
+		}
+		l.Datasets[d.Name] = ds
 		out = append(out, lockOutput{hashOutput{d.Name, d.Path, res.Root, res.Files, res.Bytes, res.Hashed, res.Cached}, status})
 	}
 	switch err := lockfile.Save(p.Root, l, manifests); {
@@ -270,5 +298,9 @@ func runDataLock(ctx context.Context, opts *dataLockOptions) error {
 		return err
 	}
 	fmt.Fprintf(opts.io.Stdout, "wrote %s; commit it with %s/\n", p.Rel(p.LockPath()), lockfile.ManifestDir)
+	if len(inTrees) > 0 {
+		fmt.Fprintf(opts.io.Stdout, "datasets of more than %s files keep their file lists in %s/objects/, not in git: mlci data push sends them to a remote for CI and other clones\n",
+			progress.Count(int64(maxFiles)), lockfile.StoreDir)
+	}
 	return nil
 }
