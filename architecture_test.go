@@ -195,7 +195,7 @@ func TestFakesStayInTests(t *testing.T) {
 	pkgs := loadPackages(t)
 	testOnly := []string{
 		"internal/forge/githubfake", "internal/forge/gitlabfake", "internal/forge/fakefault",
-		"internal/forge/sticky/stickytest", "internal/syncbuf", "internal/rollout/analysis/promtest", "internal/forge/tracker/trackertest",
+		"internal/forge/sticky/stickytest", "internal/syncbuf", "internal/rollout/analysis/promtest", "internal/forge/tracker/trackertest", "internal/remote/remotetest",
 		"runner/dockerjob/dockertest", "runner/gpu/gputest", "runner/jobrun/jobruntest",
 	}
 	for _, name := range sortedKeys(pkgs) {

@@ -16,6 +16,7 @@ import (
 
 func newDataCheckCmd(g *globals) *cobra.Command {
 	opts := &dataCheckOptions{globals: g}
+	var remoteName string // --remote: data check --remote runs instead
 	cmd := &cobra.Command{
 		Use:   "check [NAME]...",
 		Short: "Fail when a dataset differs from mlci.lock, naming the files",
@@ -25,11 +26,15 @@ modified, or when a dataset in mlci.yaml is not locked. Unchanged files are
 not read again thanks to the state cache in .mlci/.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.names = args
+			if remoteName != "" {
+				return runDataRemoteCheck(cmd.Context(), &dataRemoteCheckOptions{globals: g, names: args, remote: remoteName, limit: opts.limit})
+			}
 			return runDataCheck(cmd.Context(), opts)
 		},
 	}
 	opts.hash.register(cmd, false)
 	cmd.Flags().IntVar(&opts.limit, "limit", 20, "list at most `N` changed files per dataset (0: all); --json lists all")
+	cmd.Flags().StringVar(&remoteName, "remote", "", "instead, check that the remote `NAME` in mlci.yaml holds every file and tree object of the locked datasets, downloading nothing")
 	return cmd
 }
 

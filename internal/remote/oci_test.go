@@ -5,39 +5,12 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
-	"github.com/distribution/distribution/v3/configuration"
-	"github.com/distribution/distribution/v3/registry/handlers"
-	_ "github.com/distribution/distribution/v3/registry/storage/driver/inmemory"
-
 	"github.com/mlci/mlci/internal/digest"
+	"github.com/mlci/mlci/internal/remote/remotetest"
 )
-
-// startRegistry serves distribution's registry in-process, so the registry
-// protocol is exercised without Docker. wrap, when set, stands in front.
-func startRegistry(t *testing.T, wrap func(http.Handler) http.Handler) string {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	config := &configuration.Configuration{
-		Storage: configuration.Storage{
-			"inmemory":    configuration.Parameters{},
-			"maintenance": configuration.Parameters{"uploadpurging": map[any]any{"enabled": false}},
-		},
-	}
-	config.Log.Level = "error"
-	config.Log.AccessLog.Disabled = true
-	var h http.Handler = handlers.NewApp(ctx, config)
-	if wrap != nil {
-		h = wrap(h)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return strings.TrimPrefix(srv.URL, "http://") // 127.0.0.1:PORT, so plain HTTP
-}
 
 func openT(t *testing.T, spec string, opt Options) Store {
 	t.Helper()
@@ -49,7 +22,7 @@ func openT(t *testing.T, spec string, opt Options) Store {
 }
 
 func TestOCIRegistry(t *testing.T) {
-	host := startRegistry(t, nil)
+	host := remotetest.StartRegistry(t, nil)
 	t.Run("contract", func(t *testing.T) {
 		storeContract(t, openT(t, "oci://"+host+"/mlci/contract", Options{}), digest.SHA256)
 	})
@@ -67,7 +40,7 @@ func TestOCIRegistry(t *testing.T) {
 
 // TestOCIAuth puts HTTP basic authentication in front of the registry.
 func TestOCIAuth(t *testing.T) {
-	host := startRegistry(t, func(h http.Handler) http.Handler {
+	host := remotetest.StartRegistry(t, func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if u, p, ok := r.BasicAuth(); !ok || u != "ci" || p != "right-password" {
 				w.Header().Set("WWW-Authenticate", `Basic realm="registry"`)
@@ -105,7 +78,7 @@ func TestOCIAuth(t *testing.T) {
 }
 
 func TestOCIFlakyConnection(t *testing.T) {
-	host := startRegistry(t, nil)
+	host := remotetest.StartRegistry(t, nil)
 	const drops = 4
 	proxy := flakyProxy(t, "http://"+host, drops, func(r *http.Request) bool {
 		return r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/blobs/uploads/") ||

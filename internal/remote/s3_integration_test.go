@@ -5,106 +5,35 @@ package remote
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"errors"
-	"fmt"
-	"go/build"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/mlci/mlci/internal/digest"
+	"github.com/mlci/mlci/internal/remote/remotetest"
 )
 
-// versity is a Versity S3 gateway serving a temporary directory.
-type versity struct {
-	endpoint       string // http://127.0.0.1:PORT
-	dir            string // the posix root: one directory per bucket
-	access, secret string
-}
+// versity is the gateway remotetest starts, with what these tests ask of it.
+type versity struct{ *remotetest.Versity }
 
-// startVersity starts versitygw on a free port and stops it when the test
-// ends. A missing versitygw fails the test: under the integration tag the
-// S3 store must be tested against a real server.
-func startVersity(t *testing.T) *versity {
-	t.Helper()
-	bin, err := exec.LookPath("versitygw")
-	if err != nil {
-		bin = filepath.Join(build.Default.GOPATH, "bin", "versitygw")
-		if _, err := os.Stat(bin); err != nil {
-			t.Fatal("versitygw is not on PATH nor in $(go env GOPATH)/bin; install it with: go install github.com/versity/versitygw/cmd/versitygw@v1.8.0")
-		}
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	v := &versity{endpoint: "http://" + addr, dir: t.TempDir(), access: randomKey(t), secret: randomKey(t)}
-	cmd := exec.Command(bin, "--port", addr, "posix", v.dir)
-	cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY="+v.access, "ROOT_SECRET_KEY="+v.secret)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
-	})
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get(v.endpoint)
-		if err == nil {
-			resp.Body.Close()
-			return v
-		}
-		select {
-		case <-exited:
-			t.Fatalf("versitygw exited: %s", out.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("versitygw did not answer on %s within 20s: %s", addr, out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-func randomKey(t *testing.T) string {
-	b := make([]byte, 12)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return fmt.Sprintf("%x", b)
-}
+func startVersity(t *testing.T) *versity { return &versity{remotetest.StartVersity(t)} }
 
 // env is what the CLI would pass as Options.Getenv.
 func (v *versity) env(secret string) func(string) string {
-	vars := map[string]string{
-		"AWS_ENDPOINT_URL":      v.endpoint,
-		"AWS_REGION":            "us-east-1",
-		"AWS_ACCESS_KEY_ID":     v.access,
-		"AWS_SECRET_ACCESS_KEY": secret,
-	}
+	vars := v.Env(secret)
 	return func(k string) string { return vars[k] }
 }
 
 // bucket opens an s3:// store on a new bucket with a unique name.
 func (v *versity) bucket(t *testing.T, opt Options) (*S3, string) {
 	t.Helper()
-	name := "mlci-" + strings.ToLower(randomKey(t))
+	name := "mlci-" + strings.ToLower(remotetest.RandomKey(t))
 	if opt.Getenv == nil {
-		opt.Getenv = v.env(v.secret)
+		opt.Getenv = v.env(v.Secret)
 	}
 	s, err := Open(context.Background(), "s3://"+name+"/datasets?path_style=true", "", opt)
 	if err != nil {
@@ -136,7 +65,7 @@ func TestS3Versity(t *testing.T) {
 		if err := s.Put(context.Background(), d, int64(len(content)), bytes.NewReader(content)); err != nil {
 			t.Fatal(err)
 		}
-		p := filepath.Join(v.dir, name, "datasets", "objects", "blake3", d.Hex()[:2], d.Hex())
+		p := filepath.Join(v.Dir, name, "datasets", "objects", "blake3", d.Hex()[:2], d.Hex())
 		if b, err := os.ReadFile(p); err != nil || !bytes.Equal(b, content) {
 			t.Fatalf("object at %s: %q, %v", p, b, err)
 		}
@@ -148,7 +77,7 @@ func TestS3Versity(t *testing.T) {
 		if err := s.Put(context.Background(), d, int64(len(content)), bytes.NewReader(content)); err != nil {
 			t.Fatal(err)
 		}
-		wrong := "not-" + v.secret
+		wrong := "not-" + v.Secret
 		bad, err := Open(context.Background(), "s3://"+name+"/datasets", "", Options{Getenv: v.env(wrong)})
 		if err != nil {
 			t.Fatal(err)
@@ -177,7 +106,7 @@ func TestS3Versity(t *testing.T) {
 			t.Fatal(err)
 		}
 		bad := ds.objects[5]
-		p := filepath.Join(v.dir, name, "datasets", "objects", "blake3", bad.Digest.Hex()[:2], bad.Digest.Hex())
+		p := filepath.Join(v.Dir, name, "datasets", "objects", "blake3", bad.Digest.Hex()[:2], bad.Digest.Hex())
 		if err := os.WriteFile(p, bytes.Repeat([]byte("?"), int(bad.Size)), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -193,9 +122,9 @@ func TestS3Versity(t *testing.T) {
 
 	t.Run("flaky connection", func(t *testing.T) {
 		const drops = 4
-		proxy := flakyProxy(t, v.endpoint, drops, func(r *http.Request) bool { return strings.Contains(r.URL.Path, "/objects/") })
+		proxy := flakyProxy(t, v.Endpoint, drops, func(r *http.Request) bool { return strings.Contains(r.URL.Path, "/objects/") })
 		s, name := v.bucket(t, Options{})
-		env := v.env(v.secret)
+		env := v.env(v.Secret)
 		flaky, err := Open(context.Background(), "s3://"+name+"/datasets?endpoint="+url.QueryEscape(proxy.srv.URL), "",
 			Options{Getenv: env})
 		if err != nil {

@@ -242,7 +242,7 @@ func (t *transfer) run(work <-chan Object, do func(Object) error, what string) {
 					continue // drain, so the feeder never blocks
 				}
 				if err := do(o); err != nil {
-					t.cancel(fmt.Errorf("%s: %w", what, unwrapPermanent(err)))
+					t.cancel(fmt.Errorf("%s: %w", what, &ObjectError{Digest: o.Digest, Err: unwrapPermanent(err)}))
 					continue
 				}
 				t.transferred.Add(1)
@@ -291,6 +291,16 @@ func (t *transfer) retry(f func() error) error {
 		wait = min(2*wait, t.opts.MaxBackoff)
 	}
 }
+
+// ObjectError is a transfer's failure on one object, so that a caller can
+// name what the object is to it, such as the file it came from.
+type ObjectError struct {
+	Digest digest.Digest
+	Err    error
+}
+
+func (e *ObjectError) Error() string { return e.Err.Error() }
+func (e *ObjectError) Unwrap() error { return e.Err }
 
 // permanent marks an error that retrying cannot cure.
 type permanent struct{ err error }

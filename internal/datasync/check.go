@@ -1,0 +1,58 @@
+package datasync
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/mlci/mlci/internal/digest"
+	"github.com/mlci/mlci/internal/remote"
+)
+
+// DefaultBatch is how many digests one Has call asks about.
+const DefaultBatch = 1000
+
+// CheckResult is how much of one dataset a remote holds.
+type CheckResult struct {
+	Dataset string        `json:"dataset"`
+	Digest  digest.Digest `json:"digest"`
+	Objects int           `json:"objects"` // distinct blobs and trees
+	Missing []Missing     `json:"missing"` // in the order the objects were listed
+}
+
+// Check asks store, in batches of batch digests (0: DefaultBatch),
+// whether it holds every blob and tree object of s, downloading nothing.
+func Check(ctx context.Context, store remote.Store, s *Set, batch int) (CheckResult, error) {
+	if batch <= 0 {
+		batch = DefaultBatch
+	}
+	blobs, trees := s.Blobs(), s.treeObjects()
+	objects := append(blobs, trees...)
+	res := CheckResult{Dataset: s.Name, Digest: s.Dataset.Digest, Objects: len(objects), Missing: []Missing{}}
+	for start := 0; start < len(objects); start += batch {
+		part := objects[start:min(start+batch, len(objects))]
+		ds := make([]digest.Digest, len(part))
+		for i, o := range part {
+			ds[i] = o.Digest
+		}
+		present, err := store.Has(ctx, ds)
+		if err != nil {
+			return res, fmt.Errorf("dataset %s: %w", s.Name, err)
+		}
+		for i, ok := range present {
+			if ok {
+				continue
+			}
+			d := ds[i]
+			m := Missing{Dataset: s.Name, Digest: d}
+			if start+i < len(blobs) {
+				m.Kind = s.Entries[s.byDigest[d][0]].Type.String()
+				m.Paths = s.Paths(d)
+			} else {
+				m.Kind = "tree"
+				m.Paths = []string{s.treePath(d)}
+			}
+			res.Missing = append(res.Missing, m)
+		}
+	}
+	return res, nil
+}

@@ -1,0 +1,205 @@
+package datasync
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/mlci/mlci/internal/datahash"
+	"github.com/mlci/mlci/internal/digest"
+	"github.com/mlci/mlci/internal/lockfile"
+	"github.com/mlci/mlci/internal/remote"
+)
+
+// file is one entry of a crafted lock: its path and content (a link's
+// target when link is set).
+type file struct {
+	path, content string
+	link          bool
+}
+
+// craft builds the set a lock listing files would give, as a pull request
+// can write it, and a local remote holding every object.
+func craft(t *testing.T, dsPath string, files []file) (*Set, remote.Store) {
+	t.Helper()
+	store, err := remote.OpenLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var entries []datahash.Entry
+	for _, f := range files {
+		h := digest.BLAKE3.New()
+		h.Write([]byte(f.content))
+		e := datahash.Entry{Path: f.path, Type: datahash.File, Size: int64(len(f.content))}
+		if f.link {
+			e.Type = datahash.Symlink
+		}
+		copy(e.Sum[:], h.Sum(nil))
+		entries = append(entries, e)
+		d := digest.New(digest.BLAKE3, e.Sum[:])
+		if err := store.Put(context.Background(), d, e.Size, strings.NewReader(f.content)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	datahash.Sort(entries)
+	ds := &lockfile.Dataset{Path: dsPath, Digest: datahash.Root(digest.BLAKE3, entries), Files: int64(len(entries))}
+	return NewSet("ds", ds, entries), store
+}
+
+// outside is a folder beside the project, which no pull may write into.
+func outside(t *testing.T) (project, out string) {
+	base := t.TempDir()
+	project, out = filepath.Join(base, "project"), filepath.Join(base, "outside")
+	for _, d := range []string{project, out} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return project, out
+}
+
+func empty(t *testing.T, dir string) {
+	t.Helper()
+	if left, err := os.ReadDir(dir); err != nil || len(left) > 0 {
+		t.Fatalf("%s holds %v (%v); pull wrote outside the dataset", dir, left, err)
+	}
+}
+
+// A committed link on the way to a dataset's files must not carry pull's
+// writes outside the project: the attack this guards against, tested as
+// it would succeed through a plain join of the paths.
+func TestPullRefusesLinkOnTheWay(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("links need privileges on Windows")
+	}
+	tests := []struct {
+		name   string
+		link   string // path in the project made a link
+		target string // relative to the project; "" for the outside folder
+	}{
+		{"dataset folder is a link", "data/ds", ""},
+		{"a parent is a link", "data", ""},
+		{"a subfolder is a link", "data/ds/sub", ""},
+		// os.Root alone allows this one: the link stays in the project.
+		{"a subfolder links to git's hooks", "data/ds/sub", ".git/hooks"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			project, out := outside(t)
+			link := filepath.Join(project, filepath.FromSlash(tt.link))
+			if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			target := out
+			if tt.target != "" {
+				target = filepath.Join(project, filepath.FromSlash(tt.target))
+				if err := os.MkdirAll(target, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				out = target
+				rel, err := filepath.Rel(filepath.Dir(link), target)
+				if err != nil {
+					t.Fatal(err)
+				}
+				target = rel
+			}
+			if err := os.Symlink(target, link); err != nil {
+				t.Fatal(err)
+			}
+			s, store := craft(t, "data/ds", []file{{path: "sub/evil.sh", content: "#!/bin/sh\necho owned\n"}, {path: "top", content: "x"}})
+			_, err := Pull(context.Background(), project, store, s, PullOptions{})
+			if !errors.Is(err, ErrUnsafePath) || !strings.Contains(err.Error(), "is a link") {
+				t.Fatalf("Pull = %v, want ErrUnsafePath naming the link", err)
+			}
+			empty(t, out)
+		})
+	}
+}
+
+func TestPullRefusesUnsafePaths(t *testing.T) {
+	tests := []struct {
+		name   string
+		dsPath string
+		files  []file
+	}{
+		{"entry climbs out", "data/ds", []file{{path: "../../../outside/x", content: "x"}, {path: "a", content: "a"}}},
+		{"dataset outside the project", "../outside", []file{{path: "x", content: "x"}, {path: "y", content: "y"}}},
+		{"absolute dataset", "/tmp/mlci-pull-abs", []file{{path: "x", content: "x"}, {path: "y", content: "y"}}},
+		{"git hook", ".", []file{{path: ".git/hooks/post-checkout", content: "#!/bin/sh\n"}, {path: "a", content: "a"}}},
+		{"git hook in another case", ".", []file{{path: ".GIT/hooks/post-checkout", content: "#!/bin/sh\n"}, {path: "a", content: "a"}}},
+		{"dataset inside git", ".git/hooks", []file{{path: "pre-commit", content: "#!/bin/sh\n"}, {path: "x", content: "x"}}},
+		{"mlci's own lock", ".", []file{{path: "mlci.lock", content: "{}"}, {path: "a", content: "a"}}},
+		{"link to an absolute path", "data/ds", []file{{path: "passwd", content: "/etc/passwd", link: true}, {path: "a", content: "a"}}},
+		{"link out of the dataset", "data/ds", []file{{path: "sub/up", content: "../../../outside", link: true}, {path: "a", content: "a"}}},
+		{"link into git", ".", []file{{path: "hooks", content: ".git/hooks", link: true}, {path: "a", content: "a"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			project, out := outside(t)
+			s, store := craft(t, tt.dsPath, tt.files)
+			_, err := Pull(context.Background(), project, store, s, PullOptions{})
+			if !errors.Is(err, ErrUnsafePath) {
+				t.Fatalf("Pull = %v, want ErrUnsafePath", err)
+			}
+			empty(t, out)
+			if _, err := os.Lstat(filepath.Join(project, ".git")); err == nil {
+				t.Fatal("pull wrote into .git")
+			}
+			if _, err := os.Lstat(filepath.Join(project, "mlci.lock")); err == nil {
+				t.Fatal("pull wrote mlci.lock")
+			}
+		})
+	}
+}
+
+func TestPullPlacesFilesAndLinks(t *testing.T) {
+	project := t.TempDir()
+	files := []file{
+		{path: "a", content: "same"},
+		{path: "b/c", content: "same"},
+		{path: "b/d", content: "other"},
+		{path: "b/link", content: "../a", link: true},
+		{path: "same-as-link", content: "../a"},
+	}
+	s, store := craft(t, "data/ds", files)
+	st, err := Pull(context.Background(), project, store, s, PullOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Files != 5 || st.Transferred != 3 {
+		t.Errorf("stats = %+v, want 5 files from 3 objects", st)
+	}
+	for _, f := range files {
+		p := filepath.Join(project, "data", "ds", filepath.FromSlash(f.path))
+		if f.link {
+			if got, err := os.Readlink(p); err != nil || got != f.content {
+				t.Errorf("link %s -> %q, %v; want %q", f.path, got, err, f.content)
+			}
+			continue
+		}
+		if got, err := os.ReadFile(p); err != nil || !bytes.Equal(got, []byte(f.content)) {
+			t.Errorf("%s = %q, %v; want %q", f.path, got, err, f.content)
+		}
+	}
+}
+
+func TestDirsPostOrder(t *testing.T) {
+	var entries []datahash.Entry
+	for _, p := range []string{"a/b/c", "a/b/d/e", "a/f", "g", "h/i"} {
+		entries = append(entries, datahash.Entry{Path: p, Type: datahash.File})
+	}
+	got := dirsPostOrder(entries)
+	want := []string{"a/b/d", "a/b", "a", "h", ""}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("dirsPostOrder = %q, want %q", got, want)
+	}
+	n := 0
+	if err := datahash.TreeObjects(digest.BLAKE3, entries, func(digest.Digest, []byte) error { n++; return nil }); err != nil || n != len(want) {
+		t.Fatalf("TreeObjects emitted %d objects, want %d", n, len(want))
+	}
+}
