@@ -142,6 +142,7 @@ func diffTreeLocked(ctx context.Context, repo *gitrepo.Repo, rev, prefix, name s
 		maps.Copy(mem, m)
 		return err
 	}
+	var baseFile, headFile []datahash.Entry
 	if !b.InTrees() {
 		entries, err := baseManifest(ctx, repo, rev, prefix, b)
 		if err != nil || entries == nil {
@@ -150,6 +151,7 @@ func diffTreeLocked(ctx context.Context, repo *gitrepo.Repo, rev, prefix, name s
 		if err := add(entries); err != nil {
 			return nil, err
 		}
+		baseFile = singleFile(entries)
 	}
 	if !h.InTrees() {
 		entries, err := manifests.Get(name)
@@ -162,12 +164,13 @@ func diffTreeLocked(ctx context.Context, repo *gitrepo.Repo, rev, prefix, name s
 		if err := add(entries); err != nil {
 			return nil, err
 		}
+		headFile = singleFile(entries)
 	}
 	load, err := mem.loader(manifests.Dir())
 	if err != nil {
 		return nil, exitcode.With(exitcode.Usage, err)
 	}
-	c, err := datahash.DiffTrees(ctx, alg, b.Digest, h.Digest, load)
+	c, err := diffRoots(ctx, alg, b.Digest, h.Digest, load, baseFile, headFile)
 	switch {
 	case errors.Is(err, lockfile.ErrNoTrees):
 		return nil, nil

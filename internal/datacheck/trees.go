@@ -58,7 +58,7 @@ func treeChanges(ctx context.Context, dir string, locked *lockfile.Dataset, root
 	if err != nil {
 		return datahash.Changes{}, err
 	}
-	c, err := datahash.DiffTrees(ctx, alg, locked.Digest, root, load)
+	c, err := diffRoots(ctx, alg, locked.Digest, root, load, nil, singleFile(cur))
 	if err != nil {
 		return datahash.Changes{}, err
 	}
@@ -90,4 +90,43 @@ func treeChanges(ctx context.Context, dir string, locked *lockfile.Dataset, root
 // locked trees are not here to name the changed files with.
 func treesMissing(name string) string {
 	return fmt.Sprintf("its file list is in tree objects that are not in %s/objects, so the changed files cannot be named; run mlci data pull %s to fetch them", lockfile.StoreDir, name)
+}
+
+// singleFile returns entries when they are a single-file dataset, whose
+// root is the file's digest rather than a tree; nil otherwise.
+func singleFile(entries []datahash.Entry) []datahash.Entry {
+	if len(entries) == 1 && entries[0].Path == "" {
+		return entries
+	}
+	return nil
+}
+
+// diffRoots compares two versions of a dataset by their roots, descending
+// only into differing trees. A side that is a single file (oldFile or
+// newFile set) has no tree to descend into: the other side is then listed
+// whole, as every one of its files changed anyway.
+func diffRoots(ctx context.Context, alg digest.Algorithm, oldRoot, newRoot digest.Digest, load datahash.LoadFunc, oldFile, newFile []datahash.Entry) (datahash.Changes, error) {
+	if oldFile == nil && newFile == nil {
+		return datahash.DiffTrees(ctx, alg, oldRoot, newRoot, load)
+	}
+	list := func(file []datahash.Entry, root digest.Digest) ([]datahash.Entry, error) {
+		if file != nil {
+			return file, nil
+		}
+		var entries []datahash.Entry
+		err := datahash.Expand(ctx, alg, root, load, func(e datahash.Entry) error {
+			entries = append(entries, e)
+			return nil
+		})
+		return entries, err
+	}
+	old, err := list(oldFile, oldRoot)
+	if err != nil {
+		return datahash.Changes{}, err
+	}
+	cur, err := list(newFile, newRoot)
+	if err != nil {
+		return datahash.Changes{}, err
+	}
+	return datahash.Diff(old, cur), nil
 }

@@ -65,6 +65,7 @@ func TestCheckTreeLocked(t *testing.T) {
 		change      func(t *testing.T, p *project.Project)
 		wantStatus  string
 		wantChanges *datahash.Changes
+		wantCounts  *[3]int // added, removed, modified
 		wantMessage string
 	}{
 		{name: "unchanged", wantStatus: StatusOK},
@@ -92,6 +93,19 @@ func TestCheckTreeLocked(t *testing.T) {
 			},
 		},
 		{
+			// A single file has no tree to descend into: every locked
+			// file is gone and the file is new.
+			name: "became a single file",
+			change: func(t *testing.T, p *project.Project) {
+				os.RemoveAll(filepath.Join(p.Root, "data/digits"))
+				if err := os.WriteFile(filepath.Join(p.Root, "data/digits"), []byte("one"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			},
+			wantStatus: StatusChanged,
+			wantCounts: &[3]int{1, 351, 0},
+		},
+		{
 			name: "changed without the objects",
 			change: func(t *testing.T, p *project.Project) {
 				writeData(t, p, "train/3/3-000.pgm", "changed")
@@ -111,6 +125,14 @@ func TestCheckTreeLocked(t *testing.T) {
 			r := checkDigits(t, p)
 			if r.Status != tt.wantStatus || !strings.Contains(r.Message, tt.wantMessage) {
 				t.Errorf("status %s, message %q; want %s with %q", r.Status, r.Message, tt.wantStatus, tt.wantMessage)
+			}
+			if tt.wantCounts != nil {
+				if r.Changes == nil {
+					t.Fatalf("no changes named: %+v", r)
+				}
+				if got := [3]int{len(r.Changes.Added), len(r.Changes.Removed), len(r.Changes.Modified)}; got != *tt.wantCounts {
+					t.Errorf("+-~ = %v, want %v", got, *tt.wantCounts)
+				}
 			}
 			if tt.wantChanges != nil {
 				if r.Changes == nil {
