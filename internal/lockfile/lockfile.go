@@ -75,7 +75,8 @@ const TreesInObjects = "objects"
 // InTrees reports whether the dataset's file list is in tree objects.
 func (d *Dataset) InTrees() bool { return d.Trees == TreesInObjects }
 
-// New returns an empty lock of the current version.
+// New returns an empty lock, of the oldest version (Encode raises it when
+// a dataset needs a newer one).
 func New() *Lock { return &Lock{Version: 1, Datasets: map[string]*Dataset{}} }
 
 // Names returns the dataset names in sorted order.
