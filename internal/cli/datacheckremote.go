@@ -36,7 +36,7 @@ func runDataRemoteCheck(ctx context.Context, opts *dataRemoteCheckOptions) error
 	if err != nil {
 		return err
 	}
-	sets, err := opts.remoteSets(ctx, p, opts.names)
+	sets, err := opts.remoteSets(ctx, p, opts.names, store, r)
 	if err != nil {
 		return err
 	}

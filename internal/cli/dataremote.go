@@ -59,11 +59,27 @@ func remoteError(r config.Remote, err error) error {
 	return serviceError(fmt.Errorf("remote %s: %w", r.Name, err))
 }
 
-// remoteSets loads the lock and the named datasets' objects.
-func (g *globals) remoteSets(ctx context.Context, p *project.Project, names []string) ([]*datasync.Set, error) {
+// remoteSets loads the lock and the named datasets' objects. The tree
+// objects of a dataset whose file list is not in git come from the local
+// object store, else from the remote, which a fresh clone needs.
+func (g *globals) remoteSets(ctx context.Context, p *project.Project, names []string, store remote.Store, r config.Remote) ([]*datasync.Set, error) {
 	l, manifests, err := datacheck.Load(ctx, p, g.waitForWriter)
 	if err != nil {
 		return nil, err
+	}
+	selected := names
+	if len(selected) == 0 {
+		selected = l.Names()
+	}
+	for _, n := range selected {
+		if ds, ok := l.Datasets[n]; ok && ds.InTrees() {
+			if err := datasync.FetchTrees(ctx, p.Root, store, n, ds); err != nil {
+				if errors.Is(err, remote.ErrNotFound) {
+					return nil, checkFailed(fmt.Errorf("remote %s: %w", r.Name, err))
+				}
+				return nil, remoteError(r, err)
+			}
+		}
 	}
 	return datasync.Sets(l, manifests, names)
 }
@@ -129,7 +145,7 @@ func runDataPush(ctx context.Context, opts *dataPushOptions) error {
 	if err != nil {
 		return err
 	}
-	sets, err := opts.remoteSets(ctx, p, opts.names)
+	sets, err := opts.remoteSets(ctx, p, opts.names, store, r)
 	if err != nil {
 		return err
 	}
@@ -218,7 +234,7 @@ func runDataPull(ctx context.Context, opts *dataPullOptions) error {
 	if err != nil {
 		return err
 	}
-	sets, err := opts.remoteSets(ctx, p, opts.names)
+	sets, err := opts.remoteSets(ctx, p, opts.names, store, r)
 	if err != nil {
 		return err
 	}

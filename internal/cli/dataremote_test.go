@@ -18,10 +18,10 @@ import (
 // remoteProject makes a project whose dataset "ds" (data/ds) has nested
 // folders, two files with the same content and a link, with remotes
 // written as given under remotes:, and locks it with alg.
-func remoteProject(t *testing.T, alg digest.Algorithm, remotes string) string {
+func remoteProject(t *testing.T, alg digest.Algorithm, remotes string, extra ...string) string {
 	t.Helper()
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "mlci.yaml"), "hash: "+string(alg)+"\ndata:\n  - name: ds\n    path: data/ds\nremotes:\n"+remotes)
+	writeFile(t, filepath.Join(dir, "mlci.yaml"), "hash: "+string(alg)+"\ndata:\n  - name: ds\n    path: data/ds\n"+strings.Join(extra, "")+"remotes:\n"+remotes)
 	ds := filepath.Join(dir, "data", "ds")
 	writeFile(t, filepath.Join(ds, "a.txt"), "alpha\n")
 	writeFile(t, filepath.Join(ds, "same", "a-again.txt"), "alpha\n")
@@ -51,7 +51,7 @@ func cloneProject(t *testing.T, dir string) string {
 		writeFile(t, filepath.Join(dst, f), string(b))
 	}
 	entries, err := os.ReadDir(filepath.Join(dir, "mlci.lock.d"))
-	if err != nil {
+	if err != nil && !os.IsNotExist(err) {
 		t.Fatal(err)
 	}
 	for _, e := range entries {
@@ -144,6 +144,37 @@ func TestDataPushPullLocal(t *testing.T) {
 			t.Fatalf("check --remote: %d\n%s%s", r.code, r.stdout, r.stderr)
 		}
 	})
+}
+
+// A dataset over manifest_max_files keeps its file list as tree objects,
+// out of git: a fresh clone gets them from the remote.
+func TestDataPushPullTrees(t *testing.T) {
+	store := t.TempDir()
+	dir := remoteProject(t, digest.BLAKE3, "  - name: shared\n    url: "+store+"\n", "manifest_max_files: 2\n")
+	lock, err := os.ReadFile(filepath.Join(dir, "mlci.lock"))
+	if err != nil || !strings.Contains(string(lock), `"trees": "objects"`) {
+		t.Fatalf("the dataset is not tree-locked: %s %v", lock, err)
+	}
+	roundTrip(t, dir, nil)
+
+	// Without its root tree, the remote cannot give a clone the dataset.
+	root := struct {
+		Datasets map[string]struct {
+			Digest digest.Digest `json:"digest"`
+		} `json:"datasets"`
+	}{}
+	if err := json.Unmarshal(lock, &root); err != nil {
+		t.Fatal(err)
+	}
+	d := root.Datasets["ds"].Digest
+	if err := os.Remove(filepath.Join(store, "objects", "blake3", d.Hex()[:2], d.Hex())); err != nil {
+		t.Fatal(err)
+	}
+	clone := cloneProject(t, dir)
+	r := run(t, nil, "-C", clone, "data", "check", "--remote", "shared")
+	if r.code != 1 || !strings.Contains(r.stderr, "dataset ds: tree "+string(d)+": not in local:") || !strings.Contains(r.stderr, "run mlci data push ds") {
+		t.Fatalf("check --remote without the root tree: %d %q", r.code, r.stderr)
+	}
 }
 
 // objectPath is where a local remote keeps the content of a file.

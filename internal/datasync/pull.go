@@ -131,13 +131,21 @@ func Pull(ctx context.Context, root string, store remote.Store, s *Set, opts Pul
 	defer os.RemoveAll(tmp)
 	topts := opts.Transfer
 	topts.TempDir = tmp
-	var placed atomic.Int64
+	if topts.Progress != nil {
+		topts.Progress = knownBytes{topts.Progress}
+	}
+	var placed, bytes atomic.Int64
 	st.Stats, err = remote.Pull(ctx, store, objects, func(d digest.Digest, tmpPath string) error {
+		if fi, err := os.Stat(tmpPath); err == nil {
+			bytes.Add(fi.Size())
+		}
 		n, err := w.place(s, todo[d], tmpPath)
 		placed.Add(int64(n))
 		return err
 	}, topts)
 	st.Files = placed.Load()
+	// Entries listed from tree objects have no sizes: count what came.
+	st.Bytes = bytes.Load()
 	if err != nil {
 		if d, ok := objectError(err); ok && errors.Is(err, remote.ErrDigestMismatch) {
 			return st, fmt.Errorf("dataset %s: %s: the remote's object for it is corrupt, so it was not written: %w", s.Name, firstPaths(s.Paths(d), 3), err)
@@ -426,3 +434,10 @@ func checkLinkTarget(s *Set, e datahash.Entry, target string) error {
 	}
 	return checkComponents(resolved)
 }
+
+// knownBytes passes progress on without the unknown (-1) sizes of entries
+// listed from tree objects, so a bar shows no negative bytes.
+type knownBytes struct{ p remote.Progress }
+
+func (k knownBytes) SetTotal(files, bytes int64) { k.p.SetTotal(files, max(bytes, 0)) }
+func (k knownBytes) Add(files, bytes int64)      { k.p.Add(files, max(bytes, 0)) }

@@ -26,7 +26,13 @@ var ErrChangedSinceLock = errors.New("changed since mlci data lock")
 // longer matches the lock is refused by the store's own verification, and
 // the error names the file and says to lock again.
 func Push(ctx context.Context, root string, store remote.Store, s *Set, opts remote.TransferOptions) (remote.Stats, error) {
-	objects := append(s.Blobs(), s.treeObjects()...)
+	blobs := s.Blobs()
+	for i, o := range blobs {
+		if o.Size < 0 {
+			blobs[i].Size = s.localSize(root, o.Digest)
+		}
+	}
+	objects := append(blobs, s.treeObjects()...)
 	st, err := remote.Push(ctx, store, objects, func(d digest.Digest) (io.ReadCloser, error) {
 		if obj, ok := s.tree(d); ok {
 			return io.NopCloser(bytes.NewReader(obj)), nil
@@ -76,4 +82,28 @@ func (s *Set) open(root string, d digest.Digest) (io.ReadCloser, error) {
 		return nil, err
 	}
 	return f, nil
+}
+
+// localSize is the size of the content d in the working tree, for entries
+// listed from tree objects, which do not record sizes; -1 when it cannot be
+// read, which open then reports.
+func (s *Set) localSize(root string, d digest.Digest) int64 {
+	idx := s.byDigest[d]
+	if len(idx) == 0 {
+		return -1
+	}
+	e := s.Entries[idx[0]]
+	full := filepath.Join(root, filepath.FromSlash(s.path(e)))
+	if e.Type == datahash.Symlink {
+		target, err := os.Readlink(full)
+		if err != nil {
+			return -1
+		}
+		return int64(len(target))
+	}
+	fi, err := os.Stat(full)
+	if err != nil {
+		return -1
+	}
+	return fi.Size()
 }

@@ -1,11 +1,16 @@
 package datasync
 
 import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
 	"path"
 	"strings"
 
 	"github.com/mlci/mlci/internal/datahash"
 	"github.com/mlci/mlci/internal/digest"
+	"github.com/mlci/mlci/internal/lockfile"
 	"github.com/mlci/mlci/internal/remote"
 )
 
@@ -103,4 +108,41 @@ func (s *Set) tree(d digest.Digest) ([]byte, bool) {
 	s.computeTrees()
 	obj, ok := s.trees[d]
 	return obj, ok
+}
+
+// FetchTrees makes the tree objects of a tree-locked dataset available
+// in the project's local object store (lockfile.OpenStore(dir)), copying
+// those it lacks from store, so that the lock's Manifests.Get can list the
+// dataset on a clone that never locked it. Each object is verified against
+// its digest before it is kept. A tree the remote lacks fails wrapping
+// remote.ErrNotFound, naming the dataset.
+func FetchTrees(ctx context.Context, dir string, store remote.Store, name string, ds *lockfile.Dataset) error {
+	local, err := lockfile.OpenStore(dir)
+	if err != nil {
+		return err
+	}
+	fromLocal, fromRemote := lockfile.StoreLoader(local), lockfile.StoreLoader(store)
+	load := func(ctx context.Context, d digest.Digest) ([]byte, error) {
+		obj, err := fromLocal(ctx, d)
+		if !errors.Is(err, lockfile.ErrNoTrees) {
+			return obj, err // Expand verifies what the local store gives
+		}
+		obj, err = fromRemote(ctx, d)
+		if errors.Is(err, lockfile.ErrNoTrees) {
+			return nil, fmt.Errorf("not in %s: %w", store, remote.ErrNotFound) // Expand names the tree
+		}
+		if err != nil {
+			return nil, err
+		}
+		// Put refuses content that does not hash to d.
+		if err := local.Put(ctx, d, int64(len(obj)), bytes.NewReader(obj)); err != nil {
+			return nil, fmt.Errorf("tree object %s from %s: %w", d.Short(), store, err)
+		}
+		return obj, nil
+	}
+	err = datahash.Expand(ctx, ds.Digest.Algorithm(), ds.Digest, load, func(datahash.Entry) error { return nil })
+	if err != nil {
+		return fmt.Errorf("dataset %s: %w; run mlci data push %s where its files are", name, err, name)
+	}
+	return nil
 }
