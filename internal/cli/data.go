@@ -297,7 +297,11 @@ func runDataLock(ctx context.Context, opts *dataLockOptions) error {
 	if err := t.flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(opts.io.Stdout, "wrote %s; commit it with %s/\n", p.Rel(p.LockPath()), lockfile.ManifestDir)
+	if len(manifests) == 0 && len(inTrees) > 0 {
+		fmt.Fprintf(opts.io.Stdout, "wrote %s; commit it\n", p.Rel(p.LockPath()))
+	} else {
+		fmt.Fprintf(opts.io.Stdout, "wrote %s; commit it with %s/\n", p.Rel(p.LockPath()), lockfile.ManifestDir)
+	}
 	if len(inTrees) > 0 {
 		fmt.Fprintf(opts.io.Stdout, "datasets of more than %s files keep their file lists in %s/objects/, not in git: mlci data push sends them to a remote for CI and other clones\n",
 			progress.Count(int64(maxFiles)), lockfile.StoreDir)
