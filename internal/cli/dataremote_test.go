@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mlci/mlci/internal/digest"
+	"github.com/mlci/mlci/internal/remote/remotetest"
 )
 
 // remoteProject makes a project whose dataset "ds" (data/ds) has nested
@@ -307,4 +308,21 @@ func TestDataPullCorruptObject(t *testing.T) {
 			t.Errorf("staging left behind: %v", left)
 		}
 	}
+}
+
+func TestDataPushPullOCI(t *testing.T) {
+	host := remotetest.StartRegistry(t, nil)
+	dir := remoteProject(t, digest.SHA256, "  - name: registry\n    url: oci://"+host+"/mlci/data\n")
+	clone := roundTrip(t, dir, nil)
+	if r := run(t, nil, "-C", clone, "data", "check", "--remote", "registry"); r.code != 0 {
+		t.Fatalf("check --remote: %d %s%s", r.code, r.stdout, r.stderr)
+	}
+
+	t.Run("blake3 refused", func(t *testing.T) {
+		dir := remoteProject(t, digest.BLAKE3, "  - name: registry\n    url: oci://"+host+"/mlci/blake3\n")
+		r := run(t, nil, "-C", dir, "data", "push")
+		if r.code != 2 || !strings.Contains(r.stderr, "hash datasets kept in a registry with sha256") {
+			t.Fatalf("push of a blake3 dataset to a registry: %d %q", r.code, r.stderr)
+		}
+	})
 }

@@ -177,7 +177,16 @@ func (s *S3) Put(ctx context.Context, d digest.Digest, size int64, r io.Reader) 
 		return err
 	}
 	v := newVerifier(d, size, r)
-	_, err = s.client.PutObject(ctx, s.bucket, key, v, size, minio.PutObjectOptions{
+	var body io.Reader = v
+	if size == 0 {
+		// minio-go sends an empty body without reading it, so the
+		// verifier would never see its end: it is checked here instead.
+		if _, err := io.Copy(io.Discard, v); err != nil {
+			return fmt.Errorf("%s: put %s: %w", s, d.Short(), err)
+		}
+		body = bytes.NewReader(nil)
+	}
+	_, err = s.client.PutObject(ctx, s.bucket, key, body, size, minio.PutObjectOptions{
 		ContentType: "application/octet-stream",
 		// The verifier checks the content end to end; a second checksum
 		// would cost a pass over the data for nothing.
