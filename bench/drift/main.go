@@ -16,6 +16,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 
 	"github.com/parquet-go/parquet-go"
@@ -31,6 +32,17 @@ func main() {
 		os.Exit(2)
 	}
 	ctx := context.Background()
+	// MLCI_CPUPROFILE=FILE writes a CPU profile of the run, to see where
+	// the time of a compare goes.
+	if file := os.Getenv("MLCI_CPUPROFILE"); file != "" {
+		f, err := os.Create(file)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "drift:", err)
+			os.Exit(1)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	var err error
 	switch os.Args[1] {
 	case "gen":
@@ -43,6 +55,7 @@ func main() {
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}
 	if err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "drift:", err)
 		os.Exit(1)
 	}

@@ -27,7 +27,14 @@ type concatReader struct {
 	i      int
 	cur    Reader
 	cols   []string
+	// split holds the readers Parts opened for the other files.
+	split   []Reader
+	started bool
 }
+
+// fileKeyShift puts each file's row keys in a range of its own, so rows
+// at the same offset of two files are sampled independently.
+const fileKeyShift = 44
 
 func (c *concatReader) open() error {
 	r, err := Open(c.paths[c.i], c.format)
@@ -47,8 +54,10 @@ func (c *concatReader) open() error {
 func (c *concatReader) Columns() []string { return c.cols }
 
 func (c *concatReader) Next(b *Batch) error {
+	c.started = true
 	for {
 		err := c.cur.Next(b)
+		shiftKeys(b.Keys, c.i)
 		if !errors.Is(err, io.EOF) || c.i == len(c.paths)-1 {
 			return err
 		}
@@ -64,8 +73,63 @@ func (c *concatReader) Next(b *Batch) error {
 }
 
 func (c *concatReader) Close() error {
-	if c.cur == nil {
-		return nil
+	var errs []error
+	for _, r := range c.split {
+		errs = append(errs, r.Close())
 	}
-	return c.cur.Close()
+	c.split = nil
+	if c.cur != nil {
+		errs = append(errs, c.cur.Close())
+	}
+	return errors.Join(errs...)
+}
+
+func shiftKeys(keys []int64, file int) {
+	for i := range keys {
+		keys[i] += int64(file) << fileKeyShift
+	}
+}
+
+// Parts is every file's parts in order, when each file can be split.
+func (c *concatReader) Parts(partSize int64) ([]Part, error) {
+	if c.started || c.i != 0 {
+		return nil, nil
+	}
+	var parts []Part
+	for i, path := range c.paths {
+		r := c.cur
+		if i > 0 {
+			var err error
+			if r, err = Open(path, c.format); err != nil {
+				return nil, err
+			}
+			c.split = append(c.split, r)
+			if !slices.Equal(c.cols, r.Columns()) {
+				return nil, fmt.Errorf("%s has the columns %v, but %s has %v; only files of one table go together", path, r.Columns(), c.paths[0], c.cols)
+			}
+		}
+		s, ok := r.(Splitter)
+		if !ok {
+			return nil, nil
+		}
+		ps, err := s.Parts(partSize)
+		if err != nil || ps == nil {
+			return nil, err
+		}
+		for _, p := range ps {
+			parts = append(parts, shiftedPart{p, i})
+		}
+	}
+	return parts, nil
+}
+
+type shiftedPart struct {
+	Part
+	file int
+}
+
+func (p shiftedPart) Next(b *Batch) error {
+	err := p.Part.Next(b)
+	shiftKeys(b.Keys, p.file)
+	return err
 }

@@ -20,11 +20,19 @@ type csvReader struct {
 	br      *bufio.Reader
 	comma   byte
 	columns []string
-	line    int      // lines read so far
-	long    []byte   // a line longer than the bufio buffer
-	rec     [][]byte // the current record's fields
-	recBuf  []byte   // unquoted field text of a record that had quotes
-	ends    []int    // field ends in recBuf
+	line    int   // lines read so far
+	off     int64 // bytes read so far, from the file's start
+	recOff  int64 // offset of the current record's first byte
+	started bool  // Next has been called
+	// A part reads the records that start before limit and refuses, with
+	// ErrSplit, a quoted field over several lines: its cut might have
+	// fallen inside one.
+	part   bool
+	limit  int64
+	long   []byte   // a line longer than the bufio buffer
+	rec    [][]byte // the current record's fields
+	recBuf []byte   // unquoted field text of a record that had quotes
+	ends   []int    // field ends in recBuf
 }
 
 // csvBufferSize is the bufio buffer: lines up to this long are split
@@ -60,6 +68,7 @@ func newCSVReader(path string, rd io.Reader, comma byte) *csvReader {
 func (r *csvReader) readHeader() error {
 	if b, err := r.br.Peek(len(utf8BOM)); err == nil && bytes.Equal(b, utf8BOM) {
 		r.br.Discard(len(utf8BOM))
+		r.off += int64(len(utf8BOM))
 	}
 	rec, _, err := r.readRecord()
 	if errors.Is(err, io.EOF) {
@@ -85,6 +94,7 @@ func (r *csvReader) Close() error {
 }
 
 func (r *csvReader) Next(b *Batch) error {
+	r.started = true
 	b.reset(len(r.columns))
 	for b.Len < BatchRows {
 		rec, start, err := r.readRecord()
@@ -97,6 +107,7 @@ func (r *csvReader) Next(b *Batch) error {
 		if len(rec) != len(r.columns) {
 			return fmt.Errorf("%s: line %d has %d fields, the header has %d", r.path, start, len(rec), len(r.columns))
 		}
+		b.Keys = append(b.Keys, r.recOff)
 		for i, field := range rec {
 			k, v := classify(field)
 			var text []byte
@@ -129,6 +140,7 @@ func (r *csvReader) readLine() ([]byte, error) {
 		}
 		line = r.long
 	}
+	r.off += int64(len(line))
 	if len(line) > 0 && errors.Is(err, io.EOF) {
 		err = nil
 		if line[len(line)-1] == '\r' {
@@ -161,6 +173,7 @@ func (r *csvReader) readRecord() ([][]byte, int, error) {
 	var line []byte
 	var err error
 	for {
+		off := r.off
 		line, err = r.readLine()
 		if err != nil {
 			return nil, 0, err
@@ -171,6 +184,10 @@ func (r *csvReader) readRecord() ([][]byte, int, error) {
 			}
 			continue
 		}
+		if r.part && off >= r.limit {
+			return nil, 0, io.EOF
+		}
+		r.recOff = off
 		break
 	}
 	start := r.line
@@ -241,6 +258,8 @@ parseField:
 				default:
 					return nil, quoteErr(`extraneous " in a quoted field`)
 				}
+			case len(line) > 0 && r.part:
+				return nil, ErrSplit
 			case len(line) > 0:
 				// The field goes on over the next line; the line read so
 				// far lives in the bufio buffer, so keep it first.
@@ -270,4 +289,73 @@ parseField:
 		prev = e
 	}
 	return r.rec, nil
+}
+
+// partBufferSize is a part's read buffer; a longer line still parses.
+const partBufferSize = 1 << 16
+
+// Parts cuts the rows of a file not yet read into parts of about
+// partSize bytes. Part i reads the records that start in its byte range,
+// the first one after the first line break at or after the range's start
+// (part 0 from the first row), the last one past the range's end if it
+// runs on: so the parts together read every record once, as long as no
+// record holds a line break inside quotes. A part that meets one fails
+// with ErrSplit; by then the cut may have been wrong, and the caller
+// reads the file with Next instead.
+func (r *csvReader) Parts(partSize int64) ([]Part, error) {
+	if r.f == nil || r.started || partSize <= 0 {
+		return nil, nil
+	}
+	st, err := r.f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		return nil, nil
+	}
+	var parts []Part
+	for start := r.off; start < st.Size(); start += partSize {
+		parts = append(parts, &csvPart{r: r, size: st.Size(), start: start, end: min(start+partSize, st.Size()), first: start == r.off})
+	}
+	return parts, nil
+}
+
+// csvPart is one part of a CSV file; it opens its reader on first use so
+// that parts not yet read hold no buffer.
+type csvPart struct {
+	r                *csvReader
+	size, start, end int64
+	first            bool
+	cr               *csvReader
+	done             bool
+}
+
+func (p *csvPart) Next(b *Batch) error {
+	if p.done {
+		b.reset(len(p.r.columns))
+		return io.EOF
+	}
+	if p.cr == nil {
+		// A part other than the first starts after the first line break
+		// at or after the byte before its range.
+		base := p.start
+		if !p.first {
+			base--
+		}
+		cr := &csvReader{path: p.r.path, comma: p.r.comma, columns: p.r.columns, part: true, limit: p.end, off: base}
+		cr.br = bufio.NewReaderSize(io.NewSectionReader(p.r.f, base, p.size-base), partBufferSize)
+		if !p.first {
+			if _, err := cr.readLine(); err != nil && !errors.Is(err, io.EOF) {
+				return fmt.Errorf("%w: %w", ErrSplit, err)
+			}
+		}
+		p.cr = cr
+	}
+	err := p.cr.Next(b)
+	switch {
+	case errors.Is(err, io.EOF):
+		p.done, p.cr = true, nil
+		return io.EOF
+	case err != nil:
+		// The sequential reader says exactly what is wrong and where.
+		return fmt.Errorf("%w: %w", ErrSplit, err)
+	}
+	return nil
 }

@@ -114,7 +114,13 @@ type Column struct {
 type Batch struct {
 	Len     int
 	Columns []Column
-	arena   []byte
+	// Keys, when the reader sets them, hold one number per row that is
+	// the same every time the file is read, however it is cut into parts
+	// (the byte offset of a text row): sampling keyed on them picks the
+	// same rows whichever order or goroutine reads them. Readers that
+	// leave Keys empty are read in one piece, and the row index serves.
+	Keys  []int64
+	arena []byte
 }
 
 // BatchRows is the most rows one call to Next returns: enough to amortize
@@ -125,6 +131,7 @@ const BatchRows = 4096
 func (b *Batch) reset(n int) {
 	b.Len = 0
 	b.arena = b.arena[:0]
+	b.Keys = b.Keys[:0]
 	if cap(b.Columns) < n {
 		b.Columns = make([]Column, n)
 	}
@@ -156,6 +163,30 @@ type Reader interface {
 	Next(batch *Batch) error
 	Close() error
 }
+
+// Part is a piece of a table that can be read on its own, concurrently
+// with the table's other parts.
+type Part interface {
+	// Next fills batch with the part's next rows, setting batch.Keys,
+	// and returns io.EOF, with batch.Len == 0, after the last.
+	Next(batch *Batch) error
+}
+
+// Splitter is a Reader whose rows, none read yet, can also be read as
+// parts in parallel. Parts may fail on input that only the sequential
+// Next reads right (a quoted field over several lines, for one) or
+// describes exactly (the line of a ragged row); a caller then reads the
+// table with Next, which is still at its first row.
+type Splitter interface {
+	Reader
+	// Parts cuts the table into parts of about partSize bytes, in table
+	// order, or returns none when it cannot be cut.
+	Parts(partSize int64) ([]Part, error)
+}
+
+// ErrSplit is returned by a Part for input the sequential reader must
+// read instead; it is never seen outside a caller that reads parts.
+var ErrSplit = errors.New("the table cannot be read in parts")
 
 // ErrEmpty is returned by Open for a file with no header or no columns;
 // a header without rows is a valid table of zero rows.

@@ -5,11 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"math"
+	"runtime"
 	"slices"
 	"strconv"
+	"sync"
+	"sync/atomic"
 
 	"github.com/mlci/mlci/internal/tabular"
 )
@@ -52,6 +54,10 @@ type Options struct {
 	// bins, and the reference's categories are always counted, so the
 	// comparison needs no estimate from the sample.
 	Reference *Profile
+
+	// partSize overrides the size of the parts a table is cut into, so
+	// tests can cut small tables.
+	partSize int64
 }
 
 // DefaultOptions returns the defaults; Build also fills zero limits
@@ -61,7 +67,10 @@ func DefaultOptions() Options {
 }
 
 // Build reads r to the end and profiles it, holding per column a sample,
-// counters and at most a bounded set of distinct values.
+// counters and at most a bounded set of distinct values. A table that can
+// be cut into parts (tabular.Splitter) is read on every core, each part
+// summarized on its own and the summaries merged in table order, so the
+// profile is the same however many cores read it.
 func Build(ctx context.Context, r tabular.Reader, opts Options) (*Profile, error) {
 	if opts.SampleSize <= 0 {
 		opts.SampleSize = DefaultSampleSize
@@ -73,24 +82,139 @@ func Build(ctx context.Context, r tabular.Reader, opts Options) (*Profile, error
 		opts.Seed = DefaultSeed
 	}
 	names := r.Columns()
-	cols, err := selectColumns(names, opts)
+	specs, err := selectColumns(names, opts)
 	if err != nil {
 		return nil, err
 	}
 	p := &Profile{FormatVersion: FormatVersion, SampleSize: opts.SampleSize, TopK: opts.TopK, Seed: opts.Seed}
-	err = stream(ctx, r, func(b *tabular.Batch) {
-		p.Rows += int64(b.Len)
-		for _, c := range cols {
-			c.addBatch(&b.Columns[c.index], b.Len)
+	var total *table
+	if s, ok := r.(tabular.Splitter); ok {
+		size := opts.partSize
+		if size == 0 {
+			size = partSize
 		}
-	})
-	if err != nil {
-		return nil, fmt.Errorf("profile: %w", err)
+		total, _ = buildParts(ctx, s, size, specs, opts)
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("profile: %w", ctx.Err())
+		}
+		// Any other failure of the parts, a quoted line break or a
+		// ragged row, is read again in one pass, which reads the first
+		// and names the line of the second.
 	}
-	for _, c := range cols {
+	if total == nil {
+		total = newTable(specs, opts)
+		err = stream(ctx, r, func(b *tabular.Batch) { total.add(b) })
+		if err != nil {
+			return nil, fmt.Errorf("profile: %w", err)
+		}
+	}
+	p.Rows = total.rows
+	for _, c := range total.cols {
 		p.Columns = append(p.Columns, c.finish(opts.TopK))
 	}
 	return p, nil
+}
+
+// partSize is how much of a file one part covers: big enough that the
+// per-part work (a sample's first candidates, the distinct-value maps)
+// is small against the rows, small enough that two cores share the work
+// of a 100 MB file evenly.
+const partSize = 4 << 20
+
+// buildParts reads the parts of s on every core and merges their
+// summaries in table order. It returns nil, and the caller reads the
+// table in one pass, when s cannot be cut or a part fails.
+func buildParts(ctx context.Context, s tabular.Splitter, size int64, specs []*spec, opts Options) (*table, error) {
+	parts, err := s.Parts(size)
+	if err != nil || len(parts) == 0 {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	workers := min(runtime.GOMAXPROCS(0), len(parts))
+	// A part's summary waits for the ones before it to be merged; a
+	// bounded pool of summaries bounds the memory of those waiting.
+	free := make(chan *table, workers+2)
+	for range cap(free) {
+		free <- newTable(specs, opts)
+	}
+	type result struct {
+		t   *table
+		err error
+	}
+	results := make([]chan result, len(parts))
+	for i := range results {
+		results[i] = make(chan result, 1)
+	}
+	// hints carry each column's sample threshold from the merged summary
+	// to the parts being read, so they drop what cannot make the sample.
+	hints := make([]atomic.Uint64, len(specs))
+	for i := range hints {
+		hints[i].Store(math.MaxUint64)
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var b tabular.Batch
+			for {
+				var t *table
+				select {
+				case t = <-free:
+				case <-ctx.Done():
+					return
+				}
+				// Claim a part only with a summary in hand, so every
+				// claimed part can finish and the merge never waits on a
+				// part that waits on the merge.
+				i := int(next.Add(1)) - 1
+				if i >= len(parts) {
+					free <- t
+					return
+				}
+				t.reset()
+				var err error
+				for err == nil && ctx.Err() == nil {
+					for j := range t.cols {
+						t.cols[j].sample.thr = min(t.cols[j].sample.thr, hints[j].Load())
+					}
+					if err = parts[i].Next(&b); err == nil {
+						t.add(&b)
+					}
+				}
+				if errors.Is(err, io.EOF) {
+					err = nil
+				}
+				results[i] <- result{t, err}
+			}
+		}()
+	}
+	// Workers waiting for a free summary end on the cancel.
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
+	total := newTable(specs, opts)
+	for i := range parts {
+		var r result
+		select {
+		case r = <-results[i]:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		if r.err != nil {
+			return nil, r.err
+		}
+		total.merge(r.t)
+		free <- r.t
+		for j, c := range total.cols {
+			if c.sample.full() {
+				hints[j].Store(c.sample.thr)
+			}
+		}
+	}
+	return total, nil
 }
 
 // inFlight is how many batches the reader may fill ahead of the summary.
@@ -146,7 +270,20 @@ func stream(ctx context.Context, r tabular.Reader, fn func(*tabular.Batch)) erro
 	return ctx.Err()
 }
 
-func selectColumns(names []string, opts Options) ([]*columnState, error) {
+// spec is what a column's summary needs to know and never changes: its
+// place, role, and what the reference says to count.
+type spec struct {
+	name  string
+	index int
+	role  Role
+	// edges are the reference's bins, when it has this column as
+	// numeric; every value is counted in them.
+	edges []float64
+	// pinned are the reference's categories, always tracked.
+	pinned map[string]bool
+}
+
+func selectColumns(names []string, opts Options) ([]*spec, error) {
 	index := make(map[string]int, len(names))
 	for i, n := range names {
 		index[n] = i
@@ -174,21 +311,69 @@ func selectColumns(names []string, opts Options) ([]*columnState, error) {
 			keep[i] = false
 		}
 	}
-	var cols []*columnState
+	var specs []*spec
 	for i, n := range names {
 		if !keep[i] {
 			continue
 		}
-		c := newColumnState(n, i, opts)
+		s := &spec{name: n, index: i}
 		switch n {
 		case opts.Target:
-			c.role = Target
+			s.role = Target
 		case opts.Prediction:
-			c.role = Prediction
+			s.role = Prediction
 		}
-		cols = append(cols, c)
+		if opts.Reference != nil {
+			switch ref := opts.Reference.Column(n); {
+			case ref == nil:
+			case ref.Kind == KindNumeric:
+				s.edges = ref.Numeric.Bins.Edges
+			case ref.Kind == KindCategorical:
+				s.pinned = make(map[string]bool, len(ref.Categorical.Values))
+				for _, v := range ref.Categorical.Values {
+					s.pinned[v.Value] = true
+				}
+			}
+		}
+		specs = append(specs, s)
 	}
-	return cols, nil
+	return specs, nil
+}
+
+// table is the summary of some rows of a table: a part's, or all of it.
+type table struct {
+	rows int64
+	cols []*columnState
+}
+
+func newTable(specs []*spec, opts Options) *table {
+	t := &table{}
+	for _, s := range specs {
+		t.cols = append(t.cols, newColumnState(s, opts))
+	}
+	return t
+}
+
+func (t *table) add(b *tabular.Batch) {
+	for _, c := range t.cols {
+		c.addBatch(&b.Columns[c.spec.index], b.Keys, t.rows, b.Len)
+	}
+	t.rows += int64(b.Len)
+}
+
+func (t *table) reset() {
+	t.rows = 0
+	for _, c := range t.cols {
+		c.reset()
+	}
+}
+
+// merge adds the summary of the rows that follow t's.
+func (t *table) merge(o *table) {
+	t.rows += o.rows
+	for i, c := range t.cols {
+		c.merge(o.cols[i])
+	}
 }
 
 // columnState is one column's summary while the table streams by. Until
@@ -196,67 +381,91 @@ func selectColumns(names []string, opts Options) ([]*columnState, error) {
 // summary while every value has been a number, the boolean counts, and
 // the distinct values, each dropped once it cannot be the answer.
 type columnState struct {
-	name  string
-	index int
-	role  Role
+	spec *spec
 
 	missing             int64
 	nums, bools, texts  int64 // cells of each kind; boolean literals count as bools
 	boolTrue, boolFalse int64
 
 	// Numeric summary (while texts == 0 && bools == 0).
-	min, max, mean, m2 float64
-	sample             reservoir
-	refEdges           []float64
-	refCounts          []int64
+	min, max  float64
+	mom       moments
+	batch     shifted
+	sample    sampler
+	refCounts []int64
 
-	// Distinct values: text (and boolean literals) by text, numbers by
-	// value; untracked counts the values that fell past the limits.
-	textCats  map[string]int // index into textCount
+	// Distinct values in the order first seen (so that merging, and
+	// with it which values fall past the limits, does not depend on map
+	// order): text (and boolean literals) by text, small non-negative
+	// integers in an array, other numbers by value. untracked counts the
+	// values that fell past the limits.
+	textIdx   map[string]int32
+	textNames []string
 	textCount []int64
-	numCats   map[float64]int64
+	small     []int64 // counts of the integers 0..smallInts-1
+	smallSeen int     // how many of them are not zero
+	numIdx    map[float64]int32
+	numVals   []float64
+	numCount  []int64
 	untracked int64
 	numGaveUp bool
-	pinned    map[string]bool // the reference's categories, always kept
 }
 
-func newColumnState(name string, index int, opts Options) *columnState {
+// smallInts is how many small integers are counted in an array rather
+// than a map: codes, counts and labels, the numeric columns a map would
+// otherwise be asked about on every row.
+const smallInts = 1024
+
+func newColumnState(s *spec, opts Options) *columnState {
 	c := &columnState{
-		name: name, index: index,
-		min: math.Inf(1), max: math.Inf(-1),
-		sample:   newReservoir(opts.SampleSize, opts.Seed, name),
-		textCats: map[string]int{},
-		numCats:  map[float64]int64{},
+		spec:    s,
+		min:     math.Inf(1),
+		max:     math.Inf(-1),
+		sample:  newSampler(opts.SampleSize, opts.Seed, s.name),
+		textIdx: map[string]int32{},
+		numIdx:  map[float64]int32{},
 	}
-	if opts.Reference == nil {
-		return c
-	}
-	ref := opts.Reference.Column(name)
-	switch {
-	case ref == nil:
-	case ref.Kind == KindNumeric:
-		c.refEdges = ref.Numeric.Bins.Edges
-		c.refCounts = make([]int64, len(c.refEdges)+1)
-	case ref.Kind == KindCategorical:
-		c.pinned = make(map[string]bool, len(ref.Categorical.Values))
-		for _, v := range ref.Categorical.Values {
-			c.textCats[v.Value] = len(c.textCount)
-			c.textCount = append(c.textCount, 0)
-			c.pinned[v.Value] = true
-		}
+	if s.edges != nil {
+		c.refCounts = make([]int64, len(s.edges)+1)
 	}
 	return c
 }
 
+func (c *columnState) reset() {
+	s := c.spec
+	sample, refCounts := c.sample, c.refCounts
+	textIdx, numIdx := c.textIdx, c.numIdx
+	clear(textIdx)
+	clear(numIdx)
+	sample.reset()
+	*c = columnState{
+		spec: s, min: math.Inf(1), max: math.Inf(-1), sample: sample,
+		textIdx: textIdx, textNames: c.textNames[:0], textCount: c.textCount[:0],
+		numIdx: numIdx, numVals: c.numVals[:0], numCount: c.numCount[:0], small: c.small,
+	}
+	clear(c.small)
+	if refCounts != nil {
+		clear(refCounts)
+		c.refCounts = refCounts
+	}
+}
+
 func (c *columnState) numericStill() bool { return c.texts == 0 && c.bools == 0 }
 
-func (c *columnState) addBatch(col *tabular.Column, n int) {
+func (c *columnState) addBatch(col *tabular.Column, keys []int64, row int64, n int) {
+	if len(keys) != n {
+		keys = nil
+	}
 	for i := 0; i < n; i++ {
 		switch col.Kinds[i] {
 		case tabular.Missing:
 			c.missing++
 		case tabular.Number:
-			c.addNumber(col.Nums[i])
+			key := row + int64(i)
+			if keys != nil {
+				key = keys[i]
+			}
+			c.addNumber(key, col.Nums[i])
 		case tabular.Bool:
 			c.addBool(col.Nums[i] != 0, nil)
 		case tabular.Text:
@@ -267,11 +476,13 @@ func (c *columnState) addBatch(col *tabular.Column, n int) {
 			}
 		}
 	}
+	c.mom.merge(c.batch.moments())
+	c.batch = shifted{}
 }
 
 // addNumber takes a number. NaN and ±Inf count as missing: no sample or
 // histogram can place them, and JSON cannot carry them.
-func (c *columnState) addNumber(v float64) {
+func (c *columnState) addNumber(key int64, v float64) {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		c.missing++
 		return
@@ -280,40 +491,85 @@ func (c *columnState) addNumber(v float64) {
 	if c.numericStill() {
 		c.min = min(c.min, v)
 		c.max = max(c.max, v)
-		d := v - c.mean
-		c.mean += d / float64(c.nums)
-		c.m2 += d * (v - c.mean)
-		c.sample.add(v)
+		c.batch.add(v)
+		c.sample.add(key, v)
 		if c.refCounts != nil {
-			c.refCounts[binOf(c.refEdges, v)]++
+			c.refCounts[binOf(c.spec.edges, v)]++
 		}
 	}
 	if c.numGaveUp && c.numericStill() {
 		c.untracked++
 		return
 	}
-	if k, ok := c.numCats[v]; ok {
-		c.numCats[v] = k + 1
-		return
-	}
-	limit := maxTrack + len(c.pinned) - len(c.textCats)
-	if c.numericStill() {
-		limit = numericTrack
-	}
-	if len(c.numCats) >= limit {
-		if c.numericStill() {
-			// A numeric column with many distinct values: stop paying
-			// for a map it will almost surely never need.
-			c.numGaveUp = true
-			for _, k := range c.numCats {
-				c.untracked += k
-			}
-			c.numCats = map[float64]int64{}
+	c.countNumber(v, 1)
+}
+
+// countNumber counts k occurrences of the number v among the distinct
+// values, within the limits.
+func (c *columnState) countNumber(v float64, k int64) {
+	if v >= 0 && v < smallInts && v == math.Trunc(v) {
+		if c.small == nil {
+			c.small = make([]int64, smallInts)
 		}
-		c.untracked++
+		i := int(v)
+		if c.small[i] > 0 {
+			c.small[i] += k
+			return
+		}
+		if c.full() {
+			c.untracked += k
+			return
+		}
+		c.small[i] = k
+		c.smallSeen++
 		return
 	}
-	c.numCats[v] = 1
+	if i, ok := c.numIdx[v]; ok {
+		c.numCount[i] += k
+		return
+	}
+	if c.full() {
+		c.untracked += k
+		return
+	}
+	c.numIdx[v] = int32(len(c.numVals))
+	c.numVals = append(c.numVals, v)
+	c.numCount = append(c.numCount, k)
+}
+
+// distinct is how many values are tracked.
+func (c *columnState) distinct() int { return len(c.textNames) + len(c.numVals) + c.smallSeen }
+
+// full reports whether a new value would pass the limits. A column that
+// is numeric so far tracks its distinct numbers only up to numericTrack
+// and then gives up on them (see numericTrack); otherwise up to maxTrack
+// values are tracked besides the reference's categories.
+func (c *columnState) full() bool {
+	if c.numericStill() {
+		if c.distinct() >= numericTrack {
+			c.giveUpNumbers()
+			return true
+		}
+		return false
+	}
+	return c.distinct() >= maxTrack+len(c.spec.pinned)
+}
+
+// giveUpNumbers stops tracking a numeric column's distinct numbers: one
+// with this many will almost surely never need them, and a map of them
+// would be asked about on every row.
+func (c *columnState) giveUpNumbers() {
+	c.numGaveUp = true
+	for _, k := range c.numCount {
+		c.untracked += k
+	}
+	for _, k := range c.small {
+		c.untracked += k
+	}
+	clear(c.numIdx)
+	c.numVals, c.numCount = c.numVals[:0], c.numCount[:0]
+	clear(c.small)
+	c.smallSeen = 0
 }
 
 func (c *columnState) addBool(t bool, literal []byte) {
@@ -327,35 +583,87 @@ func (c *columnState) addBool(t bool, literal []byte) {
 	if literal == nil {
 		literal = []byte(strconv.FormatBool(t))
 	}
-	c.count(literal)
+	c.countText(literal, 1)
 }
 
 func (c *columnState) addText(b []byte) {
 	c.leaveNumeric()
 	c.texts++
-	c.count(b)
+	c.countText(b, 1)
 }
 
-func (c *columnState) count(b []byte) {
+// countText counts k occurrences of the text b among the distinct values.
+func (c *columnState) countText(b []byte, k int64) {
 	// One lookup, which does not copy b, for the values already seen.
-	if i, ok := c.textCats[string(b)]; ok {
-		c.textCount[i]++
+	if i, ok := c.textIdx[string(b)]; ok {
+		c.textCount[i] += k
 		return
 	}
-	if len(c.textCats)+len(c.numCats) >= maxTrack+len(c.pinned) {
-		c.untracked++
+	if c.full() && !c.spec.pinned[string(b)] {
+		c.untracked += k
 		return
 	}
-	c.textCats[string(b)] = len(c.textCount)
-	c.textCount = append(c.textCount, 1)
+	s := string(b)
+	c.textIdx[s] = int32(len(c.textNames))
+	c.textNames = append(c.textNames, s)
+	c.textCount = append(c.textCount, k)
 }
 
 // leaveNumeric drops the numeric summary once a value that is not a
 // number arrives.
 func (c *columnState) leaveNumeric() {
 	if c.numericStill() {
-		c.sample = reservoir{}
-		c.refEdges, c.refCounts = nil, nil
+		c.sample.reset()
+		c.refCounts = nil
+		c.mom, c.batch = moments{}, shifted{}
+	}
+}
+
+// merge adds the summary of rows that follow c's.
+func (c *columnState) merge(o *columnState) {
+	c.missing += o.missing
+	c.nums += o.nums
+	c.boolTrue += o.boolTrue
+	c.boolFalse += o.boolFalse
+	wasNumeric := c.numericStill()
+	if !o.numericStill() {
+		c.leaveNumeric()
+	}
+	c.bools += o.bools
+	c.texts += o.texts
+	if c.numericStill() {
+		c.min = min(c.min, o.min)
+		c.max = max(c.max, o.max)
+		c.mom.merge(o.mom)
+		c.sample.merge(&o.sample)
+		for i, k := range o.refCounts {
+			c.refCounts[i] += k
+		}
+	}
+	for i, s := range o.textNames {
+		c.countText([]byte(s), o.textCount[i])
+	}
+	if wasNumeric && c.numericStill() && (c.numGaveUp || o.numGaveUp) {
+		if !c.numGaveUp {
+			c.giveUpNumbers()
+		}
+		c.untracked += o.untracked
+		for _, k := range o.numCount {
+			c.untracked += k
+		}
+		for _, k := range o.small {
+			c.untracked += k
+		}
+		return
+	}
+	c.untracked += o.untracked
+	for v, k := range o.small {
+		if k > 0 {
+			c.countNumber(float64(v), k)
+		}
+	}
+	for i, v := range o.numVals {
+		c.countNumber(v, o.numCount[i])
 	}
 }
 
@@ -370,13 +678,21 @@ func boolLiteral(b []byte) (value, ok bool) {
 	return false, false
 }
 
+// binOf is the bin of v: how many edges are below it. The reference has
+// ten bins at most, where a linear scan beats a binary search's
+// mispredicted branches.
 func binOf(edges []float64, v float64) int {
-	i, _ := slices.BinarySearch(edges, v)
+	i := 0
+	for _, e := range edges {
+		if e < v {
+			i++
+		}
+	}
 	return i
 }
 
 func (c *columnState) finish(topK int) Column {
-	col := Column{Name: c.name, Role: c.role, Missing: c.missing, Count: c.nums + c.bools + c.texts}
+	col := Column{Name: c.spec.name, Role: c.spec.role, Missing: c.missing, Count: c.nums + c.bools + c.texts}
 	switch {
 	case col.Count == 0:
 		col.Kind = KindEmpty
@@ -395,10 +711,9 @@ func (c *columnState) finish(topK int) Column {
 
 func (c *columnState) finishNumeric() *Numeric {
 	s := c.sample.values()
-	slices.Sort(s)
-	n := &Numeric{Min: c.min, Max: c.max, Mean: c.mean, Std: math.Sqrt(c.m2 / float64(c.nums)), Sample: s}
+	n := &Numeric{Min: c.min, Max: c.max, Mean: c.mom.mean, Std: math.Sqrt(c.mom.m2 / float64(c.mom.n)), Sample: s}
 	if c.refCounts != nil {
-		n.Bins = Bins{Edges: c.refEdges, Counts: c.refCounts, Counted: CountedRows}
+		n.Bins = Bins{Edges: c.spec.edges, Counts: c.refCounts, Counted: CountedRows}
 		return n
 	}
 	n.Bins = decileBins(s)
@@ -424,14 +739,19 @@ func decileBins(sorted []float64) Bins {
 }
 
 func (c *columnState) finishCategorical(topK int) *Categorical {
-	cats := make([]Category, 0, len(c.textCats)+len(c.numCats))
-	for v, i := range c.textCats {
+	cats := make([]Category, 0, c.distinct())
+	for i, v := range c.textNames {
 		if k := c.textCount[i]; k > 0 {
 			cats = append(cats, Category{Value: v, Count: k})
 		}
 	}
-	for v, k := range c.numCats {
-		cats = append(cats, Category{Value: strconv.FormatFloat(v, 'g', -1, 64), Count: k})
+	for v, k := range c.small {
+		if k > 0 {
+			cats = append(cats, Category{Value: strconv.Itoa(v), Count: k})
+		}
+	}
+	for i, v := range c.numVals {
+		cats = append(cats, Category{Value: strconv.FormatFloat(v, 'g', -1, 64), Count: c.numCount[i]})
 	}
 	// A number and a text of the same spelling ("1" from a CSV and 1 from
 	// the numbers) are one category.
@@ -447,20 +767,11 @@ func (c *columnState) finishCategorical(topK int) *Categorical {
 	slices.SortStableFunc(merged, func(a, b Category) int { return cmp.Compare(b.Count, a.Count) })
 	out := &Categorical{Distinct: len(merged), Other: c.untracked}
 	for i, v := range merged {
-		if i < topK || c.pinned[v.Value] {
+		if i < topK || c.spec.pinned[v.Value] {
 			out.Values = append(out.Values, v)
 		} else {
 			out.Other += v.Count
 		}
 	}
 	return out
-}
-
-// seedFor derives a column's sample seed from the profile's seed and the
-// column's name, so columns are sampled independently and a column keeps
-// its sample when others are added or dropped.
-func seedFor(seed uint64, name string) uint64 {
-	h := fnv.New64a()
-	h.Write([]byte(name))
-	return h.Sum64() ^ seed
 }

@@ -8,13 +8,17 @@ import (
 	"flag"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/mlci/mlci/internal/tabular"
 )
@@ -107,11 +111,11 @@ func TestCategoriesBounded(t *testing.T) {
 func TestSampleIsUniformAndDeterministic(t *testing.T) {
 	const n, k = 200_000, 2000
 	draw := func(seed uint64, name string) []float64 {
-		r := newReservoir(k, seed, name)
+		r := newSampler(k, seed, name)
 		for i := 0; i < n; i++ {
-			r.add(float64(i))
+			r.add(int64(i), float64(i))
 		}
-		return slices.Sorted(slices.Values(r.values()))
+		return r.values()
 	}
 	a := draw(DefaultSeed, "x")
 	if !slices.Equal(a, draw(DefaultSeed, "x")) {
@@ -309,5 +313,100 @@ func (failing) Next(*tabular.Batch) error { return errors.New("disk on fire") }
 func TestBuildReturnsReadErrors(t *testing.T) {
 	if _, err := Build(context.Background(), failing{}, DefaultOptions()); err == nil || !strings.Contains(err.Error(), "disk on fire") {
 		t.Errorf("error %v", err)
+	}
+}
+
+// oneByOne hides that a reader can be cut into parts.
+type oneByOne struct{ tabular.Reader }
+
+// TestPartsMergeToOnePass profiles one table read in parts, on one core
+// and on several, and in one sequential pass: the profiles agree, the
+// sample exactly (it is chosen by row, not by arrival), the moments to
+// rounding (they are summed in another order).
+func TestPartsMergeToOnePass(t *testing.T) {
+	var sb strings.Builder
+	sb.WriteString("x,code,city,mixed,flag\n")
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range 30_000 {
+		mixed := strconv.Itoa(rng.IntN(5))
+		if i%7919 == 0 {
+			mixed = "n/a"
+		}
+		if i == 20_000 {
+			mixed = "text"
+		}
+		fmt.Fprintf(&sb, "%.6f,%d,city%d,%s,%v\n", rng.NormFloat64()*3+1e4, rng.IntN(1500), rng.IntN(40), mixed, rng.IntN(3) == 0)
+	}
+	path := writeTemp(t, sb.String())
+	ref := buildCSV(t, sb.String(), Options{})
+	build := func(split bool, procs int) *Profile {
+		t.Helper()
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+		r, err := tabular.Open(path, tabular.CSV)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		opts := Options{Reference: ref, partSize: 64 << 10}
+		if !split {
+			r = oneByOne{r}
+		}
+		p, err := Build(context.Background(), r, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	one := build(false, 2)
+	for _, procs := range []int{1, 2, 5} {
+		got := build(true, procs)
+		if diff := cmp.Diff(one, got, cmpopts.EquateApprox(1e-12, 0)); diff != "" {
+			t.Errorf("%d cores (-one pass +parts):\n%s", procs, diff)
+		}
+	}
+	if one.Rows != 30_000 || one.Columns[0].Numeric == nil || len(one.Columns[0].Numeric.Sample) != DefaultSampleSize {
+		t.Fatalf("profile of %d rows, column %+v", one.Rows, one.Columns[0])
+	}
+}
+
+// TestPartsFallBackToOnePass: a quoted line break makes the parts give
+// up, and the table is read in one pass, to the same profile.
+func TestPartsFallBackToOnePass(t *testing.T) {
+	var sb strings.Builder
+	sb.WriteString("x,note\n")
+	for i := range 5000 {
+		note := "plain"
+		if i == 4000 {
+			note = "\"two\nlines\""
+		}
+		fmt.Fprintf(&sb, "%d,%s\n", i, note)
+	}
+	path := writeTemp(t, sb.String())
+	r, err := tabular.Open(path, tabular.CSV)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	p, err := Build(context.Background(), r, Options{partSize: 1 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Rows != 5000 || p.Columns[1].Categorical.Distinct != 2 {
+		t.Fatalf("%d rows, note %+v", p.Rows, p.Columns[1].Categorical)
+	}
+}
+
+// TestPartsRaggedRowNamesItsLine: the one-pass reread names the line.
+func TestPartsRaggedRowNamesItsLine(t *testing.T) {
+	content := "x,y\n" + strings.Repeat("1,2\n", 3000) + "3\n" + strings.Repeat("1,2\n", 10)
+	path := writeTemp(t, content)
+	r, err := tabular.Open(path, tabular.CSV)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	_, err = Build(context.Background(), r, Options{partSize: 1 << 10})
+	if err == nil || !strings.Contains(err.Error(), "line 3002 has 1 fields") {
+		t.Fatalf("got %v", err)
 	}
 }
