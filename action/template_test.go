@@ -19,7 +19,7 @@ import (
 // documented, GitLab's schema accepts the spec, and the image is a release's.
 func TestGitLabComponentSpec(t *testing.T) {
 	c := loadComponent(t)
-	for _, name := range []string{"command", "working-directory", "stage", "image", "token-variable", "rules"} {
+	for _, name := range []string{"command", "working-directory", "data-remote", "stage", "image", "token-variable", "rules"} {
 		in, ok := c.inputs[name]
 		if !ok {
 			t.Errorf("input %q not declared", name)
@@ -81,6 +81,15 @@ func TestGitLabComponentRender(t *testing.T) {
 			reportDir: "models/churn",
 		},
 		{
+			name:      "data remote",
+			inputs:    map[string]any{"data-remote": "storage"},
+			image:     defaultImage,
+			script:    `mlci -C "." ci`,
+			token:     "${GITLAB_TOKEN}",
+			rules:     defaultRules,
+			reportDir: ".",
+		},
+		{
 			name:      "own rules",
 			inputs:    map[string]any{"rules": manual},
 			image:     defaultImage,
@@ -116,6 +125,9 @@ func TestGitLabComponentRender(t *testing.T) {
 			vars, _ := job["variables"].(map[string]any)
 			if vars["MLCI_GITLAB_TOKEN"] != tt.token {
 				t.Errorf("MLCI_GITLAB_TOKEN = %v, want %s", vars["MLCI_GITLAB_TOKEN"], tt.token)
+			}
+			if want, _ := tt.inputs["data-remote"].(string); vars["MLCI_DATA_REMOTE"] != want {
+				t.Errorf("MLCI_DATA_REMOTE = %#v, want %q", vars["MLCI_DATA_REMOTE"], want)
 			}
 			if !reflect.DeepEqual(job["rules"], tt.rules) {
 				t.Errorf("rules = %v, want %v", job["rules"], tt.rules)

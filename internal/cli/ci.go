@@ -56,6 +56,9 @@ type postFlags struct {
 	failOnGate bool
 	history    int
 	release    string
+	// dataRemote names a remote in mlci.yaml the data check proves holds
+	// the locked datasets; "" checks none.
+	dataRemote string
 }
 
 func (f *postFlags) register(cmd *cobra.Command) {
@@ -103,10 +106,15 @@ bad input, 3 when the forge failed after retries.`,
 	opts.out.register(cmd, true)
 	opts.post.register(cmd)
 	cmd.Flags().BoolVar(&opts.post.failOnGate, "fail-on-gate", true, "exit 1 when a gate fails (data changes always fail)")
+	cmd.Flags().StringVar(&opts.post.dataRemote, "data-remote", "", "also fail the data check when the remote `NAME` in mlci.yaml lacks a file or tree object of a locked dataset, as data check --remote does (default: $"+DataRemoteEnv+")")
 	cmd.Flags().StringVar(&opts.post.release, "release", "auto", "register HEAD and promote it to each model's on: merge stage: auto (on a push to the default branch), always or never")
 	opts.registry.register(cmd)
 	return cmd
 }
+
+// DataRemoteEnv, when set, is --data-remote's value unless the flag is
+// given.
+const DataRemoteEnv = "MLCI_DATA_REMOTE"
 
 // ciOptions are ci's flags.
 type ciOptions struct {
@@ -195,12 +203,26 @@ func (g *globals) prepareReport(ctx context.Context, bf *baselineFlags, h *hashF
 	if p.Config == nil {
 		return nil, nil, report.Input{}, usageError(errors.New("no mlci.yaml here or above: create one (see README) or pass -C DIR"))
 	}
+	var dataRemote *pipeline.DataRemote
+	if pf.dataRemote == "" {
+		// How the GitLab component's data-remote input reaches mlci; any
+		// CI can set it.
+		pf.dataRemote = g.io.Getenv(DataRemoteEnv)
+	}
+	if pf.dataRemote != "" {
+		store, r, err := g.openRemote(ctx, p, pf.dataRemote)
+		if err != nil {
+			return nil, nil, report.Input{}, err
+		}
+		dataRemote = &pipeline.DataRemote{Name: r.Name, Store: store}
+	}
 	res, err := pipeline.Run(ctx, p, pipeline.Options{
-		Select:   bf.selection(),
-		Baseline: g.baselineOptions(p),
-		Hash:     h.options(g),
-		Waiting:  g.waitForWriter,
-		Warn:     g.warn,
+		Select:     bf.selection(),
+		Baseline:   g.baselineOptions(p),
+		Hash:       h.options(g),
+		Waiting:    g.waitForWriter,
+		Warn:       g.warn,
+		DataRemote: dataRemote,
 	})
 	if err != nil {
 		return nil, nil, report.Input{}, err

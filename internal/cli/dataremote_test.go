@@ -326,3 +326,45 @@ func TestDataPushPullOCI(t *testing.T) {
 		}
 	})
 }
+
+// mlci ci proves the datasets are in the remote --data-remote names (or
+// the GitHub Action's data-remote input, or MLCI_DATA_REMOTE): a missing
+// object fails the data check, naming the file and the fix.
+func TestCIDataRemote(t *testing.T) {
+	store := t.TempDir()
+	dir := remoteProject(t, digest.BLAKE3, "  - name: shared\n    url: "+store+"\n")
+	git(t, dir, "init", "-q", "-b", "main")
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-q", "-m", "data")
+	ci := []string{"-C", dir, "ci", "--forge", "local", "--comment-mode", "off"}
+	if r := run(t, nil, append(ci, "--data-remote", "shared")...); r.code != 1 || !strings.Contains(r.stdout, "objects are not in remote shared") {
+		t.Fatalf("ci before a push: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := run(t, nil, "-C", dir, "data", "push"); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	if r := run(t, nil, append(ci, "--data-remote", "shared")...); r.code != 0 {
+		t.Fatalf("ci after the push: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if err := os.Remove(objectPath(t, store, filepath.Join(dir, "data", "ds", "a.txt"))); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+	}{
+		{"flag", nil, append(ci, "--data-remote", "shared")},
+		{"environment", map[string]string{"MLCI_DATA_REMOTE": "shared"}, ci},
+		{"action input", map[string]string{"GITHUB_ACTIONS": "true", "INPUT_WORKING-DIRECTORY": dir, "INPUT_COMMAND": "ci --forge local", "INPUT_COMMENT-MODE": "off", "INPUT_DATA-REMOTE": "shared"}, []string{"action"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := run(t, tt.env, tt.args...)
+			want := "1 of 8 objects are not in remote shared (first: file data/ds/a.txt); run mlci data push ds --remote shared where its files are"
+			if r.code != 1 || !strings.Contains(r.stdout, want) || !strings.Contains(r.stderr, "data failed") {
+				t.Fatalf("exit %d, stdout:\n%s\nstderr: %s\nwant 1 and %q", r.code, r.stdout, r.stderr, want)
+			}
+		})
+	}
+}

@@ -31,7 +31,7 @@ func actionArgs(ci ciprovider.Provider) []string {
 // name (INPUT_BASE, INPUT_COMMENT-MODE, …), so they work for any command
 // that has the flag; outside an Action there are none.
 func (g *globals) actionInputs(cmd *cobra.Command) error {
-	for _, name := range []string{"base", "comment-mode", "fail-on-gate"} {
+	for _, name := range []string{"base", "comment-mode", "fail-on-gate", "data-remote"} {
 		f := cmd.Flags().Lookup(name)
 		if f == nil || f.Changed {
 			continue

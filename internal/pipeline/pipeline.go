@@ -37,6 +37,9 @@ type Options struct {
 	// Warn receives what the run works around (a metrics file the change
 	// deleted); nil drops it.
 	Warn func(string)
+	// DataRemote, when set, is a remote the data check also proves holds
+	// every object of the locked datasets (StatusNotPushed otherwise).
+	DataRemote *DataRemote
 }
 
 // Result is one run of everything mlci.yaml configures, before output.
@@ -76,6 +79,13 @@ func Run(ctx context.Context, p *project.Project, opts Options) (*Result, error)
 		results, failed, err := datacheck.Check(ctx, p, lock, manifests, nil, opts.Hash)
 		if err != nil {
 			return nil, err
+		}
+		if opts.DataRemote != nil {
+			missing, err := checkRemote(ctx, p, opts.DataRemote, lock, manifests, results)
+			if err != nil {
+				return nil, err
+			}
+			failed += missing
 		}
 		res.Data, res.DataChecked = results, true
 		if failed > 0 {
