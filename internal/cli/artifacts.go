@@ -3,10 +3,14 @@ package cli
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/mlci/mlci/internal/artifact"
 	"github.com/mlci/mlci/internal/config"
+	"github.com/mlci/mlci/internal/drift/profile"
+	"github.com/mlci/mlci/internal/gitrepo"
 	"github.com/mlci/mlci/internal/project"
 	"github.com/mlci/mlci/internal/registry"
 )
@@ -48,7 +52,84 @@ func (g *globals) pushArtifact(ctx context.Context, p *project.Project, m config
 		return serviceError(err)
 	}
 	rec.Manifest = pushed.Digest
+	return g.pushProfile(ctx, p, store, m, version, rec)
+}
+
+// profileScheme prefixes a Record's Profile kept in the artifact store:
+// "artifact:" and the manifest digest.
+const profileScheme = "artifact:"
+
+// profileFile is the name the profile has inside its artifact.
+const profileFile = "profile.json"
+
+// pushProfile moves the version's profile from git, where versionRecord
+// put it, into the artifact store, next to the model it describes: a
+// team with a store keeps its registry tags light, and a deploy that can
+// pull the model can pull the reference its drift checks need. It is
+// tagged as the version's, so a registry that collects untagged
+// manifests keeps it.
+func (g *globals) pushProfile(ctx context.Context, p *project.Project, store artifact.Store, m config.Model, version string, rec *registry.Record) error {
+	if !strings.HasPrefix(rec.Profile, "git:") {
+		return nil
+	}
+	repo, err := gitrepo.Open(ctx, p.Root)
+	if err != nil {
+		return usageError(err)
+	}
+	data, err := registry.ReadBlob(ctx, repo.Root, "", m.Name, rec.Profile, profile.MaxFileSize)
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "mlci-profile-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	file := filepath.Join(dir, profileFile)
+	if err := os.WriteFile(file, data, 0o600); err != nil {
+		return err
+	}
+	pushed, err := store.Push(ctx, m.Name, file, map[string]string{"dev.mlci.version": version, "dev.mlci.content": "profile"})
+	if err != nil {
+		return serviceError(fmt.Errorf("storing %s's profile: %w", m.Name, err))
+	}
+	if err := store.Tag(ctx, pushed.Digest, artifactTag(m.Name, version+"-profile")); err != nil {
+		return serviceError(err)
+	}
+	rec.Profile = profileScheme + pushed.Digest
 	return nil
+}
+
+// pullProfile reads a profile a Record keeps in the artifact store.
+func (g *globals) pullProfile(ctx context.Context, p *project.Project, model, ref string) ([]byte, error) {
+	store, err := g.artifactStore(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	if store == nil {
+		return nil, usageError(fmt.Errorf("the profile of %s is in an artifact store (%s), and mlci.yaml names none; set artifact_store as when it was registered", model, ref))
+	}
+	dir, err := os.MkdirTemp("", "mlci-profile-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	if _, err := store.Pull(ctx, strings.TrimPrefix(ref, profileScheme), dir, artifact.PullOptions{}); err != nil {
+		return nil, serviceError(fmt.Errorf("pulling the profile of %s: %w", model, err))
+	}
+	// The artifact is whatever whoever pushed the tag put there: one
+	// regular file, of a profile's size at most.
+	file := filepath.Join(dir, profileFile)
+	st, err := os.Lstat(file)
+	switch {
+	case err != nil:
+		return nil, usageError(fmt.Errorf("the artifact %s of %s holds no %s; it is not a profile mlci stored", ref, model, profileFile))
+	case !st.Mode().IsRegular():
+		return nil, usageError(fmt.Errorf("the artifact %s of %s: %s is not a regular file", ref, model, profileFile))
+	case st.Size() > profile.MaxFileSize:
+		return nil, usageError(fmt.Errorf("the profile %s of %s is %d bytes, over the %d MiB a profile may have", ref, model, st.Size(), profile.MaxFileSize>>20))
+	}
+	return os.ReadFile(file)
 }
 
 // tagStage points the stage's artifact tag at the version's manifest.

@@ -309,13 +309,19 @@ func (opts *driftOptions) referenceProfile(ctx context.Context, p *project.Proje
 	if v.Record == nil || v.Record.Profile == "" {
 		return nil, "", "", usageError(fmt.Errorf("%s %s registered no profile; set models[].profile in mlci.yaml and register a version, or pass --reference", r.Artifact, v.Version))
 	}
-	repo, remote, err := opts.registryRepo(ctx, p, &opts.registry)
-	if err != nil {
-		return nil, "", "", err
-	}
-	data, err := registry.ReadBlob(ctx, repo.Root, remote, r.Artifact, v.Record.Profile, profile.MaxFileSize)
-	if err != nil {
-		return nil, "", "", usageError(err)
+	var data []byte
+	if strings.HasPrefix(v.Record.Profile, profileScheme) {
+		if data, err = opts.pullProfile(ctx, p, r.Artifact, v.Record.Profile); err != nil {
+			return nil, "", "", err
+		}
+	} else {
+		repo, remote, err := opts.registryRepo(ctx, p, &opts.registry)
+		if err != nil {
+			return nil, "", "", err
+		}
+		if data, err = registry.ReadBlob(ctx, repo.Root, remote, r.Artifact, v.Record.Profile, profile.MaxFileSize); err != nil {
+			return nil, "", "", usageError(err)
+		}
 	}
 	ref, err := profile.Parse(data)
 	if err != nil {

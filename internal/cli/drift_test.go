@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -263,5 +264,53 @@ func TestProfileDataStaysInTheRepository(t *testing.T) {
 	}
 	if tags := remoteTags(t, remote); tags != "" {
 		t.Errorf("a version was registered:\n%s", tags)
+	}
+}
+
+// TestDriftProfileInArtifactStore: with an artifact store, a version's
+// profile is kept there beside the model, not in git, and drift reads it
+// back from there.
+func TestDriftProfileInArtifactStore(t *testing.T) {
+	dir, remote := registryProject(t)
+	cfg, err := os.ReadFile(filepath.Join(dir, "mlci.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeTable(t, filepath.Join(dir, "data", "train.csv"), 1, 2000, 0, 0.3)
+	withStore := string(cfg) + "    profile: {data: [data/train.csv], target: churned, exclude: [id]}\n    stages: [{name: production}]\nartifact_store: oci-layout:store\n"
+	writeFile(t, filepath.Join(dir, "mlci.yaml"), withStore)
+	writeFile(t, filepath.Join(dir, ".gitignore"), "store/\n")
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-q", "-m", "profile in the store")
+	mlci := func(args ...string) result {
+		t.Helper()
+		return run(t, nil, append([]string{"-C", dir}, args...)...)
+	}
+	for _, args := range [][]string{{"model", "register", "digits", "--baseline", "baseline/metrics.json"}, {"promote", "digits", "--to", "production"}} {
+		if r := mlci(args...); r.code != ExitOK {
+			t.Fatalf("%v: exit %d %s", args, r.code, r.stderr)
+		}
+	}
+	hist := mlci("--json", "model", "history", "digits")
+	if !strings.Contains(hist.stdout, `"profile": "artifact:sha256:`) {
+		t.Fatalf("the record does not name a profile in the store:\n%s", hist.stdout)
+	}
+	if refs, err := exec.Command("git", "-C", remote, "for-each-ref", "refs/mlci/profiles/").Output(); err != nil || len(refs) != 0 {
+		t.Errorf("the profile went to git as well (%v):\n%s", err, refs)
+	}
+	drifted := filepath.Join(t.TempDir(), "drifted.csv")
+	writeTable(t, drifted, 2, 2000, 0.8, 0.6)
+	if r := mlci("drift", drifted, "--against", "digits#production"); r.code != ExitFailed || !strings.Contains(r.stdout, "age") {
+		t.Fatalf("drift: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	calm := filepath.Join(t.TempDir(), "calm.csv")
+	writeTable(t, calm, 3, 2000, 0, 0.3)
+	if r := mlci("drift", calm, "--against", "digits#production"); r.code != ExitOK {
+		t.Fatalf("drift of calm data: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	// Without the store in the config, drift says where the profile is.
+	writeFile(t, filepath.Join(dir, "mlci.yaml"), strings.Replace(withStore, "artifact_store: oci-layout:store\n", "", 1))
+	if r := mlci("drift", calm, "--against", "digits#production"); r.code != ExitUsage || !strings.Contains(r.stderr, "artifact_store") {
+		t.Fatalf("drift without the store: exit %d\n%s", r.code, r.stderr)
 	}
 }

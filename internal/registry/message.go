@@ -25,8 +25,10 @@ type Record struct {
 	// Manifest is the OCI manifest digest of the artifact in the
 	// project's artifact store, when one is configured.
 	Manifest string `json:"oci_manifest,omitempty"`
-	// Profile is the git blob holding the profile of the version's
-	// reference data ("git:" and the object id), for mlci drift.
+	// Profile is where the profile of the version's reference data is,
+	// for mlci drift: a git blob ("git:" and the object id), or, when the
+	// project has an artifact store, an artifact there ("artifact:" and
+	// its manifest digest).
 	Profile string `json:"profile,omitempty"`
 }
 
