@@ -117,7 +117,12 @@ func (c *concatReader) Parts(partSize int64) ([]Part, error) {
 			return nil, err
 		}
 		for _, p := range ps {
-			parts = append(parts, shiftedPart{p, i})
+			sp := shiftedPart{p, i}
+			if _, ok := p.(Visitable); ok {
+				parts = append(parts, shiftedVisitable{sp})
+			} else {
+				parts = append(parts, sp)
+			}
 		}
 	}
 	return parts, nil
@@ -133,3 +138,17 @@ func (p shiftedPart) Next(b *Batch) error {
 	shiftKeys(b.Keys, p.file)
 	return err
 }
+
+// shiftedVisitable is a shiftedPart whose part can be visited.
+type shiftedVisitable struct{ shiftedPart }
+
+func (p shiftedVisitable) Visit(v Visitor) error {
+	return p.Part.(Visitable).Visit(shiftedVisitor{v, int64(p.file) << fileKeyShift})
+}
+
+type shiftedVisitor struct {
+	Visitor
+	by int64
+}
+
+func (v shiftedVisitor) Row(key int64) { v.Visitor.Row(key + v.by) }

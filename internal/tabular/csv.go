@@ -332,6 +332,53 @@ func (p *csvPart) Next(b *Batch) error {
 		b.reset(len(p.r.columns))
 		return io.EOF
 	}
+	if err := p.open(); err != nil {
+		return err
+	}
+	err := p.cr.Next(b)
+	switch {
+	case errors.Is(err, io.EOF):
+		p.done, p.cr = true, nil
+		return io.EOF
+	case err != nil:
+		// The sequential reader says exactly what is wrong and where.
+		return fmt.Errorf("%w: %w", ErrSplit, err)
+	}
+	return nil
+}
+
+func (p *csvPart) Visit(v Visitor) error {
+	if p.done {
+		return nil
+	}
+	if err := p.open(); err != nil {
+		return err
+	}
+	defer func() { p.done, p.cr = true, nil }()
+	r := p.cr
+	r.started = true
+	n := len(r.columns)
+	for {
+		rec, _, err := r.readRecord()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrSplit, err)
+		}
+		if len(rec) != n {
+			return fmt.Errorf("%w: a row of %d fields", ErrSplit, len(rec))
+		}
+		v.Row(r.recOff)
+		for i, field := range rec {
+			k, num := classify(field)
+			v.Cell(i, k, num, field)
+		}
+	}
+}
+
+// open starts the part's reader on first use.
+func (p *csvPart) open() error {
 	if p.cr == nil {
 		// A part other than the first starts after the first line break
 		// at or after the byte before its range.
@@ -347,15 +394,6 @@ func (p *csvPart) Next(b *Batch) error {
 			}
 		}
 		p.cr = cr
-	}
-	err := p.cr.Next(b)
-	switch {
-	case errors.Is(err, io.EOF):
-		p.done, p.cr = true, nil
-		return io.EOF
-	case err != nil:
-		// The sequential reader says exactly what is wrong and where.
-		return fmt.Errorf("%w: %w", ErrSplit, err)
 	}
 	return nil
 }

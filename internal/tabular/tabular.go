@@ -184,6 +184,25 @@ type Splitter interface {
 	Parts(partSize int64) ([]Part, error)
 }
 
+// Visitor takes a table's cells one at a time, row by row: the way to
+// read a part when the cells are summarized at once, without the copy
+// into a Batch and the second pass over it.
+type Visitor interface {
+	// Row starts a row; key is as in Batch.Keys.
+	Row(key int64)
+	// Cell is the row's cell of column col, as in Column; text is valid
+	// only until Cell returns.
+	Cell(col int, kind Kind, num float64, text []byte)
+}
+
+// Visitable is a Part that can hand its cells to a Visitor.
+type Visitable interface {
+	Part
+	// Visit reads the whole part into v. It fails as Next does, and v
+	// may have seen some rows of a part that fails.
+	Visit(v Visitor) error
+}
+
 // ErrSplit is returned by a Part for input the sequential reader must
 // read instead; it is never seen outside a caller that reads parts.
 var ErrSplit = errors.New("the table cannot be read in parts")

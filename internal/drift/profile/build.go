@@ -115,11 +115,13 @@ func Build(ctx context.Context, r tabular.Reader, opts Options) (*Profile, error
 	return p, nil
 }
 
-// partSize is how much of a file one part covers: big enough that the
-// per-part work (a sample's first candidates, the distinct-value maps)
-// is small against the rows, small enough that two cores share the work
-// of a 100 MB file evenly.
-const partSize = 4 << 20
+// partSize is how much of a file one part covers: small, because a part
+// read before the merged sample holds its k values cannot drop any value
+// and keeps them all as candidates, so the first parts' size is work
+// spent on values the sample will not keep; large enough that the other
+// per-part work (opening a reader, merging the distinct values) stays
+// small against the rows.
+const partSize = 1 << 20
 
 // buildParts reads the parts of s on every core and merges their
 // summaries in table order. It returns nil, and the caller reads the
@@ -174,17 +176,21 @@ func buildParts(ctx context.Context, s tabular.Splitter, size int64, specs []*sp
 					return
 				}
 				t.reset()
+				t.hints = hints
 				var err error
-				for err == nil && ctx.Err() == nil {
-					for j := range t.cols {
-						t.cols[j].sample.thr = min(t.cols[j].sample.thr, hints[j].Load())
+				if v, ok := parts[i].(tabular.Visitable); ok {
+					err = v.Visit(t)
+					t.flush()
+				} else {
+					for err == nil && ctx.Err() == nil {
+						t.flush()
+						if err = parts[i].Next(&b); err == nil {
+							t.add(&b)
+						}
 					}
-					if err = parts[i].Next(&b); err == nil {
-						t.add(&b)
+					if errors.Is(err, io.EOF) {
+						err = nil
 					}
-				}
-				if errors.Is(err, io.EOF) {
-					err = nil
 				}
 				results[i] <- result{t, err}
 			}
@@ -341,28 +347,87 @@ func selectColumns(names []string, opts Options) ([]*spec, error) {
 }
 
 // table is the summary of some rows of a table: a part's, or all of it.
+// It takes rows a batch at a time (add) or, as a tabular.Visitor, a cell
+// at a time.
 type table struct {
 	rows int64
 	cols []*columnState
+	// byIndex is cols by the column's place in the file; nil for the
+	// columns not profiled.
+	byIndex []*columnState
+	// hints, for a part, are the merged summary's sample thresholds.
+	hints []atomic.Uint64
+	key   int64 // the current row's, for Cell
+	// pending counts the rows since the last flush.
+	pending int
 }
+
+// flushRows is how many rows a visited table takes between flushes of
+// its running sums into the moments and of the hints into its samples.
+const flushRows = tabular.BatchRows
 
 func newTable(specs []*spec, opts Options) *table {
 	t := &table{}
 	for _, s := range specs {
-		t.cols = append(t.cols, newColumnState(s, opts))
+		c := newColumnState(s, opts)
+		t.cols = append(t.cols, c)
+		for len(t.byIndex) <= s.index {
+			t.byIndex = append(t.byIndex, nil)
+		}
+		t.byIndex[s.index] = c
 	}
 	return t
 }
 
 func (t *table) add(b *tabular.Batch) {
+	keys := b.Keys
+	if len(keys) != b.Len {
+		keys = nil
+	}
 	for _, c := range t.cols {
-		c.addBatch(&b.Columns[c.spec.index], b.Keys, t.rows, b.Len)
+		col := &b.Columns[c.spec.index]
+		for i := 0; i < b.Len; i++ {
+			key := t.rows + int64(i)
+			if keys != nil {
+				key = keys[i]
+			}
+			c.add(col.Kinds[i], key, col.Nums[i], col.Texts[i])
+		}
+		c.flush()
 	}
 	t.rows += int64(b.Len)
 }
 
+// Row and Cell make a table a tabular.Visitor.
+func (t *table) Row(key int64) {
+	if t.pending == flushRows {
+		t.flush()
+	}
+	t.pending++
+	t.key = key
+	t.rows++
+}
+
+func (t *table) Cell(col int, kind tabular.Kind, num float64, text []byte) {
+	if c := t.byIndex[col]; c != nil {
+		c.add(kind, t.key, num, text)
+	}
+}
+
+// flush folds running sums into moments and lowers each sample's
+// threshold to the merged summary's.
+func (t *table) flush() {
+	for j, c := range t.cols {
+		c.flush()
+		if t.hints != nil {
+			c.sample.thr = min(c.sample.thr, t.hints[j].Load())
+		}
+	}
+	t.pending = 0
+}
+
 func (t *table) reset() {
-	t.rows = 0
+	t.rows, t.pending = 0, 0
 	for _, c := range t.cols {
 		c.reset()
 	}
@@ -452,32 +517,30 @@ func (c *columnState) reset() {
 
 func (c *columnState) numericStill() bool { return c.texts == 0 && c.bools == 0 }
 
-func (c *columnState) addBatch(col *tabular.Column, keys []int64, row int64, n int) {
-	if len(keys) != n {
-		keys = nil
-	}
-	for i := 0; i < n; i++ {
-		switch col.Kinds[i] {
-		case tabular.Missing:
-			c.missing++
-		case tabular.Number:
-			key := row + int64(i)
-			if keys != nil {
-				key = keys[i]
-			}
-			c.addNumber(key, col.Nums[i])
-		case tabular.Bool:
-			c.addBool(col.Nums[i] != 0, nil)
-		case tabular.Text:
-			if t, ok := boolLiteral(col.Texts[i]); ok {
-				c.addBool(t, col.Texts[i])
-			} else {
-				c.addText(col.Texts[i])
-			}
+// add takes one cell; key is its row's.
+func (c *columnState) add(kind tabular.Kind, key int64, num float64, text []byte) {
+	switch kind {
+	case tabular.Missing:
+		c.missing++
+	case tabular.Number:
+		c.addNumber(key, num)
+	case tabular.Bool:
+		c.addBool(num != 0, nil)
+	case tabular.Text:
+		if t, ok := boolLiteral(text); ok {
+			c.addBool(t, text)
+		} else {
+			c.addText(text)
 		}
 	}
-	c.mom.merge(c.batch.moments())
-	c.batch = shifted{}
+}
+
+// flush folds the running sums into the moments.
+func (c *columnState) flush() {
+	if c.batch.n > 0 {
+		c.mom.merge(c.batch.moments())
+		c.batch = shifted{}
+	}
 }
 
 // addNumber takes a number. NaN and ±Inf count as missing: no sample or

@@ -39,6 +39,11 @@ func (s *sampler) add(key int64, v float64) {
 	if p >= s.thr {
 		return
 	}
+	if s.cands == nil {
+		// The candidates run up to 2k before each shrink: one
+		// allocation rather than a doubling series of copies.
+		s.cands = make([]candidate, 0, 2*s.k)
+	}
 	s.cands = append(s.cands, candidate{p, v})
 	if len(s.cands) >= 2*s.k {
 		s.shrink()
