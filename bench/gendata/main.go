@@ -3,6 +3,9 @@
 //
 //	gendata A DIR   16 files x 128 MiB of random bytes (2 GiB)
 //	gendata B DIR   100,000 files of 1-16 KiB in DIR/dNN/sN/fNNN.bin
+//	gendata C DIR N N files of 16-256 bytes in DIR/tNNN/sNN/fNNN.bin,
+//	                1000 files per folder, 100 folders per top folder
+//	                (bench/datascale.sh)
 package main
 
 import (
@@ -10,11 +13,12 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 )
 
 func main() {
-	if len(os.Args) != 3 {
-		fmt.Fprintln(os.Stderr, "usage: gendata A|B DIR")
+	if len(os.Args) < 3 {
+		fmt.Fprintln(os.Stderr, "usage: gendata A|B DIR | gendata C DIR N")
 		os.Exit(2)
 	}
 	var err error
@@ -23,6 +27,13 @@ func main() {
 		err = genA(os.Args[2])
 	case "B":
 		err = genB(os.Args[2])
+	case "C":
+		var n int
+		if len(os.Args) != 4 {
+			err = fmt.Errorf("dataset C needs a file count")
+		} else if n, err = strconv.Atoi(os.Args[3]); err == nil {
+			err = genC(os.Args[2], n)
+		}
 	default:
 		err = fmt.Errorf("unknown dataset %q: want A or B", os.Args[1])
 	}
@@ -79,6 +90,29 @@ func genB(dir string) error {
 				}
 				n++
 			}
+		}
+	}
+	return nil
+}
+
+// genC writes many tiny files, the shape that stresses per-file memory
+// rather than bytes hashed.
+func genC(dir string, n int) error {
+	r := rand.New(rand.NewPCG(7, 1000))
+	buf := make([]byte, 256)
+	for i := 0; i < n; i++ {
+		sub := filepath.Join(dir, fmt.Sprintf("t%03d", i/100_000), fmt.Sprintf("s%02d", i/1000%100))
+		if i%1000 == 0 {
+			if err := os.MkdirAll(sub, 0o755); err != nil {
+				return err
+			}
+		}
+		size := 16 + r.IntN(256-16+1)
+		for j := range buf[:size] {
+			buf[j] = byte(r.Uint32())
+		}
+		if err := os.WriteFile(filepath.Join(sub, fmt.Sprintf("f%03d.bin", i%1000)), buf[:size], 0o644); err != nil {
+			return err
 		}
 	}
 	return nil
