@@ -51,6 +51,16 @@ type Config struct {
 	// Datasets maps a name jobs ask for (MLCI_DATASETS) to a host folder,
 	// mounted read-only from a cache volume keyed by its content digest.
 	Datasets map[string]string `yaml:"datasets"`
+	// DatasetRemote is the data remote (what mlci data push fills) that
+	// datasets jobs ask for by digest (MLCI_DATASETS=name@blake3:...) are
+	// pulled from when this host lacks them. Its credentials come from
+	// mlci-runner's own environment (AWS_* for s3://), never from a job.
+	DatasetRemote *DatasetRemote `yaml:"dataset_remote"`
+	// DatasetMaxBytes and DatasetMaxFiles bound one dataset pulled from
+	// DatasetRemote: the digest is the job's to choose, so without a bound
+	// a job could fill the host's disk with any dataset the remote holds.
+	DatasetMaxBytes ByteSize `yaml:"dataset_max_bytes"`
+	DatasetMaxFiles int64    `yaml:"dataset_max_files"`
 	// AllowMounts lists host folders a job may bind-mount besides its own
 	// workspace and temp folders: "PATH", or "PATH:ro" to allow read-only
 	// mounts only. Empty by default: a job's container.volumes and -v
@@ -150,6 +160,8 @@ func Default() Config {
 		ServiceWait:       Duration(5 * time.Minute),
 		TelemetryInterval: Duration(time.Second),
 		CleanMemoryMiB:    1024,
+		DatasetMaxBytes:   100 << 30,
+		DatasetMaxFiles:   10_000_000,
 	}
 }
 
@@ -194,13 +206,19 @@ func (c *Config) validate() error {
 			return err
 		}
 	}
+	if err := c.DatasetRemote.validate(); err != nil {
+		return err
+	}
+	if c.DatasetMaxBytes <= 0 || c.DatasetMaxFiles <= 0 {
+		return errors.New("dataset_max_bytes and dataset_max_files must be positive")
+	}
 	names := make([]string, 0, len(c.Datasets))
 	for n := range c.Datasets {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		if !validName(n) {
+		if !ValidName(n) {
 			return fmt.Errorf("datasets: %q is not a valid name (letters, digits, '-', '_', '.')", n)
 		}
 		if p := c.Datasets[n]; !filepath.IsAbs(p) {
@@ -210,7 +228,9 @@ func (c *Config) validate() error {
 	return nil
 }
 
-func validName(s string) bool {
+// ValidName reports whether s may name a dataset: it becomes a folder
+// under /datasets and part of an environment variable's name.
+func ValidName(s string) bool {
 	if s == "" || s == "." || s == ".." {
 		return false
 	}

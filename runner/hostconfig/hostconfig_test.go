@@ -41,6 +41,32 @@ func TestParse(t *testing.T) {
 		{name: "bad dataset name", yaml: "datasets:\n  'a/b': /x\n", wantErr: `"a/b" is not a valid name`},
 		{name: "zero interval", yaml: "telemetry_interval: 0s\n", wantErr: "telemetry_interval must be positive"},
 		{name: "not yaml", yaml: "state_dir: [\n", wantErr: "config.yaml:"},
+		{name: "dataset remote as a URL", yaml: "dataset_remote: s3://team-data/mlci\ndataset_max_bytes: 500GiB\ndataset_max_files: 1000\n",
+			check: func(t *testing.T, c Config) {
+				if c.DatasetRemote == nil || c.DatasetRemote.Spec() != "s3://team-data/mlci" || c.DatasetMaxBytes != 500<<30 || c.DatasetMaxFiles != 1000 {
+					t.Errorf("got %+v %+v", c, c.DatasetRemote)
+				}
+			}},
+		{name: "dataset remote with S3 settings", yaml: "dataset_remote:\n  url: s3://team-data/mlci\n  endpoint: http://127.0.0.1:9000\n  region: eu-1\n  path_style: true\n",
+			check: func(t *testing.T, c Config) {
+				want := "s3://team-data/mlci?endpoint=http%3A%2F%2F127.0.0.1%3A9000&path_style=true&region=eu-1"
+				if got := c.DatasetRemote.Spec(); got != want {
+					t.Errorf("Spec = %q, want %q", got, want)
+				}
+			}},
+		{name: "dataset remote default limits", yaml: "dataset_remote: local:/srv/data-remote\n",
+			check: func(t *testing.T, c Config) {
+				if c.DatasetMaxBytes != 100<<30 || c.DatasetMaxFiles != 10_000_000 {
+					t.Errorf("limits = %d bytes, %d files", c.DatasetMaxBytes, c.DatasetMaxFiles)
+				}
+			}},
+		{name: "relative dataset remote", yaml: "dataset_remote: data-remote\n", wantErr: "dataset_remote: \"data-remote\" must be an absolute host path"},
+		{name: "dataset remote unknown scheme", yaml: "dataset_remote: ftp://host/x\n", wantErr: "dataset_remote:"},
+		{name: "dataset remote with keys in the URL", yaml: "dataset_remote: s3://AKIA:secret@bucket/x\n", wantErr: "dataset_remote:"},
+		{name: "endpoint on a local remote", yaml: "dataset_remote:\n  url: local:/srv/r\n  endpoint: http://x\n", wantErr: "for s3:// remotes only"},
+		{name: "dataset remote without url", yaml: "dataset_remote:\n  region: x\n", wantErr: "dataset_remote: no url"},
+		{name: "bad size", yaml: "dataset_max_bytes: lots\n", wantErr: `"lots" is not a size`},
+		{name: "zero files", yaml: "dataset_max_files: 0\n", wantErr: "must be positive"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -55,6 +81,30 @@ func TestParse(t *testing.T) {
 				t.Fatal(err)
 			}
 			tc.check(t, c)
+		})
+	}
+}
+
+func TestParseByteSize(t *testing.T) {
+	tests := []struct {
+		in   string
+		want ByteSize
+		bad  bool
+	}{
+		{in: "1048576", want: 1 << 20},
+		{in: "64MiB", want: 64 << 20},
+		{in: "2 TB", want: 2e12},
+		{in: "10B", want: 10},
+		{in: "-1GiB", bad: true},
+		{in: "1.5GiB", bad: true},
+		{in: "99999999999TiB", bad: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			got, err := ParseByteSize(tc.in)
+			if (err != nil) != tc.bad || got != tc.want {
+				t.Errorf("ParseByteSize(%q) = %d, %v", tc.in, got, err)
+			}
 		})
 	}
 }
@@ -89,7 +139,7 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("accepted %q as %+v", s, c)
 		}
 		for n, p := range c.Datasets {
-			if !validName(n) || !filepath.IsAbs(p) {
+			if !ValidName(n) || !filepath.IsAbs(p) {
 				t.Fatalf("accepted dataset %q -> %q", n, p)
 			}
 		}

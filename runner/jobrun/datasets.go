@@ -12,6 +12,7 @@ import (
 	"github.com/mlci/mlci/internal/datahash"
 	"github.com/mlci/mlci/internal/digest"
 	"github.com/mlci/mlci/internal/statecache"
+	"github.com/mlci/mlci/runner/hostconfig"
 )
 
 // DatasetsDir is where datasets appear in a job container.
@@ -27,8 +28,10 @@ type DatasetMount struct {
 	Target string
 }
 
-// Datasets resolves MLCI_DATASETS (comma-separated names from the runner
-// config's datasets:) for a job running image. The host folders are hashed
+// Datasets resolves MLCI_DATASETS for a job running image: comma-separated
+// names from the runner config's datasets:, or NAME@DIGEST for the exact
+// version a lock pins (mlci.lock's digest), which the runner pulls from its
+// dataset_remote when it does not hold it. The host folders are hashed
 // with mlci's data hasher; its state cache under the state directory makes
 // an unchanged folder cost a stat per file.
 func (h *Host) Datasets(ctx context.Context, list, image string) ([]DatasetMount, map[string]string, error) {
@@ -50,23 +53,42 @@ func (h *Host) Datasets(ctx context.Context, list, image string) ([]DatasetMount
 	}
 	var out []DatasetMount
 	env := map[string]string{}
-	for _, n := range names {
-		src, ok := h.Config.Datasets[n]
-		if !ok {
-			return nil, nil, fmt.Errorf("%s names dataset %q, which this runner does not offer (it offers: %s)", EnvDatasets, n, strings.Join(known, ", "))
-		}
-		res, err := datahash.Hash(ctx, src, datahash.Options{
-			Algorithm: digest.Default,
-			Cache:     statecache.Open(cacheDir, src, string(digest.Default)),
-		})
+	seen := map[string]bool{}
+	for _, item := range names {
+		n, want, err := parseDatasetItem(item)
 		if err != nil {
-			return nil, nil, fmt.Errorf("dataset %s (%s): %w", n, src, err)
+			return nil, nil, err
 		}
-		vol, err := h.Engine.DatasetVolume(ctx, string(res.Root), src, image)
+		if seen[n] {
+			return nil, nil, fmt.Errorf("%s names dataset %s twice: each name is one folder under %s", EnvDatasets, n, DatasetsDir)
+		}
+		seen[n] = true
+		var src string
+		var root digest.Digest
+		if want != "" {
+			if src, err = h.datasetByDigest(ctx, n, want, cacheDir); err != nil {
+				return nil, nil, err
+			}
+			root = want
+		} else {
+			var ok bool
+			if src, ok = h.Config.Datasets[n]; !ok {
+				return nil, nil, fmt.Errorf("%s names dataset %q, which this runner does not offer (it offers: %s; or ask for a locked version as %s@DIGEST)", EnvDatasets, n, strings.Join(known, ", "), n)
+			}
+			res, err := datahash.Hash(ctx, src, datahash.Options{
+				Algorithm: digest.Default,
+				Cache:     statecache.Open(cacheDir, src, string(digest.Default)),
+			})
+			if err != nil {
+				return nil, nil, fmt.Errorf("dataset %s (%s): %w", n, src, err)
+			}
+			root = res.Root
+		}
+		vol, err := h.Engine.DatasetVolume(ctx, string(root), src, image)
 		if err != nil {
 			return nil, nil, fmt.Errorf("dataset %s: %w", n, err)
 		}
-		m := DatasetMount{Name: n, Digest: string(res.Root), Volume: vol, Target: DatasetsDir + "/" + n}
+		m := DatasetMount{Name: n, Digest: string(root), Volume: vol, Target: DatasetsDir + "/" + n}
 		out = append(out, m)
 		key := "MLCI_DATASET_" + strings.ToUpper(strings.NewReplacer("-", "_", ".", "_").Replace(n))
 		env[key] = m.Target
@@ -74,4 +96,22 @@ func (h *Host) Datasets(ctx context.Context, list, image string) ([]DatasetMount
 		h.logf("dataset %s: %s at %s (read-only)", n, m.Digest, m.Target)
 	}
 	return out, env, nil
+}
+
+// parseDatasetItem reads NAME or NAME@DIGEST. The name becomes a folder
+// under DatasetsDir and an environment variable, so it is held to the
+// host config's rule for names.
+func parseDatasetItem(item string) (string, digest.Digest, error) {
+	n, d, pinned := strings.Cut(item, "@")
+	if !hostconfig.ValidName(n) {
+		return "", "", fmt.Errorf("%s: %q is not a valid dataset name (letters, digits, '-', '_', '.')", EnvDatasets, n)
+	}
+	if !pinned {
+		return n, "", nil
+	}
+	want, err := digest.Parse(d)
+	if err != nil {
+		return "", "", fmt.Errorf("%s: dataset %s: %w", EnvDatasets, n, err)
+	}
+	return n, want, nil
 }

@@ -61,7 +61,7 @@ func TestDatasets(t *testing.T) {
 	})
 	t.Run("unknown name", func(t *testing.T) {
 		_, _, err := f.host.Datasets(t.Context(), "train-set,imagenet", "img:1")
-		if err == nil || !strings.Contains(err.Error(), `"imagenet", which this runner does not offer (it offers: other, train-set)`) {
+		if err == nil || !strings.Contains(err.Error(), `"imagenet", which this runner does not offer (it offers: other, train-set;`) {
 			t.Errorf("err = %v", err)
 		}
 	})
