@@ -201,3 +201,10 @@ func TestAllowMountsFollowsLinks(t *testing.T) {
 		t.Errorf("Parse = %v, want the linked state dir refused", err)
 	}
 }
+
+// The example shipped in the release must stay a valid config.
+func TestDeployExampleParses(t *testing.T) {
+	if _, err := Load(filepath.Join("..", "..", "deploy", "mlci-runner.yaml"), true); err != nil {
+		t.Fatal(err)
+	}
+}
