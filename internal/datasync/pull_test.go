@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/mlci/mlci/internal/datahash"
@@ -201,5 +204,81 @@ func TestDirsPostOrder(t *testing.T) {
 	n := 0
 	if err := datahash.TreeObjects(digest.BLAKE3, entries, func(digest.Digest, []byte) error { n++; return nil }); err != nil || n != len(want) {
 		t.Fatalf("TreeObjects emitted %d objects, want %d", n, len(want))
+	}
+}
+
+// cancelAfter is a store whose Get cancels the pull after n objects, as a
+// kill midway would stop it.
+type cancelAfter struct {
+	remote.Store
+	n      atomic.Int64
+	cancel context.CancelFunc
+}
+
+func (c *cancelAfter) Get(ctx context.Context, d digest.Digest) (io.ReadCloser, error) {
+	if c.n.Add(-1) < 0 {
+		c.cancel()
+		return nil, context.Canceled
+	}
+	return c.Store.Get(ctx, d)
+}
+
+// have hashes what a folder holds, as data pull's Have does through the
+// state cache.
+func have(t *testing.T, dir string) func(context.Context) ([]datahash.Entry, error) {
+	return func(ctx context.Context) ([]datahash.Entry, error) {
+		res, err := datahash.Hash(ctx, dir, datahash.Options{Algorithm: digest.BLAKE3})
+		if err != nil {
+			return nil, err
+		}
+		return res.Entries, nil
+	}
+}
+
+// A pull stopped midway leaves whole files only, and a rerun fetches just
+// the rest.
+func TestPullInterruptedThenRerun(t *testing.T) {
+	project := t.TempDir()
+	var files []file
+	for i := range 40 {
+		files = append(files, file{path: fmt.Sprintf("d%d/f%02d", i%4, i), content: strings.Repeat(string(rune('a'+i%26)), 1000+i)})
+	}
+	s, store := craft(t, "data/ds", files)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stopping := &cancelAfter{Store: store, cancel: cancel}
+	stopping.n.Store(10)
+	dir := filepath.Join(project, "data", "ds")
+	first, err := Pull(ctx, project, stopping, s, PullOptions{Transfer: remote.TransferOptions{Workers: 2}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted pull: %v", err)
+	}
+	placed, err := have(t, dir)(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(placed) == 0 || len(placed) >= len(files) || int64(len(placed)) != first.Files {
+		t.Fatalf("the interrupted pull placed %d files (stats %d); want some, not all", len(placed), first.Files)
+	}
+	for _, e := range placed {
+		var want string
+		for _, f := range files {
+			if f.path == e.Path {
+				want = f.content
+			}
+		}
+		if got, _ := os.ReadFile(filepath.Join(dir, filepath.FromSlash(e.Path))); string(got) != want {
+			t.Fatalf("%s is torn: %q", e.Path, got)
+		}
+	}
+	second, err := Pull(context.Background(), project, store, s, PullOptions{Have: have(t, dir)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.Present != int64(len(placed)) || second.Transferred != int64(len(files)-len(placed)) {
+		t.Fatalf("rerun: %+v; want %d present and the other %d fetched", second, len(placed), len(files)-len(placed))
+	}
+	if left, _ := os.ReadDir(filepath.Join(project, ".mlci", "tmp")); len(left) > 0 {
+		t.Errorf("staging left behind: %v", left)
 	}
 }
