@@ -152,9 +152,10 @@ func removeStale(base string) {
 // entries (or tree objects: one tree may name a subtree many times) is
 // refused while listing.
 func listDataset(ctx context.Context, store remote.Store, root digest.Digest, maxFiles int64) ([]datahash.Entry, error) {
-	var loads, n int64
+	// Atomic: nothing promises Expand loads one tree at a time.
+	var loads, n atomic.Int64
 	load := func(ctx context.Context, d digest.Digest) ([]byte, error) {
-		if loads++; loads > maxFiles {
+		if loads.Add(1) > maxFiles {
 			return nil, fmt.Errorf("more than %d tree objects (dataset_max_files): %w", maxFiles, ErrDatasetTooBig)
 		}
 		rc, err := store.Get(ctx, d)
@@ -173,7 +174,7 @@ func listDataset(ctx context.Context, store remote.Store, root digest.Digest, ma
 	}
 	var entries []datahash.Entry
 	err := datahash.Expand(ctx, root.Algorithm(), root, load, func(e datahash.Entry) error {
-		if n++; n > maxFiles {
+		if n.Add(1) > maxFiles {
 			return fmt.Errorf("more than %d files (dataset_max_files): %w", maxFiles, ErrDatasetTooBig)
 		}
 		entries = append(entries, e)
@@ -182,7 +183,7 @@ func listDataset(ctx context.Context, store remote.Store, root digest.Digest, ma
 	switch {
 	case err == nil:
 		return entries, nil
-	case errors.Is(err, datahash.ErrBadTree) && loads == 1:
+	case errors.Is(err, datahash.ErrBadTree) && loads.Load() == 1:
 		// The root is not a tree object: the dataset is one file, and
 		// Pull verifies its content against the digest.
 		sum, herr := hex.DecodeString(root.Hex())

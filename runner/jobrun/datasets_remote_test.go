@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/mlci/mlci/internal/datahash"
@@ -15,6 +16,7 @@ import (
 	"github.com/mlci/mlci/internal/digest"
 	"github.com/mlci/mlci/internal/lockfile"
 	"github.com/mlci/mlci/internal/remote"
+	"github.com/mlci/mlci/internal/syncbuf"
 	"github.com/mlci/mlci/runner/hostconfig"
 	"github.com/mlci/mlci/runner/jobrun"
 	"github.com/mlci/mlci/runner/jobrun/jobruntest"
@@ -24,11 +26,14 @@ import (
 // dataset volume was filled from.
 type volumeEngine struct {
 	*jobruntest.Engine
+	mu   sync.Mutex
 	srcs []string
 }
 
 func (e *volumeEngine) DatasetVolume(ctx context.Context, d, srcDir, image string) (string, error) {
+	e.mu.Lock()
 	e.srcs = append(e.srcs, srcDir)
+	e.mu.Unlock()
 	return e.Engine.DatasetVolume(ctx, d, srcDir, image)
 }
 
@@ -38,7 +43,7 @@ type remoteFixture struct {
 	engine    *volumeEngine
 	remoteDir string
 	store     *remote.Local
-	log       bytes.Buffer
+	log       syncbuf.Buffer // jobs of one host may log at once
 }
 
 func newRemoteFixture(t *testing.T) *remoteFixture {
@@ -198,6 +203,36 @@ func TestDatasetsByDigest(t *testing.T) {
 			t.Errorf("second job: %+v from %s; want %s from %s", ms, f.engine.srcs[1], root, src)
 		}
 	})
+}
+
+// Jobs asking for the same digest at once each stage their own copy; one
+// becomes the dataset, and every job mounts that one.
+func TestDatasetsByDigestConcurrent(t *testing.T) {
+	f := newRemoteFixture(t)
+	root := f.push(t, map[string]string{"a": "1", "b/c": "2"})
+	const jobs = 4
+	var wg sync.WaitGroup
+	errs := make([]error, jobs)
+	for i := range jobs {
+		wg.Go(func() {
+			_, _, errs[i] = f.host.Datasets(t.Context(), "ds@"+string(root), "img:1")
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	for _, src := range f.engine.srcs {
+		if src != f.engine.srcs[0] {
+			t.Errorf("jobs mounted different folders: %v", f.engine.srcs)
+		}
+	}
+	if got := listing(t, f.engine.srcs[0]); !slices.Equal(got, []string{"a 1", "b/c 2"}) {
+		t.Errorf("dataset = %q", got)
+	}
+	if left, _ := filepath.Glob(filepath.Join(f.host.Config.StateDir, "datasets", ".staging-*")); len(left) > 0 {
+		t.Errorf("staging folders left: %v", left)
+	}
 }
 
 func TestDatasetsByDigestSingleFile(t *testing.T) {
