@@ -26,10 +26,11 @@ import (
 // printed.
 func (g *globals) openRemote(ctx context.Context, p *project.Project, name string) (remote.Store, config.Remote, error) {
 	if p.Config == nil || len(p.Config.Remotes) == 0 {
-		return nil, config.Remote{}, usageError(errors.New("no remotes configured: add one under remotes: in mlci.yaml, such as\n  remotes:\n    - name: storage\n      url: s3://BUCKET/PREFIX"))
+		return nil, config.Remote{}, usageError(errors.New("no remotes configured: add one under remotes: in mlci.yaml, with a name and a url (local:PATH, s3://BUCKET/PREFIX or oci://REGISTRY/REPO; see README)"))
 	}
-	r, ok := p.Config.DefaultRemote()
+	r, _ := p.Config.DefaultRemote() // there is one: Remotes is not empty
 	if name != "" {
+		var ok bool
 		if r, ok = p.Config.Remote(name); !ok {
 			return nil, config.Remote{}, usageError(fmt.Errorf("no remote %q in %s; configured: %s", name, p.Config.File, strings.Join(p.Config.RemoteNames(), ", ")))
 		}

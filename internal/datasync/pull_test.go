@@ -282,3 +282,27 @@ func TestPullInterruptedThenRerun(t *testing.T) {
 		t.Errorf("staging left behind: %v", left)
 	}
 }
+
+// A dataset that is one file is pulled to its path, and pushed from it.
+func TestSingleFileDataset(t *testing.T) {
+	project := t.TempDir()
+	s, store := craft(t, "labels/train.csv", []file{{path: "", content: "id,label\n1,cat\n"}})
+	if _, err := Pull(context.Background(), project, store, s, PullOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(filepath.Join(project, "labels", "train.csv")); err != nil || string(got) != "id,label\n1,cat\n" {
+		t.Fatalf("pulled %q, %v", got, err)
+	}
+	other, err := remote.OpenLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := Push(context.Background(), project, other, s, remote.TransferOptions{})
+	if err != nil || st.Transferred != 1 {
+		t.Fatalf("push: %+v, %v; want the one object sent", st, err)
+	}
+	res, err := Check(context.Background(), other, s, 0)
+	if err != nil || len(res.Missing) != 0 || res.Objects != 1 {
+		t.Fatalf("check: %+v, %v", res, err)
+	}
+}
