@@ -42,7 +42,10 @@ func runDataRemoteCheck(ctx context.Context, opts *dataRemoteCheckOptions) error
 	}
 	out := remoteCheckOutput{Remote: r.Name, Datasets: []datasync.CheckResult{}}
 	for _, s := range sets {
-		res, err := datasync.Check(ctx, store, s, 0)
+		bar := opts.transferBar("checking " + s.Name + " in " + r.Name)
+		bar.Start()
+		res, err := datasync.Check(ctx, store, s, datasync.CheckOptions{Progress: bar})
+		bar.Stop()
 		if err != nil {
 			return remoteError(r, err)
 		}

@@ -85,7 +85,7 @@ func (g *globals) remoteSets(ctx context.Context, p *project.Project, names []st
 	return datasync.Sets(l, manifests, names)
 }
 
-// transferOptions show a progress bar like hashing's.
+// transferBar is a progress bar like hashing's, for a transfer or a remote check.
 func (g *globals) transferBar(label string) *progress.Bar {
 	return progress.New(progress.Options{
 		Mode:  progress.DetectMode(g.quiet, g.io.StderrTerminal, g.io.Getenv),

@@ -19,15 +19,28 @@ type CheckResult struct {
 	Missing []Missing     `json:"missing"` // in the order the objects were listed
 }
 
-// Check asks store, in batches of batch digests (0: DefaultBatch),
-// whether it holds every blob and tree object of s, downloading nothing.
-func Check(ctx context.Context, store remote.Store, s *Set, batch int) (CheckResult, error) {
+// CheckOptions control one Check.
+type CheckOptions struct {
+	// Batch is how many digests one Has call asks about; 0 means
+	// DefaultBatch.
+	Batch int
+	// Progress, when set, is told of each object asked about.
+	Progress remote.Progress
+}
+
+// Check asks store, in batches, whether it holds every blob and tree
+// object of s, downloading nothing.
+func Check(ctx context.Context, store remote.Store, s *Set, opts CheckOptions) (CheckResult, error) {
+	batch := opts.Batch
 	if batch <= 0 {
 		batch = DefaultBatch
 	}
 	blobs, trees := s.Blobs(), s.treeObjects()
 	objects := append(blobs, trees...)
 	res := CheckResult{Dataset: s.Name, Digest: s.Dataset.Digest, Objects: len(objects), Missing: []Missing{}}
+	if opts.Progress != nil {
+		opts.Progress.SetTotal(int64(len(objects)), 0)
+	}
 	for start := 0; start < len(objects); start += batch {
 		part := objects[start:min(start+batch, len(objects))]
 		ds := make([]digest.Digest, len(part))
@@ -37,6 +50,9 @@ func Check(ctx context.Context, store remote.Store, s *Set, batch int) (CheckRes
 		present, err := store.Has(ctx, ds)
 		if err != nil {
 			return res, fmt.Errorf("dataset %s: %w", s.Name, err)
+		}
+		if opts.Progress != nil {
+			opts.Progress.Add(int64(len(part)), 0)
 		}
 		for i, ok := range present {
 			if ok {

@@ -178,7 +178,21 @@ func checkDatasetPath(p string) error {
 	if path.IsAbs(p) || filepath.IsAbs(p) || path.Clean(p) != p || p == ".." || strings.HasPrefix(p, "../") || strings.Contains(p, "\\") {
 		return fmt.Errorf("path %q is not a folder inside the project (%w): pull writes only there", p, ErrUnsafePath)
 	}
-	return checkComponents(p)
+	if err := checkComponents(p); err != nil {
+		return err
+	}
+	return checkOwnFiles(p)
+}
+
+// checkOwnFiles refuses a path, relative to the project root, in mlci's
+// own files, which hashing leaves out of every dataset.
+func checkOwnFiles(p string) error {
+	first, _, _ := strings.Cut(p, "/")
+	switch strings.ToLower(first) {
+	case ".mlci", "mlci.lock", "mlci.lock.d", "mlci.yaml", ".mlci.yaml":
+		return fmt.Errorf("path %q is in mlci's own files (%w)", p, ErrUnsafePath)
+	}
+	return nil
 }
 
 // checkEntryPath refuses an entry path that is not a clean relative path
@@ -199,11 +213,7 @@ func checkEntryPath(s *Set, e datahash.Entry) error {
 	if s.Dataset.Path == "." {
 		// A dataset that is the whole project never holds mlci's files,
 		// which hashing leaves out.
-		first, _, _ := strings.Cut(e.Path, "/")
-		switch strings.ToLower(first) {
-		case ".mlci", "mlci.lock", "mlci.lock.d", "mlci.yaml", ".mlci.yaml":
-			return fmt.Errorf("entry %q is one of mlci's own files (%w)", e.Path, ErrUnsafePath)
-		}
+		return checkOwnFiles(e.Path)
 	}
 	return nil
 }

@@ -137,6 +137,7 @@ func TestPullRefusesUnsafePaths(t *testing.T) {
 		{"git hook in another case", ".", []file{{path: ".GIT/hooks/post-checkout", content: "#!/bin/sh\n"}, {path: "a", content: "a"}}},
 		{"dataset inside git", ".git/hooks", []file{{path: "pre-commit", content: "#!/bin/sh\n"}, {path: "x", content: "x"}}},
 		{"mlci's own lock", ".", []file{{path: "mlci.lock", content: "{}"}, {path: "a", content: "a"}}},
+		{"dataset in mlci's store", ".mlci/objects", []file{{path: "x", content: "x"}, {path: "y", content: "y"}}},
 		{"link to an absolute path", "data/ds", []file{{path: "passwd", content: "/etc/passwd", link: true}, {path: "a", content: "a"}}},
 		{"link out of the dataset", "data/ds", []file{{path: "sub/up", content: "../../../outside", link: true}, {path: "a", content: "a"}}},
 		{"link into git", ".", []file{{path: "hooks", content: ".git/hooks", link: true}, {path: "a", content: "a"}}},
@@ -301,7 +302,7 @@ func TestSingleFileDataset(t *testing.T) {
 	if err != nil || st.Transferred != 1 {
 		t.Fatalf("push: %+v, %v; want the one object sent", st, err)
 	}
-	res, err := Check(context.Background(), other, s, 0)
+	res, err := Check(context.Background(), other, s, CheckOptions{Batch: 1})
 	if err != nil || len(res.Missing) != 0 || res.Objects != 1 {
 		t.Fatalf("check: %+v, %v", res, err)
 	}

@@ -62,7 +62,7 @@ func remoteMessage(ctx context.Context, p *project.Project, r *DataRemote, lock 
 	if err != nil {
 		return "", err
 	}
-	res, err := datasync.Check(ctx, r.Store, sets[0], 0)
+	res, err := datasync.Check(ctx, r.Store, sets[0], datasync.CheckOptions{})
 	if err != nil {
 		return "", remoteError(r, err)
 	}
