@@ -63,12 +63,15 @@ func labelFlags(flag, format string, labels map[string]string) []string {
 }
 
 // jobImage imports a root filesystem with what a runner image offers the
-// action: bash and the tools setup/install.sh uses, git for mlci, and
-// tail, with which act keeps its job container alive.
+// action: bash and the tools setup/install.sh uses, git (with its HTTP
+// transport) for mlci, and tail, with which act keeps its job container
+// alive.
 func jobImage(t *testing.T, labels map[string]string) string {
 	t.Helper()
 	name := "mlci-action-test:" + dockertest.RunID() + "-" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))
-	files := []string{"/bin/sh", "/lib64/ld-linux-x86-64.so.2"}
+	// git-remote-http lets git fetch from and push to a remote over HTTP,
+	// as the nightly test's job does.
+	files := []string{"/bin/sh", "/lib64/ld-linux-x86-64.so.2", "/usr/lib/git-core/git-remote-http"}
 	for _, prog := range []string{"bash", "git", "tail", "curl", "sha256sum", "tar", "gzip", "awk", "grep", "sed", "cut", "head",
 		"mkdir", "mktemp", "mv", "rm", "chmod", "touch", "cat"} {
 		p, err := exec.LookPath(prog)

@@ -49,7 +49,7 @@ func (r *Repo) CommitPaths(ctx context.Context, parent string, paths []string, m
 	if err != nil {
 		return "", nil, err
 	}
-	c, err := r.gitEnv(ctx, nil, "commit-tree", strings.TrimSpace(string(tree)), "-p", parent, "-m", msg)
+	c, err := r.gitEnv(ctx, IdentityEnv(ctx, r.Root), "commit-tree", strings.TrimSpace(string(tree)), "-p", parent, "-m", msg)
 	if err != nil {
 		return "", nil, err
 	}
@@ -72,7 +72,7 @@ func (r *Repo) PushBranch(ctx context.Context, remote, commit, branch string) er
 func (r *Repo) gitEnv(ctx context.Context, env []string, args ...string) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, "git", args...)
 	cmd.Dir = r.Root
-	cmd.Env = append(append(cmd.Environ(), "GIT_TERMINAL_PROMPT=0", "LC_ALL=C"), env...)
+	cmd.Env = append(Environ(cmd.Environ()), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {

@@ -78,3 +78,56 @@ func TestCommitPathsLeavesTheWorkTreeAlone(t *testing.T) {
 		t.Errorf("the user's index or work tree changed:\n%s", st)
 	}
 }
+
+// TestCommitPathsWithoutIdentity: a hosted CI runner configures no git
+// identity, and git, unable to guess an email, refuses to commit; mlci's
+// commits go through with the fallback email, and a configured identity
+// still wins over it.
+func TestCommitPathsWithoutIdentity(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	for _, k := range []string{"GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "EMAIL"} {
+		t.Setenv(k, "")
+		os.Unsetenv(k)
+	}
+	t.Setenv("GIT_CONFIG_GLOBAL", "/dev/null")
+	t.Setenv("GIT_CONFIG_SYSTEM", "/dev/null")
+	// A host name without a domain, as in a container, so git cannot
+	// make up an email from it either.
+	t.Setenv("HOME", t.TempDir())
+	run := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command("git", args...)
+		cmd.Dir = dir
+		cmd.Env = Environ(os.Environ())
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	run("init", "-q", "-b", "main")
+	os.WriteFile(filepath.Join(dir, "mlci.lock"), []byte("v1"), 0o644)
+	run("add", ".")
+	run("commit", "-qm", "init")
+	head := run("rev-parse", "HEAD")
+	os.WriteFile(filepath.Join(dir, "mlci.lock"), []byte("v2"), 0o644)
+	r, err := Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _, err := r.CommitPaths(ctx, head, []string{"mlci.lock"}, "refit")
+	if err != nil || c == "" {
+		t.Fatalf("commit without an identity: %q, %v", c, err)
+	}
+	if got := run("log", "-1", "--format=%ce", c); got != FallbackEmail {
+		t.Errorf("committer email %q, want %s", got, FallbackEmail)
+	}
+	run("config", "user.email", "me@example.com")
+	if c, _, err = r.CommitPaths(ctx, head, []string{"mlci.lock"}, "again"); err != nil {
+		t.Fatal(err)
+	}
+	if got := run("log", "-1", "--format=%ce", c); got != "me@example.com" {
+		t.Errorf("with user.email set, committer email %q", got)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os/exec"
 	"strings"
 )
 
@@ -45,6 +46,45 @@ func Open(ctx context.Context, dir string) (*Repo, error) {
 	}
 	r.Root = strings.TrimSpace(string(out))
 	return r, nil
+}
+
+// FallbackEmail is the email git records for mlci's commits and tags
+// where no identity is configured, as on GitHub's and GitLab's hosted
+// runners, whose git cannot guess one and refuses to commit.
+const FallbackEmail = "mlci@users.noreply.github.com"
+
+// Environ is the environment mlci runs git with: no credential prompt
+// (CI has no one to answer it), messages in the C locale (mlci reads
+// some), and EMAIL as a last resort for the committer's email. git takes
+// EMAIL only after user.email and GIT_COMMITTER_EMAIL, so a configured
+// identity always wins; the name falls back to the account's, as git's
+// own does.
+func Environ(environ []string) []string {
+	env := append(environ, "GIT_TERMINAL_PROMPT=0", "LC_ALL=C")
+	for _, kv := range environ {
+		if strings.HasPrefix(kv, "EMAIL=") && kv != "EMAIL=" {
+			return env
+		}
+	}
+	return append(env, "EMAIL="+FallbackEmail)
+}
+
+// FallbackName is the name mlci's commits and tags get where git knows
+// none: a container without a passwd entry, as a scratch image has.
+const FallbackName = "mlci"
+
+// IdentityEnv returns what to add to git's environment (Environ) in dir
+// for it to write a commit or tag: nothing when git has an identity,
+// else the fallback name. It is asked of git first, so a configured name
+// is never overridden.
+func IdentityEnv(ctx context.Context, dir string) []string {
+	cmd := exec.CommandContext(ctx, "git", "var", "GIT_COMMITTER_IDENT")
+	cmd.Dir = dir
+	cmd.Env = Environ(cmd.Environ())
+	if err := cmd.Run(); err == nil {
+		return nil
+	}
+	return []string{"GIT_AUTHOR_NAME=" + FallbackName, "GIT_COMMITTER_NAME=" + FallbackName}
 }
 
 // git runs a git command in the work tree and returns its stdout; the error

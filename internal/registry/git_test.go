@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mlci/mlci/internal/gitrepo"
 )
 
 // gitEnv fixes identity and hides the user's git config, so tests behave
@@ -510,5 +512,24 @@ func TestPromoteSupersedes(t *testing.T) {
 			t.Errorf("%s dated %v, not after the previous assignment's %v", e.Name, e.Time, last)
 		}
 		last = e.Time
+	}
+}
+
+// TestRegisterWithoutIdentity: a hosted runner, or a scratch image with no
+// passwd entry, gives git no identity; registration still tags, as mlci,
+// and a configured identity still wins.
+func TestRegisterWithoutIdentity(t *testing.T) {
+	_, dir, commits := setup(t)
+	for _, k := range []string{"GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "EMAIL"} {
+		t.Setenv(k, "")
+		os.Unsetenv(k)
+	}
+	ctx := context.Background()
+	tag, err := Register(ctx, dir, "origin", "m", "v1.0.0", commits[1], Record{Path: "m.bin"})
+	if err != nil {
+		t.Fatalf("register without an identity: %v", err)
+	}
+	if got := run(t, dir, "for-each-ref", "--format=%(taggeremail)", "refs/tags/"+tag.String()); got != "<"+gitrepo.FallbackEmail+">" {
+		t.Errorf("tagger email %s, want %s", got, gitrepo.FallbackEmail)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"io"
 	"os/exec"
 	"strings"
+
+	"github.com/mlci/mlci/internal/gitrepo"
 )
 
 var (
@@ -42,11 +44,21 @@ func (e *gitError) Error() string {
 
 // git runs a git command in dir and returns its stdout.
 func git(ctx context.Context, dir string, stdin io.Reader, args ...string) ([]byte, error) {
+	return gitIn(ctx, dir, stdin, nil, args...)
+}
+
+// gitWithEnv is git with extra environment variables.
+func gitWithEnv(ctx context.Context, dir string, env []string, args ...string) ([]byte, error) {
+	return gitIn(ctx, dir, nil, env, args...)
+}
+
+func gitIn(ctx context.Context, dir string, stdin io.Reader, env []string, args ...string) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, "git", args...)
 	cmd.Dir = dir
 	// Never stop for a credential prompt in CI; C locale keeps messages
-	// stable for the checks below.
-	cmd.Env = append(cmd.Environ(), "GIT_TERMINAL_PROMPT=0", "LC_ALL=C")
+	// stable for the checks below; a runner without an identity still
+	// tags.
+	cmd.Env = append(gitrepo.Environ(cmd.Environ()), env...)
 	cmd.Stdin = stdin
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mlci/mlci/internal/gitrepo"
 )
 
 // claimPrefix holds one ref per counter an assignment took, pushed
@@ -259,6 +261,10 @@ func lastClaim(ctx context.Context, dir, artifact string) (Counter, error) {
 // taggerIdent is the tagger line git would write now, and its date.
 func taggerIdent(ctx context.Context, dir string) (string, time.Time, error) {
 	out, err := git(ctx, dir, nil, "var", "GIT_COMMITTER_IDENT")
+	if err != nil {
+		// A runner without an identity (see gitrepo.IdentityEnv).
+		out, err = gitWithEnv(ctx, dir, gitrepo.IdentityEnv(ctx, dir), "var", "GIT_COMMITTER_IDENT")
+	}
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("tagger identity (set user.name and user.email): %w", err)
 	}
