@@ -78,6 +78,19 @@ func storeContract(t *testing.T, s Store, alg digest.Algorithm) {
 		t.Fatalf("Get = %q, want %q", got, content)
 	}
 
+	// An empty object, which S3 clients send without reading the body.
+	h := alg.New()
+	empty := digest.New(alg, h.Sum(nil))
+	if err := s.Put(ctx, empty, 0, bytes.NewReader(nil)); err != nil {
+		t.Fatalf("Put of an empty object: %v", err)
+	}
+	if got, err := s.Has(ctx, []digest.Digest{empty}); err != nil || !got[0] {
+		t.Fatalf("Has of the empty object = %v, %v", got, err)
+	}
+	if got := readAll(t, s, empty); len(got) != 0 {
+		t.Fatalf("Get of the empty object = %q", got)
+	}
+
 	bad, _ := blob(alg, "what the digest says "+t.Name())
 	tests := []struct {
 		name    string
@@ -87,6 +100,7 @@ func storeContract(t *testing.T, s Store, alg digest.Algorithm) {
 		{"other content", int64(len("tampered")), "tampered"},
 		{"short", 100, "tampered"},
 		{"long", 2, "tampered"},
+		{"announced empty", 0, "tampered"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
