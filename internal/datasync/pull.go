@@ -64,6 +64,9 @@ func Pull(ctx context.Context, root string, store remote.Store, s *Set, opts Pul
 	}
 	defer rootDir.Close()
 	w := &writer{root: rootDir, rootPath: root, dirs: map[string]bool{}}
+	if len(s.Entries) == 0 {
+		return st, fmt.Errorf("dataset %s lists no files", s.Name)
+	}
 	if err := checkDatasetPath(s.Dataset.Path); err != nil {
 		return st, unsafe(s.Name, err)
 	}
