@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -56,6 +57,10 @@ func remoteError(r config.Remote, err error) error {
 		return serviceError(fmt.Errorf("remote %s: %w", r.Name, err))
 	case errors.Is(err, remote.ErrUnsupported):
 		return usageError(fmt.Errorf("remote %s: %w", r.Name, err))
+	case errors.Is(err, syscall.ENOSPC):
+		// Ours, not the remote's: every file placed is whole, and a rerun
+		// fetches only the rest.
+		return usageError(fmt.Errorf("the disk is full (%w): free some space and run the command again; it resumes", err))
 	}
 	return serviceError(fmt.Errorf("remote %s: %w", r.Name, err))
 }

@@ -2,17 +2,24 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/mlci/mlci/internal/config"
 	"github.com/mlci/mlci/internal/digest"
+	"github.com/mlci/mlci/internal/exitcode"
+	"github.com/mlci/mlci/internal/remote"
 	"github.com/mlci/mlci/internal/remote/remotetest"
 )
 
@@ -364,6 +371,29 @@ func TestCIDataRemote(t *testing.T) {
 			want := "1 of 8 objects are not in remote shared (first: file data/ds/a.txt); run mlci data push ds --remote shared where its files are"
 			if r.code != 1 || !strings.Contains(r.stdout, want) || !strings.Contains(r.stderr, "data failed") {
 				t.Fatalf("exit %d, stdout:\n%s\nstderr: %s\nwant 1 and %q", r.code, r.stdout, r.stderr, want)
+			}
+		})
+	}
+}
+
+func TestRemoteError(t *testing.T) {
+	r := config.Remote{Name: "shared"}
+	tests := []struct {
+		name string
+		err  error
+		code int
+	}{
+		{"credentials refused", fmt.Errorf("has x: %w", remote.ErrAuth), ExitService},
+		{"remote kept failing", fmt.Errorf("%w: reset", remote.ErrTransient), ExitService},
+		{"algorithm the remote cannot keep", fmt.Errorf("x: %w", remote.ErrUnsupported), ExitUsage},
+		{"disk full", &fs.PathError{Op: "write", Path: ".mlci/tmp/x", Err: syscall.ENOSPC}, ExitUsage},
+		{"own code kept", checkFailed(errors.New("missing")), ExitFailed},
+		{"interrupted", context.Canceled, exitcode.Interrupted},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := exitcode.Of(remoteError(r, tt.err), ExitUsage); got != tt.code {
+				t.Errorf("exit %d, want %d", got, tt.code)
 			}
 		})
 	}
