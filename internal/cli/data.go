@@ -132,7 +132,9 @@ func runDataHash(ctx context.Context, opts *dataHashOptions) error {
 	}
 	var out []hashOutput
 	for _, d := range sets {
-		res, err := p.Hash(ctx, d, opts.hash.options(opts.globals))
+		hopts := opts.hash.options(opts.globals)
+		hopts.MaxEntries = datahash.NoEntries // only the root is printed
+		res, err := p.Hash(ctx, d, hopts)
 		if err != nil {
 			return err
 		}
@@ -195,6 +197,10 @@ type lockOutput struct {
 	Status string `json:"status"`
 }
 
+// treeBytesPerFile is about what a file takes in tree objects (its name,
+// type and digest), for how many of them data lock holds in memory.
+const treeBytesPerFile = 128
+
 func runDataLock(ctx context.Context, opts *dataLockOptions) error {
 	p, sets, err := opts.projectDatasets(&opts.hash, opts.paths)
 	if err != nil {
@@ -212,18 +218,23 @@ func runDataLock(ctx context.Context, opts *dataLockOptions) error {
 	manifests := map[string][]byte{}
 	inTrees := map[string]bool{}
 	for i, d := range sets {
-		if results[i], err = p.Hash(ctx, d, opts.hash.options(opts.globals)); err != nil {
+		// Whether the dataset gets a manifest or trees is known only once
+		// it is walked: the entries are kept up to manifest_max_files, the
+		// tree objects held up to about the size such a manifest's trees
+		// take and written to the local object store past it, so a dataset
+		// of millions of files is never held whole.
+		sink := lockfile.NewTreeSink(ctx, p.Root, maxFiles*treeBytesPerFile)
+		hopts := opts.hash.options(opts.globals)
+		hopts.MaxEntries = maxFiles
+		hopts.Trees = sink.Put
+		if results[i], err = p.Hash(ctx, d, hopts); err != nil {
 			return err
 		}
 		if results[i].Files > int64(maxFiles) {
 			// Too many files for a manifest git and a review can carry:
 			// the file list goes to the local object store, before the
 			// lock that names its root is written.
-			store, err := lockfile.OpenStore(p.Root)
-			if err != nil {
-				return usageError(err)
-			}
-			if err := lockfile.WriteTrees(ctx, store, d.Alg, results[i].Entries); err != nil {
+			if err := sink.Flush(); err != nil {
 				return usageError(fmt.Errorf("dataset %q: %w; %s is unchanged", d.Name, err, lockfile.FileName))
 			}
 			inTrees[d.Name] = true

@@ -143,6 +143,20 @@ func checkOne(ctx context.Context, p *project.Project, l *lockfile.Lock, manifes
 			cancel()
 		}
 	}()
+	var trees memTrees
+	if locked.InTrees() {
+		// A tree-locked dataset is compared by its trees, not a list of
+		// its files: keep no entries (but a single file's, which has no
+		// tree), and only those tree objects the store does not hold,
+		// which are the directories that changed.
+		store, err := lockfile.OpenStore(p.Root)
+		if err != nil {
+			return r, exitcode.With(exitcode.Usage, err)
+		}
+		trees = memTrees{}
+		opts.MaxEntries = 1
+		opts.Trees = trees.keepMissing(ctx, store)
+	}
 	res, err := p.Hash(hctx, d, opts)
 	<-verified
 	switch {
@@ -158,7 +172,7 @@ func checkOne(ctx context.Context, p *project.Project, l *lockfile.Lock, manifes
 	}
 	r.Status = StatusChanged
 	if locked.InTrees() {
-		changes, err := treeChanges(ctx, p.Root, locked, res.Root, res.Entries)
+		changes, err := treeChanges(ctx, p.Root, locked, res.Root, trees, res.Entries, fileSize(p.Abs(d.Path), d.Follow))
 		switch {
 		case errors.Is(err, lockfile.ErrNoTrees):
 			r.Message = treesMissing(name)

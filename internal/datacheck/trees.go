@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"slices"
+	"os"
+	"path/filepath"
 
 	"github.com/mlci/mlci/internal/datahash"
 	"github.com/mlci/mlci/internal/digest"
 	"github.com/mlci/mlci/internal/lockfile"
+	"github.com/mlci/mlci/internal/remote"
 )
 
 // memTrees holds the tree objects of a dataset known by its entries (a
@@ -25,6 +27,42 @@ func treesOf(alg digest.Algorithm, entries []datahash.Entry) (memTrees, error) {
 		return nil
 	})
 	return m, err
+}
+
+// keepMissing is a datahash.Options.Trees that keeps the objects store
+// lacks: a dataset changed in a few folders gives a few objects to keep,
+// whatever its size.
+func (m memTrees) keepMissing(ctx context.Context, store remote.Store) func(digest.Digest, []byte) error {
+	return func(d digest.Digest, obj []byte) error {
+		if _, ok := m[d]; ok {
+			return nil
+		}
+		has, err := store.Has(ctx, []digest.Digest{d})
+		if err != nil {
+			return err
+		}
+		if !has[0] {
+			m[d] = bytes.Clone(obj)
+		}
+		return nil
+	}
+}
+
+// fileSize gives the size of a file of the dataset at root by its path,
+// for the few files a tree comparison names; -1 if it cannot be read.
+func fileSize(root string, follow bool) func(string) int64 {
+	return func(p string) int64 {
+		full := filepath.Join(root, filepath.FromSlash(p))
+		stat := os.Lstat
+		if follow {
+			stat = os.Stat
+		}
+		fi, err := stat(full)
+		if err != nil {
+			return -1
+		}
+		return fi.Size()
+	}
 }
 
 // loader reads from m, then from the local object store in dir: the
@@ -45,15 +83,13 @@ func (m memTrees) loader(dir string) (datahash.LoadFunc, error) {
 }
 
 // treeChanges names what changed between a tree-locked dataset, whose
-// trees are in the local object store in dir, and cur, its entries now,
-// reading only the locked trees along the paths that differ. New sizes
-// come from cur; old ones are not in tree objects and stay -1.
-func treeChanges(ctx context.Context, dir string, locked *lockfile.Dataset, root digest.Digest, cur []datahash.Entry) (datahash.Changes, error) {
+// trees are in the local object store in dir, and its state now, whose
+// root is root and whose tree objects are in m or the store (cur holds its
+// entries only when it is a single file), reading only the trees along the
+// paths that differ. New sizes come from size; old ones are not in tree
+// objects and stay -1.
+func treeChanges(ctx context.Context, dir string, locked *lockfile.Dataset, root digest.Digest, m memTrees, cur []datahash.Entry, size func(string) int64) (datahash.Changes, error) {
 	alg := locked.Digest.Algorithm()
-	m, err := treesOf(alg, cur)
-	if err != nil {
-		return datahash.Changes{}, err
-	}
 	load, err := m.loader(dir)
 	if err != nil {
 		return datahash.Changes{}, err
@@ -61,21 +97,6 @@ func treeChanges(ctx context.Context, dir string, locked *lockfile.Dataset, root
 	c, err := diffRoots(ctx, alg, locked.Digest, root, load, nil, singleFile(cur))
 	if err != nil {
 		return datahash.Changes{}, err
-	}
-	size := func(p string) int64 {
-		i, ok := slices.BinarySearchFunc(cur, p, func(e datahash.Entry, p string) int {
-			switch {
-			case datahash.Less(e.Path, p):
-				return -1
-			case datahash.Less(p, e.Path):
-				return 1
-			}
-			return 0
-		})
-		if !ok {
-			return -1
-		}
-		return cur[i].Size
 	}
 	for i := range c.Added {
 		c.Added[i].NewSize = size(c.Added[i].Path)

@@ -46,6 +46,14 @@ type Options struct {
 	// Cache, when set, supplies digests of unchanged files and is rewritten
 	// with this run's digests.
 	Cache *statecache.Cache
+	// MaxEntries bounds Result.Entries: 0 keeps every entry; n > 0 keeps
+	// them while the dataset has at most n files and none beyond;
+	// NoEntries keeps none. Memory then does not grow with the files.
+	MaxEntries int
+	// Trees, when set, receives each directory's tree object as the walk
+	// completes it, as TreeObjects would give them: children before
+	// parents, the root last. obj is reused once Trees returns.
+	Trees func(d digest.Digest, obj []byte) error
 	// Progress, when set, is told of each file hashed.
 	Progress Progress
 	// Warn, when set, receives skipped paths (sockets, devices, FIFOs).
@@ -57,8 +65,10 @@ type Options struct {
 
 // Result describes one dataset.
 type Result struct {
-	Root    digest.Digest
-	Entries []Entry // in tree order
+	Root digest.Digest
+	// Entries are the files and links in tree order, as far as
+	// Options.MaxEntries keeps them; nil past it.
+	Entries []Entry
 	Files   int64
 	Bytes   int64
 	// Hashed and Cached count files read and files whose digest came from
@@ -75,35 +85,33 @@ type job struct {
 	// again, a fifth of a re-check's time on a tree a few levels deep.
 	dir  *openDir
 	name string
+	// rec is the state cache's record of the file, when cached.
+	rec    statecache.Record
+	cached bool
 }
 
-// Hash computes the digest of the file or directory at root.
+// NoEntries as Options.MaxEntries keeps no entries in the Result.
+const NoEntries = -1
+
+// Hash computes the digest of the file or directory at root. Files are
+// walked in tree order, hashed in parallel, and put back in order as they
+// come out, so the root (and, through Options.Trees, each tree object) is
+// built as the walk goes: memory does not grow with the number of files
+// unless Options.MaxEntries asks for the entries.
 func Hash(ctx context.Context, root string, opts Options) (*Result, error) {
 	if opts.Algorithm == "" {
 		opts.Algorithm = digest.Default
 	}
-	res, records, err := run(ctx, root, &opts)
-	if err != nil {
-		return nil, err
-	}
-	if opts.Cache != nil && records != nil {
-		if err := opts.Cache.Save(records); err != nil {
-			// A cache that cannot be written costs speed, not correctness.
-			if opts.Warn != nil {
-				opts.Warn(fmt.Sprintf("state cache not saved: %v", err))
-			}
-		}
-	}
-	res.Root = Root(opts.Algorithm, res.Entries)
-	return res, nil
+	return run(ctx, root, &opts)
 }
 
-// batch is a run of consecutive jobs starting at index start, with room
-// for their results so workers never grow shared slices.
+// batch is a run of consecutive jobs, with room for their results so
+// workers never grow shared slices. ready is closed once every job is
+// done (or skipped after a failure).
 type batch struct {
-	start int
 	jobs  []job
 	out   []done
+	ready chan struct{}
 }
 
 // done is one hashed job.
@@ -113,9 +121,16 @@ type done struct {
 	cacheable bool
 }
 
+// inFlight is how many batches may be walked but not yet put in order:
+// enough that workers never wait for the slowest batch, few enough that
+// their memory is a few megabytes.
+const inFlight = 1024
+
 // run walks and hashes at once: the walk feeds batches to the workers, so
-// no core waits for the listing of a large tree.
-func run(ctx context.Context, root string, opts *Options) (*Result, []statecache.Record, error) {
+// no core waits for the listing of a large tree, and a collector takes the
+// batches back in walk order, folding them into the tree and the new state
+// cache and dropping them.
+func run(ctx context.Context, root string, opts *Options) (*Result, error) {
 	workers := opts.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
@@ -131,6 +146,7 @@ func run(ctx context.Context, root string, opts *Options) (*Result, []statecache
 	fail := func(err error) { once.Do(func() { firstErr = err; cancel() }) }
 
 	queue := make(chan *batch, 4*workers)
+	ordered := make(chan *batch, inFlight)
 	if opts.Algorithm == digest.BLAKE3 && workers > 1 {
 		h.help = newHelpers(workers)
 	}
@@ -148,12 +164,13 @@ func run(ctx context.Context, root string, opts *Options) (*Result, []statecache
 				for i, j := range b.jobs {
 					// After a failure, drain so the walker never blocks.
 					if ctx.Err() == nil {
-						if err := hw.hash(b.start+i, j, &b.out[i]); err != nil {
+						if err := hw.hash(j, &b.out[i]); err != nil {
 							fail(err)
 						}
 					}
 					j.dir.release()
 				}
+				close(b.ready)
 			}
 			// Out of files of its own, a worker helps with the large files
 			// others still hash, so a dataset of a few large files keeps
@@ -161,15 +178,52 @@ func run(ctx context.Context, root string, opts *Options) (*Result, []statecache
 			h.help.idle(&hw.blockReader)
 		}()
 	}
-	var batches []*batch
+
+	res := &Result{}
+	var cacheW *statecache.Writer
+	if opts.Cache != nil {
+		cacheW = opts.Cache.Writer()
+	}
+	c := collector{res: res, opts: opts, cache: cacheW}
+	if opts.Trees != nil {
+		c.tree = newTreeBuilder(opts.Algorithm, func(s Sum, obj []byte) error {
+			return opts.Trees(digest.New(opts.Algorithm, s[:]), obj)
+		})
+	} else {
+		c.tree = newTreeBuilder(opts.Algorithm, nil)
+	}
+	collected := make(chan struct{})
+	go func() {
+		defer close(collected)
+		for b := range ordered {
+			<-b.ready
+			if ctx.Err() != nil {
+				continue // drain, so the walker never blocks
+			}
+			if err := c.take(b); err != nil {
+				fail(err)
+			}
+		}
+	}()
+
+	// The walker looks each file up in the state cache as it lists it:
+	// both go in tree order, so the cache is read once, in step.
+	lookup := opts.Cache.Reader()
+	defer lookup.Close()
 	total := 0
 	err := walk(ctx, root, opts, func(jobs []job) {
-		b := &batch{start: total, jobs: jobs, out: make([]done, len(jobs))}
-		batches = append(batches, b)
+		for i := range jobs {
+			if j := &jobs[i]; j.typ == File && opts.Cache != nil {
+				j.rec, j.cached = lookup.Find(j.rel)
+			}
+		}
+		b := &batch{jobs: jobs, out: make([]done, len(jobs)), ready: make(chan struct{})}
+		ordered <- b
 		queue <- b
 		total += len(jobs)
 	})
 	close(queue)
+	close(ordered)
 	if err != nil {
 		// A walk that stopped because a worker failed returns the
 		// cancellation that failure caused: the worker's error, recorded
@@ -179,37 +233,65 @@ func run(ctx context.Context, root string, opts *Options) (*Result, []statecache
 		opts.Progress.SetTotal(int64(total), 0)
 	}
 	wg.Wait()
+	<-collected
+	if firstErr == nil && ctx.Err() == nil && total > 0 {
+		if res.Root, err = c.tree.root(); err != nil {
+			fail(err)
+		}
+	}
 	switch {
 	case firstErr != nil:
-		return nil, nil, firstErr
+		cacheW.Abort()
+		return nil, firstErr
 	case ctx.Err() != nil:
-		return nil, nil, ctx.Err()
+		cacheW.Abort()
+		return nil, ctx.Err()
 	case total == 0:
-		return nil, nil, fmt.Errorf("dataset %s %w", root, ErrEmpty)
+		cacheW.Abort()
+		return nil, fmt.Errorf("dataset %s %w", root, ErrEmpty)
 	}
-	res := &Result{Entries: make([]Entry, 0, total), Files: int64(total), Hashed: h.hashed.Load(), Cached: h.cached.Load()}
-	for _, b := range batches {
-		for i := range b.out {
-			res.Entries = append(res.Entries, b.out[i].entry)
-			res.Bytes += b.out[i].entry.Size
+	res.Hashed, res.Cached = h.hashed.Load(), h.cached.Load()
+	if cacheW != nil {
+		if err := cacheW.Commit(); err != nil && opts.Warn != nil {
+			// A cache that cannot be written costs speed, not correctness.
+			opts.Warn(fmt.Sprintf("state cache not saved: %v", err))
 		}
 	}
-	if opts.Cache == nil || (h.inPlace.Load() == int64(total) && opts.Cache.Len() == total) {
-		// Every file was found unchanged where the cache had it: the cache
-		// needs no rewrite, so do not build its records.
-		return res, nil, nil
-	}
-	// Records go in tree order, which lets the next run find them by index
-	// instead of through a map.
-	records := make([]statecache.Record, 0, total)
-	for _, b := range batches {
-		for i := range b.out {
-			if d := &b.out[i]; d.cacheable {
-				records = append(records, statecache.Record{Path: d.entry.Path, Key: d.key, Sum: d.entry.Sum})
+	return res, nil
+}
+
+// collector folds hashed files, in walk order, into the result.
+type collector struct {
+	res   *Result
+	opts  *Options
+	tree  *treeBuilder
+	cache *statecache.Writer // nil without a state cache
+	// dropped says the entries went past MaxEntries and are no longer kept.
+	dropped bool
+}
+
+func (c *collector) take(b *batch) error {
+	for i := range b.out {
+		d := &b.out[i]
+		c.res.Files++
+		c.res.Bytes += d.entry.Size
+		if err := c.tree.add(&d.entry); err != nil {
+			return err
+		}
+		if c.cache != nil && d.cacheable {
+			if err := c.cache.Add(statecache.Record{Path: d.entry.Path, Key: d.key, Sum: d.entry.Sum}); err != nil {
+				return err
 			}
 		}
+		switch limit := c.opts.MaxEntries; {
+		case c.dropped || limit == NoEntries:
+		case limit > 0 && c.res.Files > int64(limit):
+			c.res.Entries, c.dropped = nil, true
+		default:
+			c.res.Entries = append(c.res.Entries, d.entry)
+		}
 	}
-	return res, records, nil
+	return nil
 }
 
 // hasher holds what all workers of one run share.
@@ -219,10 +301,6 @@ type hasher struct {
 	window time.Duration
 
 	hashed, cached atomic.Int64
-	// inPlace counts cache hits at the index the cache had them, still
-	// outside the racy window: when it covers every file, the cache is
-	// already up to date.
-	inPlace atomic.Int64
 	// help shares large BLAKE3 files between workers; nil with one worker
 	// or SHA-256, whose input cannot be split.
 	help *helpers
@@ -276,7 +354,7 @@ func (h *hasher) worker() *worker {
 	}
 }
 
-func (w *worker) hash(index int, j job, d *done) error {
+func (w *worker) hash(j job, d *done) error {
 	d.entry = Entry{Path: j.rel, Type: j.typ}
 	e := &d.entry
 	if j.typ == Symlink {
@@ -295,16 +373,13 @@ func (w *worker) hash(index int, j job, d *done) error {
 	var k statecache.Key
 	var err error
 	hit := false
-	if rec, at, ok := cache.Get(index, j.rel); ok {
+	if j.cached {
 		// A stat alone settles a file the cache knows.
 		if k, err = statFile(j); err != nil {
 			return err
 		}
-		if hit = rec.Key == k; hit {
-			e.Sum = rec.Sum
-			if at == index && !w.recent(k) {
-				w.inPlace.Add(1)
-			}
+		if hit = j.rec.Key == k; hit {
+			e.Sum = j.rec.Sum
 		}
 	}
 	if hit {

@@ -120,3 +120,72 @@ func ExpandTrees(ctx context.Context, dir, name string, ds *Dataset) ([]datahash
 	}
 	return entries, nil
 }
+
+// TreeSink takes a dataset's tree objects as hashing completes them
+// (datahash.Options.Trees) before it is known whether the dataset is
+// tree-locked: it holds them in memory up to a bound, which covers any
+// dataset small enough for a manifest, and past it writes them to the
+// local object store as they come, so memory stays bounded. Flush writes
+// what it holds; a sink never flushed writes nothing for a small dataset.
+type TreeSink struct {
+	ctx     context.Context
+	dir     string
+	limit   int
+	held    []heldTree
+	heldLen int
+	store   remote.Store
+}
+
+type heldTree struct {
+	d   digest.Digest
+	obj []byte
+}
+
+// NewTreeSink returns a sink for the project whose lock is in dir,
+// holding up to limit bytes of objects in memory.
+func NewTreeSink(ctx context.Context, dir string, limit int) *TreeSink {
+	return &TreeSink{ctx: ctx, dir: dir, limit: limit}
+}
+
+// Put takes one tree object; obj may be reused once it returns.
+func (s *TreeSink) Put(d digest.Digest, obj []byte) error {
+	if s.store == nil && s.heldLen+len(obj) <= s.limit {
+		s.held = append(s.held, heldTree{d, bytes.Clone(obj)})
+		s.heldLen += len(obj)
+		return nil
+	}
+	if err := s.Flush(); err != nil {
+		return err
+	}
+	return s.put(d, obj)
+}
+
+// Flush writes every object held to the store, and makes later Puts
+// write at once.
+func (s *TreeSink) Flush() error {
+	if s.store == nil {
+		store, err := OpenStore(s.dir)
+		if err != nil {
+			return err
+		}
+		s.store = store
+	}
+	for _, t := range s.held {
+		if err := s.put(t.d, t.obj); err != nil {
+			return err
+		}
+	}
+	s.held, s.heldLen = nil, 0
+	return nil
+}
+
+func (s *TreeSink) put(d digest.Digest, obj []byte) error {
+	if err := s.ctx.Err(); err != nil {
+		return err
+	}
+	// Put reads obj before it returns, so a reused buffer is safe.
+	if err := s.store.Put(s.ctx, d, int64(len(obj)), bytes.NewReader(obj)); err != nil {
+		return fmt.Errorf("write tree object %s: %w", d.Short(), err)
+	}
+	return nil
+}

@@ -175,3 +175,47 @@ func TestParseTrees(t *testing.T) {
 		})
 	}
 }
+
+// TestTreeSink: objects within the bound stay in memory until Flush (a
+// dataset that gets a manifest writes none); past it they go to the store.
+func TestTreeSink(t *testing.T) {
+	obj := []byte("mlci tree 1\n")
+	h := digest.BLAKE3.New()
+	h.Write(obj)
+	d := digest.New(digest.BLAKE3, h.Sum(nil))
+	tests := []struct {
+		name      string
+		limit     int
+		flush     bool
+		wantStore bool
+	}{
+		{"held, never flushed", 1 << 10, false, false},
+		{"held, flushed", 1 << 10, true, true},
+		{"past the bound", 1, false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s := NewTreeSink(context.Background(), dir, tt.limit)
+			if err := s.Put(d, obj); err != nil {
+				t.Fatal(err)
+			}
+			if tt.flush {
+				if err := s.Flush(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			store, err := OpenStore(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			has, err := store.Has(context.Background(), []digest.Digest{d})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if has[0] != tt.wantStore {
+				t.Errorf("in the store: %v, want %v", has[0], tt.wantStore)
+			}
+		})
+	}
+}

@@ -122,6 +122,10 @@ type HashOptions struct {
 	Warn func(string)
 	// Progress draws the bar; its Label is set to "hashing NAME".
 	Progress progress.Options
+	// MaxEntries and Trees are datahash.Options': how many entries the
+	// result keeps (0: all), and where tree objects go as they complete.
+	MaxEntries int
+	Trees      func(d digest.Digest, obj []byte) error
 }
 
 // Hash computes one dataset's digest, with the state cache unless
@@ -138,6 +142,8 @@ func (p *Project) Hash(ctx context.Context, d Dataset, opts HashOptions) (*datah
 		FollowSymlinks: d.Follow,
 		Workers:        opts.Jobs,
 		Warn:           opts.Warn,
+		MaxEntries:     opts.MaxEntries,
+		Trees:          opts.Trees,
 	}
 	if !opts.NoCache {
 		if dir, ok := p.CacheDir(); ok {

@@ -4,18 +4,25 @@
 // The cache is a hint, never a source of truth: a file that is missing,
 // corrupt, written by another version, or made for another dataset or
 // algorithm is ignored and rebuilt.
+//
+// It is one file per dataset of records sorted in tree order (the order a
+// walk visits files), read in step with the walk by a Reader and written
+// as the walk goes by a Writer, so its memory does not grow with the
+// number of files.
 package statecache
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
+	"io"
 	"os"
 	"path/filepath"
-	"sync"
+	"syscall"
 	"time"
-	"unsafe"
 
 	"github.com/zeebo/blake3"
 
@@ -46,32 +53,37 @@ type Record struct {
 // drift; FAT's two-second mtime is the coarsest common case.
 const DefaultRacyWindow = 2 * time.Second
 
-const magic = "mlci-statecache 1\n"
+// magic names the format: records sorted in tree order, each path length
+// stored plus one so that a zero ends the list, then a BLAKE3 of all that
+// came before.
+const magic = "mlci-statecache 2\n"
 
-// Cache maps paths relative to a dataset root to digests. Records are kept
-// in the order they were saved, which is the walk's tree order, so a lookup
-// by the walk's index usually needs no map; the map is built only when the
-// tree changed shape. Get is safe for concurrent use.
+// maxPath bounds one record's path, so a corrupt length cannot ask for
+// gigabytes.
+const maxPath = 1 << 16
+
+// Cache is the state cache of one dataset and algorithm.
 type Cache struct {
-	file    string
-	scope   string
-	records []Record
-	byPath  map[string]int
-	once    sync.Once
-	// Window is the racy-clean window used by Save; tests shorten it.
+	file  string
+	scope string
+	// n is the number of records of the stored file; valid says it was
+	// checked whole, so a Reader may trust what it reads.
+	n     int
+	valid bool
+	// id is the checked file's identity: a Reader reads only that file,
+	// not one another run renamed into place since.
+	id os.FileInfo
+	// Window is the racy-clean window used by datahash; tests shorten it.
 	Window time.Duration
 	// Reason says why the stored cache was not used, for diagnostics.
 	Reason string
 }
 
-// maxStateSize bounds the state file: about 100 bytes a file, so a few
-// million files.
-const maxStateSize = 1 << 30
-
-// Open loads the cache for one dataset and algorithm from dir. It never
-// fails on bad content: a corrupt or foreign file gives an empty cache.
-// Temporary files that runs killed while saving left in dir are removed;
-// those of runs still saving are not.
+// Open checks the cache for one dataset and algorithm in dir, reading it
+// through once without keeping it. It never fails on bad content: a
+// corrupt or foreign file gives an empty cache. Temporary files that runs
+// killed while saving left in dir are removed; those of runs still saving
+// are not.
 func Open(dir, dataset, algorithm string) *Cache {
 	atomicfile.CleanDir(dir)
 	scope := algorithm + "\x00" + dataset
@@ -81,191 +93,415 @@ func Open(dir, dataset, algorithm string) *Cache {
 		scope:  scope,
 		Window: DefaultRacyWindow,
 	}
-	// .mlci/ can come with the checkout: a branch may make the state file
-	// a link to /dev/zero, which must not be read forever.
-	data, err := regfile.Read(c.file, maxStateSize)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		c.Reason = "no cache yet"
-	case err != nil:
-		c.Reason = "unreadable: " + err.Error()
-	default:
-		if err := c.decode(data); err != nil {
-			c.records = nil
-			c.Reason = err.Error()
-		}
+	r, err := c.open()
+	if err != nil {
+		c.Reason = err.Error()
+		return c
 	}
+	defer r.close()
+	// The checksum covers the whole file: check it before any record is
+	// believed, counting the records on the way.
+	n := 0
+	for {
+		_, ok := r.next()
+		if !ok {
+			break
+		}
+		n++
+	}
+	if r.err == nil {
+		r.err = r.trailer()
+	}
+	if r.err != nil {
+		c.Reason = r.err.Error()
+		return c
+	}
+	c.n, c.valid, c.id = n, true, r.fi
 	return c
 }
 
 // Len is the number of cached records.
-func (c *Cache) Len() int { return len(c.records) }
-
-// Get returns the record for path, which the caller expects at position
-// index of the walk, and the position where it was found. A nil cache holds
-// nothing.
-func (c *Cache) Get(index int, path string) (Record, int, bool) {
+func (c *Cache) Len() int {
 	if c == nil {
-		return Record{}, -1, false
+		return 0
 	}
-	if index >= 0 && index < len(c.records) && c.records[index].Path == path {
-		return c.records[index], index, true
-	}
-	c.once.Do(func() {
-		c.byPath = make(map[string]int, len(c.records))
-		for i, r := range c.records {
-			c.byPath[r.Path] = i
-		}
-	})
-	i, ok := c.byPath[path]
-	if !ok {
-		return Record{}, -1, false
-	}
-	return c.records[i], i, true
-}
-
-// Save replaces the cache with records, written atomically so concurrent
-// runs leave one whole cache, never a mix. Records are those of the last run
-// only, so deleted files do not accumulate.
-func (c *Cache) Save(records []Record) error {
-	if c.same(records) {
-		// Rewriting an identical cache would cost a write and an fsync on
-		// every unchanged check.
-		return nil
-	}
-	if err := os.MkdirAll(filepath.Dir(c.file), 0o755); err != nil {
-		return fmt.Errorf("state cache: %w", err)
-	}
-	return atomicfile.Write(c.file, c.encode(records), 0o644)
-}
-
-func (c *Cache) same(records []Record) bool {
-	if len(records) != len(c.records) {
-		return false
-	}
-	for i, r := range records {
-		if c.records[i] != r {
-			return false
-		}
-	}
-	return true
-}
-
-func (c *Cache) encode(records []Record) []byte {
-	var b bytes.Buffer
-	b.Grow(len(magic) + len(c.scope) + len(records)*80 + 64)
-	b.WriteString(magic)
-	var tmp [binary.MaxVarintLen64]byte
-	putU := func(v uint64) { b.Write(tmp[:binary.PutUvarint(tmp[:], v)]) }
-	putS := func(v int64) { b.Write(tmp[:binary.PutVarint(tmp[:], v)]) }
-	putU(uint64(len(c.scope)))
-	b.WriteString(c.scope)
-	putU(uint64(len(records)))
-	for _, r := range records {
-		putU(uint64(len(r.Path)))
-		b.WriteString(r.Path)
-		putU(r.Key.Dev)
-		putU(r.Key.Ino)
-		putS(r.Key.Size)
-		putS(r.Key.Mtime)
-		putS(r.Key.Ctime)
-		b.Write(r.Sum[:])
-	}
-	sum := blake3.Sum256(b.Bytes())
-	b.Write(sum[:])
-	return b.Bytes()
+	return c.n
 }
 
 var errCorrupt = errors.New("corrupt cache")
 
-func (c *Cache) decode(data []byte) error {
-	if len(data) < len(magic)+32 || string(data[:len(magic)]) != magic {
-		return errors.New("not an mlci state cache of this version")
+// reader decodes records one at a time.
+type reader struct {
+	f    *os.File
+	fi   os.FileInfo
+	br   *bufio.Reader
+	h    hash.Hash // of every byte read, for the trailer
+	path []byte
+	err  error
+}
+
+func (c *Cache) open() (*reader, error) {
+	// .mlci/ can come with the checkout: a branch may make the state file
+	// a link to /dev/zero, which must not be read forever, or a FIFO, which
+	// must not block the open.
+	f, err := os.OpenFile(c.file, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, errors.New("no cache yet")
 	}
-	body, trailer := data[:len(data)-32], data[len(data)-32:]
-	if sum := blake3.Sum256(body); !bytes.Equal(sum[:], trailer) {
+	if err != nil {
+		return nil, fmt.Errorf("unreadable: %w", err)
+	}
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = &regfile.NotRegularError{Path: c.file, Mode: fi.Mode()}
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("unreadable: %w", err)
+	}
+	r := &reader{f: f, fi: fi, br: bufio.NewReaderSize(f, 64<<10), h: blake3.New()}
+	head := make([]byte, len(magic))
+	if _, err := io.ReadFull(r, head); err != nil || string(head) != magic {
+		f.Close()
+		return nil, errors.New("not an mlci state cache of this version")
+	}
+	scope := r.bytes(r.uvarint())
+	if r.err != nil || string(scope) != c.scope {
+		f.Close()
+		return nil, errors.New("made for another dataset or algorithm")
+	}
+	return r, nil
+}
+
+func (r *reader) close() { r.f.Close() }
+
+// Read feeds the trailer hash; it is what every decode goes through.
+func (r *reader) Read(p []byte) (int, error) {
+	n, err := r.br.Read(p)
+	r.h.Write(p[:n])
+	return n, err
+}
+
+// ReadByte serves binary.ReadUvarint.
+func (r *reader) ReadByte() (byte, error) {
+	b, err := r.br.ReadByte()
+	if err == nil {
+		r.h.Write([]byte{b})
+	}
+	return b, err
+}
+
+func (r *reader) uvarint() uint64 {
+	if r.err != nil {
+		return 0
+	}
+	v, err := binary.ReadUvarint(r)
+	if err != nil {
+		r.err = errCorrupt
+	}
+	return v
+}
+
+func (r *reader) varint() int64 {
+	if r.err != nil {
+		return 0
+	}
+	v, err := binary.ReadVarint(r)
+	if err != nil {
+		r.err = errCorrupt
+	}
+	return v
+}
+
+func (r *reader) bytes(n uint64) []byte {
+	if r.err != nil || n > maxPath {
+		r.err = errCorrupt
+		return nil
+	}
+	if uint64(cap(r.path)) < n {
+		r.path = make([]byte, n)
+	}
+	b := r.path[:n]
+	if _, err := io.ReadFull(r, b); err != nil {
+		r.err = errCorrupt
+		return nil
+	}
+	return b
+}
+
+// next decodes the next record; its Path is only valid until the next
+// call. false at the end of the list or on an error (r.err).
+func (r *reader) next() (Record, bool) {
+	var rec Record
+	n := r.uvarint()
+	if r.err != nil || n == 0 {
+		return rec, false
+	}
+	rec.Path = string(r.bytes(n - 1))
+	rec.Key.Dev = r.uvarint()
+	rec.Key.Ino = r.uvarint()
+	rec.Key.Size = r.varint()
+	rec.Key.Mtime = r.varint()
+	rec.Key.Ctime = r.varint()
+	if r.err == nil {
+		if _, err := io.ReadFull(r, rec.Sum[:]); err != nil {
+			r.err = errCorrupt
+		}
+	}
+	return rec, r.err == nil
+}
+
+// trailer checks the checksum after the last record and that nothing
+// follows it.
+func (r *reader) trailer() error {
+	want := r.h.Sum(nil)
+	var got [32]byte
+	if _, err := io.ReadFull(r.br, got[:]); err != nil {
+		return errors.New("checksum missing: the file is cut short")
+	}
+	if !bytes.Equal(want, got[:]) {
 		return errors.New("checksum mismatch")
 	}
-	d := decoder{buf: body[len(magic):]}
-	scope := d.bytes(d.uvarint())
-	if string(scope) != c.scope {
-		return errors.New("made for another dataset or algorithm")
-	}
-	n := d.uvarint()
-	if d.err != nil || n > uint64(len(d.buf)) {
+	if _, err := r.br.ReadByte(); err != io.EOF {
 		return errCorrupt
 	}
-	// One string for all paths: each record's path is a substring of it,
-	// which saves an allocation per file. The bytes were read for this
-	// cache alone and are never written again, so they can back the string
-	// without a copy (7 MB saved on 100,000 files; fresh memory costs page
-	// faults, which are slow on virtual machines).
-	d.str = unsafe.String(unsafe.SliceData(d.buf), len(d.buf))
-	d.base = len(d.buf)
-	records := make([]Record, 0, n)
-	for i := uint64(0); i < n && d.err == nil; i++ {
-		var r Record
-		r.Path = d.string(d.uvarint())
-		r.Key.Dev = d.uvarint()
-		r.Key.Ino = d.uvarint()
-		r.Key.Size = d.varint()
-		r.Key.Mtime = d.varint()
-		r.Key.Ctime = d.varint()
-		copy(r.Sum[:], d.bytes(32))
-		records = append(records, r)
-	}
-	if d.err != nil || len(d.buf) != 0 {
-		return errCorrupt
-	}
-	c.records = records
 	return nil
 }
 
-// decoder reads varints and byte strings, remembering the first error so the
-// loop above stays flat.
-type decoder struct {
-	buf  []byte
+// Reader looks records up by path, paths asked in tree order: a merge of
+// the walk with the sorted file, holding one record at a time.
+type Reader struct {
+	r    *reader
+	cur  Record
+	have bool
+}
+
+// Reader starts a lookup pass; a nil or empty cache gives a Reader that
+// finds nothing. Close it when done.
+func (c *Cache) Reader() *Reader {
+	if c == nil || !c.valid || c.n == 0 {
+		return &Reader{}
+	}
+	r, err := c.open()
+	if err != nil {
+		return &Reader{}
+	}
+	if !os.SameFile(r.fi, c.id) || r.fi.Size() != c.id.Size() || !r.fi.ModTime().Equal(c.id.ModTime()) {
+		// Replaced since Open checked it: run without it.
+		r.close()
+		return &Reader{}
+	}
+	rd := &Reader{r: r}
+	rd.advance()
+	return rd
+}
+
+func (rd *Reader) advance() {
+	rec, ok := rd.r.next()
+	rd.cur, rd.have = rec, ok
+	if !ok {
+		rd.r.close()
+		rd.r = nil
+	}
+}
+
+// Find returns the record of path. Each call's path must come after the
+// previous one's in tree order; records before it are skipped for good.
+func (rd *Reader) Find(path string) (Record, bool) {
+	for rd.have {
+		switch c := comparePaths(rd.cur.Path, path); {
+		case c < 0:
+			rd.advance()
+		case c == 0:
+			return rd.cur, true
+		default:
+			return Record{}, false
+		}
+	}
+	return Record{}, false
+}
+
+// Close releases the file.
+func (rd *Reader) Close() {
+	if rd.r != nil {
+		rd.r.close()
+		rd.r = nil
+	}
+	rd.have = false
+}
+
+// comparePaths is datahash's tree order ('/' before every other byte),
+// which this package cannot import.
+func comparePaths(a, b string) int {
+	n := min(len(a), len(b))
+	for i := 0; i < n; i++ {
+		ca, cb := a[i], b[i]
+		if ca == cb {
+			continue
+		}
+		if ca == '/' {
+			return -1
+		}
+		if cb == '/' {
+			return 1
+		}
+		if ca < cb {
+			return -1
+		}
+		return 1
+	}
+	return len(a) - len(b)
+}
+
+// Writer replaces the cache with the records added to it, in tree order.
+// While they equal the stored ones it writes nothing, so an unchanged
+// re-check costs no write; at the first difference it starts the new file
+// with the records so far, read again from the old one.
+type Writer struct {
+	c    *Cache
+	old  *Reader // the stored records, compared in step; nil once differing
+	n    int
+	f    *atomicfile.File
+	bw   *bufio.Writer
+	h    hash.Hash
+	tmp  [binary.MaxVarintLen64]byte
+	last string
 	err  error
-	str  string // a copy of buf as it was when base was taken
-	base int
 }
 
-// string returns the next n bytes as a substring of d.str.
-func (d *decoder) string(n uint64) string {
-	off := d.base - len(d.buf)
-	b := d.bytes(n)
-	if b == nil {
-		return ""
-	}
-	return d.str[off : off+len(b)]
+// Writer starts a rewrite; Commit or Abort it.
+func (c *Cache) Writer() *Writer {
+	return &Writer{c: c, old: c.Reader()}
 }
 
-func (d *decoder) uvarint() uint64 {
-	v, n := binary.Uvarint(d.buf)
-	if n <= 0 {
-		d.err = errCorrupt
-		return 0
+// Add appends the next record; records must come in tree order.
+func (w *Writer) Add(r Record) error {
+	if w.err != nil {
+		return w.err
 	}
-	d.buf = d.buf[n:]
-	return v
+	if w.n > 0 && comparePaths(w.last, r.Path) >= 0 {
+		w.err = fmt.Errorf("state cache: %q added after %q, out of tree order", r.Path, w.last)
+		return w.err
+	}
+	w.last = r.Path
+	if w.f == nil {
+		if w.old != nil && w.old.have && w.old.cur == r {
+			w.old.advance()
+			w.n++
+			return nil
+		}
+		if w.err = w.start(); w.err != nil {
+			return w.err
+		}
+	}
+	w.put(r)
+	w.n++
+	return nil
 }
 
-func (d *decoder) varint() int64 {
-	v, n := binary.Varint(d.buf)
-	if n <= 0 {
-		d.err = errCorrupt
-		return 0
+// start opens the new file and copies the first w.n records, which
+// matched the stored ones, from the old file.
+func (w *Writer) start() error {
+	if w.old != nil {
+		w.old.Close()
+		w.old = nil
 	}
-	d.buf = d.buf[n:]
-	return v
+	if err := os.MkdirAll(filepath.Dir(w.c.file), 0o755); err != nil {
+		return fmt.Errorf("state cache: %w", err)
+	}
+	f, err := atomicfile.Create(w.c.file, 0o644)
+	if err != nil {
+		return fmt.Errorf("state cache: %w", err)
+	}
+	w.f, w.bw, w.h = f, bufio.NewWriterSize(f, 64<<10), blake3.New()
+	w.write([]byte(magic))
+	w.putU(uint64(len(w.c.scope)))
+	w.write([]byte(w.c.scope))
+	if w.n > 0 {
+		old := w.c.Reader()
+		for range w.n {
+			if !old.have {
+				old.Close()
+				return errors.New("state cache: changed while it was rewritten")
+			}
+			w.put(old.cur)
+			old.advance()
+		}
+		old.Close()
+	}
+	return nil
 }
 
-func (d *decoder) bytes(n uint64) []byte {
-	if d.err != nil || n > uint64(len(d.buf)) {
-		d.err = errCorrupt
-		return nil
+func (w *Writer) write(b []byte) {
+	w.bw.Write(b) // its error sticks and comes back from Flush
+	w.h.Write(b)
+}
+
+func (w *Writer) putU(v uint64) { w.write(w.tmp[:binary.PutUvarint(w.tmp[:], v)]) }
+func (w *Writer) putS(v int64)  { w.write(w.tmp[:binary.PutVarint(w.tmp[:], v)]) }
+
+func (w *Writer) put(r Record) {
+	w.putU(uint64(len(r.Path)) + 1)
+	w.write([]byte(r.Path))
+	w.putU(r.Key.Dev)
+	w.putU(r.Key.Ino)
+	w.putS(r.Key.Size)
+	w.putS(r.Key.Mtime)
+	w.putS(r.Key.Ctime)
+	w.write(r.Sum[:])
+}
+
+// Commit makes the added records the cache, atomically, so concurrent
+// runs leave one whole cache, never a mix. Only the last run's records are
+// kept, so deleted files do not accumulate.
+func (w *Writer) Commit() error {
+	if w.err != nil {
+		w.Abort()
+		return w.err
 	}
-	b := d.buf[:n]
-	d.buf = d.buf[n:]
-	return b
+	if w.f == nil {
+		if w.old != nil && !w.old.have && w.n == w.c.n && w.c.valid {
+			w.old.Close()
+			return nil // the same records: rewriting them would cost a write and an fsync
+		}
+		if err := w.start(); err != nil {
+			w.Abort()
+			return err
+		}
+	}
+	w.putU(0)
+	w.bw.Write(w.h.Sum(nil))
+	if err := w.bw.Flush(); err != nil {
+		w.Abort()
+		return fmt.Errorf("state cache: %w", err)
+	}
+	f := w.f
+	w.f = nil
+	return f.Commit()
+}
+
+// Abort leaves the stored cache as it was.
+func (w *Writer) Abort() {
+	if w == nil {
+		return
+	}
+	if w.old != nil {
+		w.old.Close()
+	}
+	if w.f != nil {
+		w.f.Abort()
+		w.f = nil
+	}
+}
+
+// Save replaces the cache with records, in tree order.
+func (c *Cache) Save(records []Record) error {
+	w := c.Writer()
+	for _, r := range records {
+		if err := w.Add(r); err != nil {
+			w.Abort()
+			return err
+		}
+	}
+	return w.Commit()
 }

@@ -19,38 +19,51 @@ func sampleRecords() []Record {
 	}
 }
 
-func TestSaveAndGet(t *testing.T) {
+func TestSaveAndFind(t *testing.T) {
 	dir := t.TempDir()
 	if err := Open(dir, "/data", "blake3").Save(sampleRecords()); err != nil {
 		t.Fatal(err)
 	}
 	c := Open(dir, "/data", "blake3")
+	if c.Len() != 3 {
+		t.Fatalf("Len = %d (%s), want 3", c.Len(), c.Reason)
+	}
 	tests := []struct {
 		name  string
-		index int
-		path  string
-		want  int // index into sampleRecords, -1 for none
+		paths []string // asked in this order, tree order
+		want  []int    // index into sampleRecords, -1 for none
 	}{
-		{"at its index", 1, "a/y", 1},
-		{"at another index", 0, "b", 2},
-		{"index out of range", 99, "a/x", 0},
-		{"negative index", -1, "a/x", 0},
-		{"unknown path", 0, "zzz", -1},
+		{"every record", []string{"a/x", "a/y", "b"}, []int{0, 1, 2}},
+		{"skipping some", []string{"a/y"}, []int{1}},
+		{"unknown between known", []string{"a/x", "a/xx", "b"}, []int{0, -1, 2}},
+		{"past the end", []string{"b", "c"}, []int{2, -1}},
+		{"none", []string{"0"}, []int{-1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, at, ok := c.Get(tt.index, tt.path)
-			if ok != (tt.want >= 0) {
-				t.Fatalf("found = %v, want %v", ok, tt.want >= 0)
-			}
-			if ok && (got != sampleRecords()[tt.want] || at != tt.want) {
-				t.Errorf("got %+v at %d, want %+v at %d", got, at, sampleRecords()[tt.want], tt.want)
+			rd := c.Reader()
+			defer rd.Close()
+			for i, p := range tt.paths {
+				got, ok := rd.Find(p)
+				if ok != (tt.want[i] >= 0) {
+					t.Fatalf("Find(%q) found = %v, want %v", p, ok, tt.want[i] >= 0)
+				}
+				if ok && got != sampleRecords()[tt.want[i]] {
+					t.Errorf("Find(%q) = %+v, want %+v", p, got, sampleRecords()[tt.want[i]])
+				}
 			}
 		})
 	}
 	var nilCache *Cache
-	if _, _, ok := nilCache.Get(0, "a/x"); ok {
+	if _, ok := nilCache.Reader().Find("a/x"); ok {
 		t.Error("nil cache found a record")
+	}
+}
+
+func TestWriterRefusesOutOfOrder(t *testing.T) {
+	r := sampleRecords()
+	if err := Open(t.TempDir(), "/data", "blake3").Save([]Record{r[1], r[0]}); err == nil {
+		t.Error("records out of tree order were saved")
 	}
 }
 
@@ -95,24 +108,59 @@ func TestScope(t *testing.T) {
 	}
 }
 
-func FuzzDecode(f *testing.F) {
-	c := &Cache{scope: "blake3\x00/data"}
-	f.Add(c.encode(sampleRecords()))
+// FuzzOpen: whatever the state file holds, Open never fails or hangs,
+// and a file it accepts reads back through a Reader record for record.
+func FuzzOpen(f *testing.F) {
+	seed := f.TempDir()
+	if err := Open(seed, "/data", "blake3").Save(sampleRecords()); err != nil {
+		f.Fatal(err)
+	}
+	good, err := os.ReadDir(seed)
+	if err != nil || len(good) != 1 {
+		f.Fatalf("want one state file, got %v (%v)", good, err)
+	}
+	data, err := os.ReadFile(filepath.Join(seed, good[0].Name()))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(data)
 	f.Add([]byte(magic))
+	name := good[0].Name()
 	f.Fuzz(func(t *testing.T, data []byte) {
-		d := &Cache{scope: "blake3\x00/data"}
-		if err := d.decode(data); err != nil {
-			return
-		}
-		// Whatever decodes must encode back to the same records.
-		again := &Cache{scope: d.scope}
-		if err := again.decode(d.encode(d.records)); err != nil {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if diff := cmp.Diff(d.records, again.records, cmpopts.EquateEmpty()); diff != "" {
-			t.Fatal(diff)
+		c := Open(dir, "/data", "blake3")
+		rd := c.Reader()
+		defer rd.Close()
+		var got []Record
+		for rd.have {
+			got = append(got, rd.cur)
+			rd.advance()
+		}
+		if len(got) != c.Len() {
+			t.Fatalf("Reader gave %d records, Open counted %d", len(got), c.Len())
+		}
+		if c.Len() > 0 {
+			again := t.TempDir()
+			if err := Open(again, "/data", "blake3").Save(got); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(data, mustRead(t, filepath.Join(again, name)), cmpopts.EquateEmpty()); diff != "" {
+				t.Fatal(diff)
+			}
 		}
 	})
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // A run killed while saving leaves a temporary file; the next run that
