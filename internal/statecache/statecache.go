@@ -100,7 +100,12 @@ func Open(dir, dataset, algorithm string) *Cache {
 	}
 	defer r.close()
 	// The checksum covers the whole file: check it before any record is
-	// believed, counting the records on the way.
+	// believed, in large reads that leave the decoder's position alone,
+	// then count the records, which proves they decode.
+	if err := checksum(r.f, r.fi.Size()); err != nil {
+		c.Reason = err.Error()
+		return c
+	}
 	n := 0
 	for {
 		_, ok := r.next()
@@ -120,6 +125,26 @@ func Open(dir, dataset, algorithm string) *Cache {
 	return c
 }
 
+// checksum compares the BLAKE3 of all but the last 32 bytes of f with
+// those bytes.
+func checksum(f *os.File, size int64) error {
+	if size < 32 {
+		return errors.New("checksum missing: the file is cut short")
+	}
+	h := blake3.New()
+	if _, err := io.Copy(h, io.NewSectionReader(f, 0, size-32)); err != nil {
+		return fmt.Errorf("unreadable: %w", err)
+	}
+	var got [32]byte
+	if _, err := f.ReadAt(got[:], size-32); err != nil {
+		return fmt.Errorf("unreadable: %w", err)
+	}
+	if !bytes.Equal(h.Sum(nil), got[:]) {
+		return errors.New("checksum mismatch")
+	}
+	return nil
+}
+
 // Len is the number of cached records.
 func (c *Cache) Len() int {
 	if c == nil {
@@ -135,7 +160,6 @@ type reader struct {
 	f    *os.File
 	fi   os.FileInfo
 	br   *bufio.Reader
-	h    hash.Hash // of every byte read, for the trailer
 	path []byte
 	err  error
 }
@@ -159,7 +183,7 @@ func (c *Cache) open() (*reader, error) {
 		f.Close()
 		return nil, fmt.Errorf("unreadable: %w", err)
 	}
-	r := &reader{f: f, fi: fi, br: bufio.NewReaderSize(f, 64<<10), h: blake3.New()}
+	r := &reader{f: f, fi: fi, br: bufio.NewReaderSize(f, 64<<10)}
 	head := make([]byte, len(magic))
 	if _, err := io.ReadFull(r, head); err != nil || string(head) != magic {
 		f.Close()
@@ -175,21 +199,10 @@ func (c *Cache) open() (*reader, error) {
 
 func (r *reader) close() { r.f.Close() }
 
-// Read feeds the trailer hash; it is what every decode goes through.
-func (r *reader) Read(p []byte) (int, error) {
-	n, err := r.br.Read(p)
-	r.h.Write(p[:n])
-	return n, err
-}
+func (r *reader) Read(p []byte) (int, error) { return r.br.Read(p) }
 
 // ReadByte serves binary.ReadUvarint.
-func (r *reader) ReadByte() (byte, error) {
-	b, err := r.br.ReadByte()
-	if err == nil {
-		r.h.Write([]byte{b})
-	}
-	return b, err
-}
+func (r *reader) ReadByte() (byte, error) { return r.br.ReadByte() }
 
 func (r *reader) uvarint() uint64 {
 	if r.err != nil {
@@ -251,16 +264,12 @@ func (r *reader) next() (Record, bool) {
 	return rec, r.err == nil
 }
 
-// trailer checks the checksum after the last record and that nothing
-// follows it.
+// trailer checks that the checksum (compared by checksum) follows the
+// last record, and nothing after it.
 func (r *reader) trailer() error {
-	want := r.h.Sum(nil)
 	var got [32]byte
 	if _, err := io.ReadFull(r.br, got[:]); err != nil {
-		return errors.New("checksum missing: the file is cut short")
-	}
-	if !bytes.Equal(want, got[:]) {
-		return errors.New("checksum mismatch")
+		return errCorrupt
 	}
 	if _, err := r.br.ReadByte(); err != io.EOF {
 		return errCorrupt
