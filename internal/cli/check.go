@@ -11,6 +11,7 @@ import (
 
 	"github.com/mlci/mlci/internal/datacheck"
 	"github.com/mlci/mlci/internal/datahash"
+	"github.com/mlci/mlci/internal/pipeline"
 	"github.com/mlci/mlci/internal/progress"
 )
 
@@ -80,14 +81,23 @@ func runDataCheck(ctx context.Context, opts *dataCheckOptions) error {
 // message instead.
 func printCheck(g *globals, results []datacheck.Result, limit int) {
 	printCheckResults(g, results, limit)
-	failed := 0
+	changed, unpushed := 0, 0
 	for _, r := range results {
-		if r.Status != datacheck.StatusOK {
-			failed++
+		switch r.Status {
+		case datacheck.StatusOK:
+		case pipeline.StatusNotPushed:
+			unpushed++
+		default:
+			changed++
 		}
 	}
-	if failed > 0 {
-		fmt.Fprintf(g.io.Stdout, "\n%s\n", datacheck.FailureText(failed, len(results)))
+	if changed > 0 {
+		fmt.Fprintf(g.io.Stdout, "\n%s\n", datacheck.FailureText(changed, len(results)))
+	}
+	// A dataset the remote lacks matches the lock: locking again is not
+	// the fix, pushing is.
+	if unpushed > 0 {
+		fmt.Fprintf(g.io.Stdout, "\ndata check failed: %d of %d datasets are not all in the remote; run mlci data push where their files are\n", unpushed, len(results))
 	}
 }
 
@@ -106,6 +116,8 @@ func printCheckResults(g *globals, results []datacheck.Result, limit int) {
 				summary = fmt.Sprintf("%d added, %d removed, %d modified", len(c.Added), len(c.Removed), len(c.Modified))
 			}
 			t.row("CHANGED", r.Name, r.Actual.Short(), summary)
+		case pipeline.StatusNotPushed:
+			t.row("NOT PUSHED", r.Name, r.Message)
 		default:
 			t.row("FAILED", r.Name, r.Message)
 		}

@@ -344,7 +344,8 @@ func TestCIDataRemote(t *testing.T) {
 	git(t, dir, "add", ".")
 	git(t, dir, "commit", "-q", "-m", "data")
 	ci := []string{"-C", dir, "ci", "--forge", "local", "--comment-mode", "off"}
-	if r := run(t, nil, append(ci, "--data-remote", "shared")...); r.code != 1 || !strings.Contains(r.stdout, "objects are not in remote shared") {
+	if r := run(t, nil, append(ci, "--data-remote", "shared")...); r.code != 1 || !strings.Contains(r.stdout, "objects are not in remote shared") ||
+		!strings.Contains(r.stdout, "run mlci data push") || strings.Contains(r.stdout, "run mlci data lock") {
 		t.Fatalf("ci before a push: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	if r := run(t, nil, "-C", dir, "data", "push"); r.code != 0 {
