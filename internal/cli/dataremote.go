@@ -57,6 +57,11 @@ func remoteError(r config.Remote, err error) error {
 		return serviceError(fmt.Errorf("remote %s: %w", r.Name, err))
 	case errors.Is(err, remote.ErrUnsupported):
 		return usageError(fmt.Errorf("remote %s: %w", r.Name, err))
+	case errors.Is(err, remote.ErrNotFound):
+		// The remote answers, but without what the lock names: whoever
+		// locked it has not pushed it (mlci data check --remote lists
+		// all that is missing).
+		return checkFailed(fmt.Errorf("remote %s lacks an object of the lock: %w; run mlci data push --remote %s where the data is (mlci data check --remote %s lists what is missing)", r.Name, err, r.Name, r.Name))
 	case errors.Is(err, syscall.ENOSPC):
 		// Ours, not the remote's: every file placed is whole, and a rerun
 		// fetches only the rest.

@@ -388,6 +388,7 @@ func TestRemoteError(t *testing.T) {
 		{"remote kept failing", fmt.Errorf("%w: reset", remote.ErrTransient), ExitService},
 		{"algorithm the remote cannot keep", fmt.Errorf("x: %w", remote.ErrUnsupported), ExitUsage},
 		{"disk full", &fs.PathError{Op: "write", Path: ".mlci/tmp/x", Err: syscall.ENOSPC}, ExitUsage},
+		{"object the remote lacks", fmt.Errorf("get x: %w", remote.ErrNotFound), ExitFailed},
 		{"own code kept", checkFailed(errors.New("missing")), ExitFailed},
 		{"interrupted", context.Canceled, exitcode.Interrupted},
 	}
