@@ -14,6 +14,9 @@ dir=${BENCH_DIR:-/tmp/mlci-scale}/$files
 proj="$dir/proj"
 mkdir -p "$proj"
 
+# The commit measured: the binary is built now, whatever HEAD is later.
+rev=$(git rev-parse --short HEAD 2>/dev/null || echo '?')
+git diff --quiet HEAD -- cmd internal 2>/dev/null || rev+="+changes"
 CGO_ENABLED=0 go build -trimpath -o "$dir/mlci" ./cmd/mlci
 go build -o "$dir/gendata" ./bench/gendata
 mlci="$dir/mlci"
@@ -72,7 +75,7 @@ measure "lock (3 changed)" 0 "$mlci" data lock -q
 measure "diff (3 changed)" 0 "$mlci" data diff --base HEAD
 
 {
-  echo "files: $files, $(nproc) CPUs, $(git -C "$OLDPWD" rev-parse --short HEAD 2>/dev/null || echo '?')"
+  echo "files: $files, $(nproc) CPUs, mlci built at $rev"
   echo "lock in git (mlci.lock + mlci.lock.d): $lockbytes bytes; .mlci/objects: ${objbytes:-0} bytes"
   echo
   echo "| command | wall s | peak RSS MiB | load avg (1 5 15) |"
