@@ -215,7 +215,7 @@ func TestFakesStayInTests(t *testing.T) {
 func TestLeavesImportNothingOfOurs(t *testing.T) {
 	pkgs := loadPackages(t)
 	for _, leaf := range []string{
-		"internal/digest", "internal/decimal", "internal/scheme", "internal/atomicfile", "internal/regfile", "internal/forge/redact",
+		"internal/digest", "internal/decimal", "internal/scheme", "internal/treeorder", "internal/atomicfile", "internal/regfile", "internal/forge/redact",
 		"internal/suggest", "internal/exitcode", "internal/syncbuf", "internal/buildinfo",
 	} {
 		p, ok := pkgs[leaf]

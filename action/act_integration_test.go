@@ -42,17 +42,7 @@ const actVersion = "github.com/nektos/act@v0.2.89"
 // renames act-toolcache to one of the test's own, which the test's scope
 // removes.
 func TestWorkflowWithAct(t *testing.T) {
-	bin := t.TempDir()
-	install := exec.Command("go", "install", actVersion)
-	install.Env = append(os.Environ(), "GOBIN="+bin, "CGO_ENABLED=0")
-	if out, err := install.CombinedOutput(); err != nil {
-		t.Fatalf("go install %s: %v\n%s", actVersion, err, out)
-	}
-	act := filepath.Join(bin, "act")
-	labels := newScope(t)
-	image := jobImage(t, labels)
-	toolcache := "act-toolcache-" + labels[dockertest.LabelScope]
-	dockerHost := dockertest.Proxy(t, labels, map[string]string{"act-toolcache": toolcache})
+	act, image, dockerHost, labels, toolcache := actRig(t)
 	release := releaseOfThisTree(t)
 
 	ws := t.TempDir()
@@ -158,6 +148,24 @@ func TestWorkflowWithAct(t *testing.T) {
 	if len(left.Containers) != 0 || len(left.Networks) != 0 || !slices.Equal(vols, []string{toolcache}) {
 		t.Errorf("after the failing run act left %d containers, %d networks and volumes %v; want only %s", len(left.Containers), len(left.Networks), vols, toolcache)
 	}
+}
+
+// actRig installs act and sets up what its runs need: the job image, and
+// the engine proxy that labels what act makes (renaming act-toolcache to
+// toolcache, the test's own) under the test's scope.
+func actRig(t *testing.T) (act, image, dockerHost string, labels map[string]string, toolcache string) {
+	t.Helper()
+	bin := t.TempDir()
+	install := exec.Command("go", "install", actVersion)
+	install.Env = append(os.Environ(), "GOBIN="+bin, "CGO_ENABLED=0")
+	if out, err := install.CombinedOutput(); err != nil {
+		t.Fatalf("go install %s: %v\n%s", actVersion, err, out)
+	}
+	labels = newScope(t)
+	image = jobImage(t, labels)
+	toolcache = "act-toolcache-" + labels[dockertest.LabelScope]
+	dockerHost = dockertest.Proxy(t, labels, map[string]string{"act-toolcache": toolcache})
+	return filepath.Join(bin, "act"), image, dockerHost, labels, toolcache
 }
 
 // firstMlciLine is the first line `mlci ci` prints in the action's step

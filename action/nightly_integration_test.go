@@ -25,21 +25,11 @@ import (
 // and updates both, creating nothing; night 3's data is like the training
 // data, and the issue is closed.
 func TestNightlyDriftWithAct(t *testing.T) {
-	bin := t.TempDir()
-	install := exec.Command("go", "install", actVersion)
-	install.Env = append(os.Environ(), "GOBIN="+bin, "CGO_ENABLED=0")
-	if out, err := install.CombinedOutput(); err != nil {
-		t.Fatalf("go install %s: %v\n%s", actVersion, err, out)
-	}
-	act := filepath.Join(bin, "act")
-	mlci := filepath.Join(bin, "mlci")
+	act, image, dockerHost, _, _ := actRig(t)
+	mlci := filepath.Join(t.TempDir(), "mlci")
 	if out, err := exec.Command("go", "build", "-o", mlci, "../cmd/mlci").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	labels := newScope(t)
-	image := jobImage(t, labels)
-	toolcache := "act-toolcache-" + labels[dockertest.LabelScope]
-	dockerHost := dockertest.Proxy(t, labels, map[string]string{"act-toolcache": toolcache})
 	release := releaseOfThisTree(t)
 
 	ws := t.TempDir()

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/mlci/mlci/internal/digest"
+	"github.com/mlci/mlci/internal/treeorder"
 )
 
 // Type says what a dataset entry is. Directories are not entries: they are
@@ -47,26 +48,7 @@ const treeHeader = "mlci tree 1\n"
 // order of their names.
 func Less(a, b string) bool { return comparePaths(a, b) < 0 }
 
-func comparePaths(a, b string) int {
-	n := min(len(a), len(b))
-	for i := 0; i < n; i++ {
-		ca, cb := a[i], b[i]
-		if ca == cb {
-			continue
-		}
-		if ca == '/' {
-			return -1
-		}
-		if cb == '/' {
-			return 1
-		}
-		if ca < cb {
-			return -1
-		}
-		return 1
-	}
-	return len(a) - len(b)
-}
+func comparePaths(a, b string) int { return treeorder.Compare(a, b) }
 
 // Sort puts entries in tree order.
 func Sort(entries []Entry) {

@@ -28,6 +28,7 @@ import (
 
 	"github.com/mlci/mlci/internal/atomicfile"
 	"github.com/mlci/mlci/internal/regfile"
+	"github.com/mlci/mlci/internal/treeorder"
 )
 
 // Key is what must be unchanged for a cached digest to be trusted. ctime is
@@ -339,28 +340,8 @@ func (rd *Reader) Close() {
 	rd.have = false
 }
 
-// comparePaths is datahash's tree order ('/' before every other byte),
-// which this package cannot import.
-func comparePaths(a, b string) int {
-	n := min(len(a), len(b))
-	for i := 0; i < n; i++ {
-		ca, cb := a[i], b[i]
-		if ca == cb {
-			continue
-		}
-		if ca == '/' {
-			return -1
-		}
-		if cb == '/' {
-			return 1
-		}
-		if ca < cb {
-			return -1
-		}
-		return 1
-	}
-	return len(a) - len(b)
-}
+// comparePaths is the tree order datahash walks in.
+func comparePaths(a, b string) int { return treeorder.Compare(a, b) }
 
 // Writer replaces the cache with the records added to it, in tree order.
 // While they equal the stored ones it writes nothing, so an unchanged
