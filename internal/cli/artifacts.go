@@ -36,23 +36,38 @@ func artifactTag(model, suffix string) string {
 	return r.Replace(model) + "-" + suffix
 }
 
-// pushArtifact stores the model's artifact by digest and records the
-// digest; the registry tag is written after, so a version never names an
-// artifact that is not stored.
-func (g *globals) pushArtifact(ctx context.Context, p *project.Project, m config.Model, version string, rec *registry.Record) error {
+// storeVersion stores what a version's registration tag names but does
+// not hold: the model's artifact, by digest, when a store is configured,
+// and the profile of its reference data (profile; nil when none). The
+// registry tag is written after, so a version never names something that
+// is not stored.
+func (g *globals) storeVersion(ctx context.Context, p *project.Project, m config.Model, version string, rec *registry.Record, profile []byte) error {
 	store, err := g.artifactStore(ctx, p)
-	if err != nil || store == nil {
+	if err != nil {
 		return err
 	}
-	pushed, err := store.Push(ctx, m.Name, p.Abs(m.Artifact), map[string]string{"dev.mlci.version": version})
-	if err != nil {
-		return serviceError(fmt.Errorf("storing %s's artifact: %w", m.Name, err))
+	if store != nil {
+		pushed, err := store.Push(ctx, m.Name, p.Abs(m.Artifact), map[string]string{"dev.mlci.version": version})
+		if err != nil {
+			return serviceError(fmt.Errorf("storing %s's artifact: %w", m.Name, err))
+		}
+		if err := store.Tag(ctx, pushed.Digest, artifactTag(m.Name, version)); err != nil {
+			return serviceError(err)
+		}
+		rec.Manifest = pushed.Digest
 	}
-	if err := store.Tag(ctx, pushed.Digest, artifactTag(m.Name, version)); err != nil {
-		return serviceError(err)
+	if profile == nil {
+		return nil
 	}
-	rec.Manifest = pushed.Digest
-	return g.pushProfile(ctx, p, store, m, version, rec)
+	if store == nil {
+		repo, err := gitrepo.Open(ctx, p.Root)
+		if err != nil {
+			return usageError(err)
+		}
+		rec.Profile, err = registry.WriteBlob(ctx, repo.Root, profile)
+		return err
+	}
+	return g.pushProfile(ctx, store, m, version, rec, profile)
 }
 
 // profileScheme prefixes a Record's Profile kept in the artifact store:
@@ -62,24 +77,12 @@ const profileScheme = "artifact:"
 // profileFile is the name the profile has inside its artifact.
 const profileFile = "profile.json"
 
-// pushProfile moves the version's profile from git, where versionRecord
-// put it, into the artifact store, next to the model it describes: a
-// team with a store keeps its registry tags light, and a deploy that can
-// pull the model can pull the reference its drift checks need. It is
-// tagged as the version's, so a registry that collects untagged
-// manifests keeps it.
-func (g *globals) pushProfile(ctx context.Context, p *project.Project, store artifact.Store, m config.Model, version string, rec *registry.Record) error {
-	if !strings.HasPrefix(rec.Profile, "git:") {
-		return nil
-	}
-	repo, err := gitrepo.Open(ctx, p.Root)
-	if err != nil {
-		return usageError(err)
-	}
-	data, err := registry.ReadBlob(ctx, repo.Root, "", m.Name, rec.Profile, profile.MaxFileSize)
-	if err != nil {
-		return err
-	}
+// pushProfile keeps the version's profile in the artifact store, next to
+// the model it describes, rather than in git: a team with a store keeps
+// its registry light, and a deploy that can pull the model can pull the
+// reference its drift checks need. It is tagged as the version's, so a
+// registry that collects untagged manifests keeps it.
+func (g *globals) pushProfile(ctx context.Context, store artifact.Store, m config.Model, version string, rec *registry.Record, data []byte) error {
 	dir, err := os.MkdirTemp("", "mlci-profile-")
 	if err != nil {
 		return err

@@ -17,7 +17,6 @@ import (
 	"github.com/mlci/mlci/internal/drift/profile"
 	"github.com/mlci/mlci/internal/forge"
 	"github.com/mlci/mlci/internal/forge/tracker"
-	"github.com/mlci/mlci/internal/gitrepo"
 	"github.com/mlci/mlci/internal/project"
 	"github.com/mlci/mlci/internal/registry"
 	"github.com/mlci/mlci/internal/tabular"
@@ -374,12 +373,11 @@ func (opts *driftOptions) postDrift(ctx context.Context, p *project.Project, mod
 	return nil
 }
 
-// modelProfile builds and stores the profile of a model's reference data
-// for its registration, returning the Record's Profile value ("" when
-// the model names none).
-func (g *globals) modelProfile(ctx context.Context, p *project.Project, m config.Model) (string, error) {
+// modelProfile builds the profile of a model's reference data for its
+// registration (nil when the model names none); storeVersion keeps it.
+func (g *globals) modelProfile(ctx context.Context, p *project.Project, m config.Model) ([]byte, error) {
 	if m.Profile == nil {
-		return "", nil
+		return nil, nil
 	}
 	var files []string
 	for _, f := range m.Profile.Data {
@@ -387,7 +385,7 @@ func (g *globals) modelProfile(ctx context.Context, p *project.Project, m config
 		// holds is pushed with the version: nothing outside the repository.
 		resolved, err := p.ResolveInput(f)
 		if err != nil {
-			return "", usageError(fmt.Errorf("model %s: profile: %w", m.Name, err))
+			return nil, usageError(fmt.Errorf("model %s: profile: %w", m.Name, err))
 		}
 		files = append(files, resolved)
 	}
@@ -395,15 +393,7 @@ func (g *globals) modelProfile(ctx context.Context, p *project.Project, m config
 	opts.Target, opts.Prediction, opts.Exclude = m.Profile.Target, m.Profile.Prediction, m.Profile.Exclude
 	prof, err := buildProfile(ctx, files, m.Profile.Format, opts)
 	if err != nil {
-		return "", fmt.Errorf("model %s: profile: %w", m.Name, err)
+		return nil, fmt.Errorf("model %s: profile: %w", m.Name, err)
 	}
-	data, err := json.Marshal(prof)
-	if err != nil {
-		return "", err
-	}
-	repo, err := gitrepo.Open(ctx, p.Root)
-	if err != nil {
-		return "", usageError(err)
-	}
-	return registry.WriteBlob(ctx, repo.Root, data)
+	return json.Marshal(prof)
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -10,8 +11,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mlci/mlci/internal/artifact"
 	"github.com/mlci/mlci/internal/forge/githubfake"
 	"github.com/mlci/mlci/internal/forge/gitlabfake"
+	"github.com/mlci/mlci/internal/registry"
 )
 
 // writeTable writes n rows of a churn-like table: age (normal, mean
@@ -312,5 +315,55 @@ func TestDriftProfileInArtifactStore(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "mlci.yaml"), strings.Replace(withStore, "artifact_store: oci-layout:store\n", "", 1))
 	if r := mlci("drift", calm, "--against", "digits#production"); r.code != ExitUsage || !strings.Contains(r.stderr, "artifact_store") {
 		t.Fatalf("drift without the store: exit %d\n%s", r.code, r.stderr)
+	}
+}
+
+// TestDriftRefusesAForgedProfileArtifact: whoever can push a registration
+// tag chooses the artifact its record names. One whose profile.json is a
+// link, or which holds no profile.json, is refused in one line; the file
+// behind the link is not read. (Links out of the artifact are refused by
+// the unpacking itself; artifact's tests try those.)
+func TestDriftRefusesAForgedProfileArtifact(t *testing.T) {
+	dir, _ := registryProject(t)
+	cfg, err := os.ReadFile(filepath.Join(dir, "mlci.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "mlci.yaml"), string(cfg)+"artifact_store: oci-layout:store\n")
+	writeFile(t, filepath.Join(dir, ".gitignore"), "store/\n")
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-q", "-m", "store")
+	store, err := artifact.Open(context.Background(), "oci-layout:store", dir, artifact.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	linked := t.TempDir()
+	writeFile(t, filepath.Join(linked, "real.json"), `{"format_version": 1, "rows": 0, "sample_size": 1, "top_k": 1, "seed": 1, "columns": []}`)
+	if err := os.Symlink("real.json", filepath.Join(linked, "profile.json")); err != nil {
+		t.Fatal(err)
+	}
+	other := t.TempDir()
+	writeFile(t, filepath.Join(other, "notes.txt"), "not a profile")
+	current := filepath.Join(t.TempDir(), "current.csv")
+	writeTable(t, current, 2, 500, 0, 0.3)
+	for i, forged := range []string{linked, other} {
+		git(t, dir, "commit", "-q", "--allow-empty", "-m", "forged")
+		out, err := exec.Command("git", "-C", dir, "rev-parse", "HEAD").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		head := strings.TrimSpace(string(out))
+		pushed, err := store.Push(context.Background(), "digits", forged, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		version := fmt.Sprintf("v0.0.%d", i+1)
+		if _, err := registry.Register(context.Background(), dir, "origin", "digits", version, head, registry.Record{Path: "model/knn.bin", Profile: "artifact:" + pushed.Digest}); err != nil {
+			t.Fatal(err)
+		}
+		r := run(t, nil, "-C", dir, "drift", current, "--against", "digits@"+version)
+		if r.code != ExitUsage || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 || strings.Contains(r.stdout+r.stderr, "format_version") {
+			t.Errorf("%s: exit %d\n%s%s", version, r.code, r.stdout, r.stderr)
+		}
 	}
 }

@@ -152,11 +152,11 @@ func runModelRegister(ctx context.Context, opts *modelRegisterOptions) error {
 			return usageError(err)
 		}
 	}
-	rec, err := opts.versionRecord(ctx, p, m, &opts.base, nil)
+	rec, prof, err := opts.versionRecord(ctx, p, m, &opts.base, nil)
 	if err != nil {
 		return err
 	}
-	if err := opts.pushArtifact(ctx, p, m, version, &rec); err != nil {
+	if err := opts.storeVersion(ctx, p, m, version, &rec, prof); err != nil {
 		return err
 	}
 	head, _ := repo.Verify(ctx, "HEAD")
@@ -186,19 +186,21 @@ func cleanTree(ctx context.Context, repo *gitrepo.Repo) error {
 	return nil
 }
 
-// versionRecord gathers what a registration tag carries. gates, when the
+// versionRecord gathers what a registration tag carries, and the profile
+// storeVersion keeps beside it (built here, so that bad reference data
+// fails the registration before anything is pushed). gates, when the
 // caller already judged them, saves judging them again.
-func (g *globals) versionRecord(ctx context.Context, p *project.Project, m config.Model, bf *baselineFlags, gates *gate.Report) (registry.Record, error) {
+func (g *globals) versionRecord(ctx context.Context, p *project.Project, m config.Model, bf *baselineFlags, gates *gate.Report) (registry.Record, []byte, error) {
 	rec := registry.Record{Path: m.Artifact, Time: time.Now().UTC(), Actor: g.ci.Actor(), CI: g.ci.RunURL()}
 	res, err := datahash.Hash(ctx, p.Abs(m.Artifact), datahash.Options{Algorithm: digest.SHA256})
 	if err != nil {
-		return rec, usageError(fmt.Errorf("model %s: artifact: %w", m.Name, err))
+		return rec, nil, usageError(fmt.Errorf("model %s: artifact: %w", m.Name, err))
 	}
 	rec.Artifact = string(res.Root)
 	if len(p.Config.Metrics) > 0 {
 		files, err := p.ReadMetrics(p.Config.Metrics)
 		if err != nil {
-			return rec, err
+			return rec, nil, err
 		}
 		rec.Metrics = map[string]float64{}
 		for _, f := range files {
@@ -219,7 +221,7 @@ func (g *globals) versionRecord(ctx context.Context, p *project.Project, m confi
 		r := gates
 		if r == nil {
 			if r, err = g.runGates(ctx, p, bf); err != nil {
-				return rec, err
+				return rec, nil, err
 			}
 		}
 		rec.Gate = "fail"
@@ -227,15 +229,16 @@ func (g *globals) versionRecord(ctx context.Context, p *project.Project, m confi
 			rec.Gate = "pass"
 		}
 	}
-	if rec.Profile, err = g.modelProfile(ctx, p, m); err != nil {
-		return rec, err
+	prof, err := g.modelProfile(ctx, p, m)
+	if err != nil {
+		return rec, nil, err
 	}
 	if st, _, note := currentRunRecord(ctx, p); st != nil {
 		rec.RunID = string(st.Predicate.BuildDefinition.InternalParameters.RunIdentity)
 	} else if note != "" {
 		g.warn(note)
 	}
-	return rec, nil
+	return rec, prof, nil
 }
 
 func registryError(err error) error {

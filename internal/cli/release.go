@@ -43,11 +43,11 @@ func (r *releaser) Register(ctx context.Context, m config.Model, version string,
 	if err := cleanTree(ctx, repo); err != nil {
 		return err
 	}
-	rec, err := r.g.versionRecord(ctx, r.p, m, r.base, gates)
+	rec, prof, err := r.g.versionRecord(ctx, r.p, m, r.base, gates)
 	if err != nil {
 		return err
 	}
-	if err := r.g.pushArtifact(ctx, r.p, m, version, &rec); err != nil {
+	if err := r.g.storeVersion(ctx, r.p, m, version, &rec, prof); err != nil {
 		return err
 	}
 	head, _ := repo.Verify(ctx, "HEAD")
