@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/mlci/mlci/internal/digest"
+
+	"github.com/mlci/mlci/internal/treeorder"
 )
 
 // A tree object is exactly the bytes a directory's digest is computed over
@@ -89,7 +91,7 @@ func ParseTree(obj []byte) ([]TreeChild, error) {
 		if c.Name == "" || c.Name == "." || c.Name == ".." || strings.IndexByte(c.Name, '/') >= 0 {
 			return nil, fmt.Errorf("%w: child name %q is not a file name", ErrBadTree, c.Name)
 		}
-		if n := len(children); n > 0 && comparePaths(children[n-1].Name, c.Name) >= 0 {
+		if n := len(children); n > 0 && treeorder.Compare(children[n-1].Name, c.Name) >= 0 {
 			return nil, fmt.Errorf("%w: child %q is out of order or repeated", ErrBadTree, c.Name)
 		}
 		rest = rest[nul+1:]
@@ -189,67 +191,45 @@ func (r treeReader) diff(ctx context.Context, c *Changes, oldTree, newTree diges
 	if err != nil {
 		return err
 	}
-	removed := func(ch TreeChild) error {
+	// whole records a child that one side lacks: a file, or every file
+	// of a directory.
+	whole := func(ch TreeChild, record func(path string, t Type)) error {
 		p := prefix + ch.Name
 		if ch.Type != Dir {
-			c.Removed = append(c.Removed, Change{Path: p, Type: ch.Type.String(), OldSize: -1})
+			record(p, ch.Type)
 			return nil
 		}
 		return r.expand(ctx, digest.New(r.alg, ch.Sum[:]), p+"/", func(e Entry) error {
-			c.Removed = append(c.Removed, Change{Path: e.Path, Type: e.Type.String(), OldSize: -1})
+			record(e.Path, e.Type)
 			return nil
+		})
+	}
+	removed := func(ch TreeChild) error {
+		return whole(ch, func(p string, t Type) {
+			c.Removed = append(c.Removed, Change{Path: p, Type: t.String(), OldSize: -1})
 		})
 	}
 	added := func(ch TreeChild) error {
-		p := prefix + ch.Name
-		if ch.Type != Dir {
-			c.Added = append(c.Added, Change{Path: p, Type: ch.Type.String(), NewSize: -1})
-			return nil
-		}
-		return r.expand(ctx, digest.New(r.alg, ch.Sum[:]), p+"/", func(e Entry) error {
-			c.Added = append(c.Added, Change{Path: e.Path, Type: e.Type.String(), NewSize: -1})
-			return nil
+		return whole(ch, func(p string, t Type) {
+			c.Added = append(c.Added, Change{Path: p, Type: t.String(), NewSize: -1})
 		})
 	}
-	i, j := 0, 0
-	for i < len(old) || j < len(cur) {
-		var cmp int
-		switch {
-		case i == len(old):
-			cmp = 1
-		case j == len(cur):
-			cmp = -1
-		default:
-			cmp = comparePaths(old[i].Name, cur[j].Name)
-		}
-		switch {
-		case cmp < 0:
-			err = removed(old[i])
-			i++
-		case cmp > 0:
-			err = added(cur[j])
-			j++
-		default:
-			o, n := old[i], cur[j]
-			i++
-			j++
+	return mergeTreeOrder(old, cur, func(ch TreeChild) string { return ch.Name }, removed, added,
+		func(o, n TreeChild) error {
 			switch {
 			case o.Type == n.Type && o.Sum == n.Sum:
+				return nil
 			case o.Type == Dir && n.Type == Dir:
-				err = r.diff(ctx, c, digest.New(r.alg, o.Sum[:]), digest.New(r.alg, n.Sum[:]), prefix+o.Name+"/")
+				return r.diff(ctx, c, digest.New(r.alg, o.Sum[:]), digest.New(r.alg, n.Sum[:]), prefix+o.Name+"/")
 			case o.Type == Dir || n.Type == Dir:
 				// A file became a directory or the reverse: its path
 				// sorts before the paths below it either way.
-				if err = removed(o); err == nil {
-					err = added(n)
+				if err := removed(o); err != nil {
+					return err
 				}
-			default:
-				c.Modified = append(c.Modified, Change{Path: prefix + n.Name, Type: n.Type.String(), OldSize: -1, NewSize: -1})
+				return added(n)
 			}
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+			c.Modified = append(c.Modified, Change{Path: prefix + n.Name, Type: n.Type.String(), OldSize: -1, NewSize: -1})
+			return nil
+		})
 }

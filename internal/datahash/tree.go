@@ -3,7 +3,6 @@
 package datahash
 
 import (
-	"bytes"
 	"slices"
 	"strings"
 
@@ -46,13 +45,11 @@ const treeHeader = "mlci tree 1\n"
 // Less orders paths as a tree walk visits them: '/' sorts before every other
 // byte, so a directory's entries are contiguous and siblings are in byte
 // order of their names.
-func Less(a, b string) bool { return comparePaths(a, b) < 0 }
-
-func comparePaths(a, b string) int { return treeorder.Compare(a, b) }
+func Less(a, b string) bool { return treeorder.Compare(a, b) < 0 }
 
 // Sort puts entries in tree order.
 func Sort(entries []Entry) {
-	slices.SortFunc(entries, func(a, b Entry) int { return comparePaths(a.Path, b.Path) })
+	slices.SortFunc(entries, func(a, b Entry) int { return treeorder.Compare(a.Path, b.Path) })
 }
 
 // Root computes the dataset digest from entries in tree order. A dataset
@@ -158,33 +155,48 @@ func (c Changes) Empty() bool {
 // Diff compares two entry lists, both in tree order, by merging them.
 func Diff(old, cur []Entry) Changes {
 	var c Changes
+	mergeTreeOrder(old, cur, func(e Entry) string { return e.Path },
+		func(o Entry) error {
+			c.Removed = append(c.Removed, Change{Path: o.Path, Type: o.Type.String(), OldSize: o.Size})
+			return nil
+		},
+		func(n Entry) error {
+			c.Added = append(c.Added, Change{Path: n.Path, Type: n.Type.String(), NewSize: n.Size})
+			return nil
+		},
+		func(o, n Entry) error {
+			if o.Type != n.Type || o.Sum != n.Sum {
+				c.Modified = append(c.Modified, Change{Path: n.Path, Type: n.Type.String(), OldSize: o.Size, NewSize: n.Size})
+			}
+			return nil
+		})
+	return c
+}
+
+// mergeTreeOrder walks two lists in tree order of key, as a merge does:
+// onlyOld for a key only old has, onlyCur for one only cur has, both for
+// one both have; it stops at the first error.
+func mergeTreeOrder[T any](old, cur []T, key func(T) string, onlyOld, onlyCur func(T) error, both func(o, n T) error) error {
 	i, j := 0, 0
 	for i < len(old) || j < len(cur) {
-		var cmp int
+		var err error
 		switch {
-		case i == len(old):
-			cmp = 1
-		case j == len(cur):
-			cmp = -1
+		case j == len(cur) || i < len(old) && treeorder.Compare(key(old[i]), key(cur[j])) < 0:
+			err = onlyOld(old[i])
+			i++
+		case i == len(old) || treeorder.Compare(key(old[i]), key(cur[j])) > 0:
+			err = onlyCur(cur[j])
+			j++
 		default:
-			cmp = comparePaths(old[i].Path, cur[j].Path)
+			err = both(old[i], cur[j])
+			i++
+			j++
 		}
-		switch {
-		case cmp < 0:
-			c.Removed = append(c.Removed, Change{Path: old[i].Path, Type: old[i].Type.String(), OldSize: old[i].Size})
-			i++
-		case cmp > 0:
-			c.Added = append(c.Added, Change{Path: cur[j].Path, Type: cur[j].Type.String(), NewSize: cur[j].Size})
-			j++
-		default:
-			if old[i].Type != cur[j].Type || !bytes.Equal(old[i].Sum[:], cur[j].Sum[:]) {
-				c.Modified = append(c.Modified, Change{Path: cur[j].Path, Type: cur[j].Type.String(), OldSize: old[i].Size, NewSize: cur[j].Size})
-			}
-			i++
-			j++
+		if err != nil {
+			return err
 		}
 	}
-	return c
+	return nil
 }
 
 func (t Type) String() string {

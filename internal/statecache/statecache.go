@@ -319,7 +319,7 @@ func (rd *Reader) advance() {
 // previous one's in tree order; records before it are skipped for good.
 func (rd *Reader) Find(path string) (Record, bool) {
 	for rd.have {
-		switch c := comparePaths(rd.cur.Path, path); {
+		switch c := treeorder.Compare(rd.cur.Path, path); {
 		case c < 0:
 			rd.advance()
 		case c == 0:
@@ -339,9 +339,6 @@ func (rd *Reader) Close() {
 	}
 	rd.have = false
 }
-
-// comparePaths is the tree order datahash walks in.
-func comparePaths(a, b string) int { return treeorder.Compare(a, b) }
 
 // Writer replaces the cache with the records added to it, in tree order.
 // While they equal the stored ones it writes nothing, so an unchanged
@@ -369,7 +366,7 @@ func (w *Writer) Add(r Record) error {
 	if w.err != nil {
 		return w.err
 	}
-	if w.n > 0 && comparePaths(w.last, r.Path) >= 0 {
+	if w.n > 0 && treeorder.Compare(w.last, r.Path) >= 0 {
 		w.err = fmt.Errorf("state cache: %q added after %q, out of tree order", r.Path, w.last)
 		return w.err
 	}
