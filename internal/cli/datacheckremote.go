@@ -28,18 +28,11 @@ type remoteCheckOutput struct {
 // runDataRemoteCheck proves that a remote holds every blob and tree object
 // of the locked datasets, asking in batches and downloading nothing.
 func runDataRemoteCheck(ctx context.Context, opts *dataRemoteCheckOptions) error {
-	p, err := opts.loadProject()
+	w, err := opts.openRemoteWork(ctx, opts.names, opts.remote)
 	if err != nil {
 		return err
 	}
-	store, r, err := opts.openRemote(ctx, p, opts.remote)
-	if err != nil {
-		return err
-	}
-	sets, err := opts.remoteSets(ctx, p, opts.names, store, r)
-	if err != nil {
-		return err
-	}
+	store, r, sets := w.store, w.remote, w.sets
 	out := remoteCheckOutput{Remote: r.Name, Datasets: []datasync.CheckResult{}}
 	for _, s := range sets {
 		bar := opts.transferBar("checking " + s.Name + " in " + r.Name)

@@ -70,6 +70,34 @@ func remoteError(r config.Remote, err error) error {
 	return serviceError(fmt.Errorf("remote %s: %w", r.Name, err))
 }
 
+// remoteWork is what data push, pull and check --remote work on: the
+// project, the remote and the locked datasets' objects.
+type remoteWork struct {
+	p      *project.Project
+	store  remote.Store
+	remote config.Remote
+	sets   []*datasync.Set
+}
+
+// openRemoteWork loads the project, opens the remote named (or the
+// default) and lists the named datasets' objects (every locked one when
+// names is empty).
+func (g *globals) openRemoteWork(ctx context.Context, names []string, remoteName string) (*remoteWork, error) {
+	p, err := g.loadProject()
+	if err != nil {
+		return nil, err
+	}
+	store, r, err := g.openRemote(ctx, p, remoteName)
+	if err != nil {
+		return nil, err
+	}
+	sets, err := g.remoteSets(ctx, p, names, store, r)
+	if err != nil {
+		return nil, err
+	}
+	return &remoteWork{p: p, store: store, remote: r, sets: sets}, nil
+}
+
 // remoteSets loads the lock and the named datasets' objects. The tree
 // objects of a dataset whose file list is not in git come from the local
 // object store, else from the remote, which a fresh clone needs.
@@ -148,18 +176,11 @@ type dataPushOptions struct {
 }
 
 func runDataPush(ctx context.Context, opts *dataPushOptions) error {
-	p, err := opts.loadProject()
+	w, err := opts.openRemoteWork(ctx, opts.names, opts.remote)
 	if err != nil {
 		return err
 	}
-	store, r, err := opts.openRemote(ctx, p, opts.remote)
-	if err != nil {
-		return err
-	}
-	sets, err := opts.remoteSets(ctx, p, opts.names, store, r)
-	if err != nil {
-		return err
-	}
+	p, store, r, sets := w.p, w.store, w.remote, w.sets
 	var out []transferOutput
 	for _, s := range sets {
 		bar := opts.transferBar("pushing " + s.Name)
@@ -237,18 +258,11 @@ type dataPullOptions struct {
 }
 
 func runDataPull(ctx context.Context, opts *dataPullOptions) error {
-	p, err := opts.loadProject()
+	w, err := opts.openRemoteWork(ctx, opts.names, opts.remote)
 	if err != nil {
 		return err
 	}
-	store, r, err := opts.openRemote(ctx, p, opts.remote)
-	if err != nil {
-		return err
-	}
-	sets, err := opts.remoteSets(ctx, p, opts.names, store, r)
-	if err != nil {
-		return err
-	}
+	p, store, r, sets := w.p, w.store, w.remote, w.sets
 	var out []transferOutput
 	for _, s := range sets {
 		bar := opts.transferBar("pulling " + s.Name)
