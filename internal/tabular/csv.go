@@ -94,34 +94,56 @@ func (r *csvReader) Close() error {
 }
 
 func (r *csvReader) Next(b *Batch) error {
-	r.started = true
 	b.reset(len(r.columns))
-	for b.Len < BatchRows {
-		rec, start, err := r.readRecord()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		if len(rec) != len(r.columns) {
-			return fmt.Errorf("%s: line %d has %d fields, the header has %d", r.path, start, len(rec), len(r.columns))
-		}
-		b.Keys = append(b.Keys, r.recOff)
-		for i, field := range rec {
-			k, v := classify(field)
-			var text []byte
-			if k == Text {
-				text = b.text(field)
-			}
-			b.Columns[i].add(k, v, text)
-		}
-		b.Len++
+	if _, err := r.visit(batchFiller{b}, BatchRows); err != nil {
+		return err
 	}
 	if b.Len == 0 {
 		return io.EOF
 	}
 	return nil
+}
+
+// visit hands v up to limit records (all, when limit < 0) and returns how
+// many; the end of the input is not an error.
+func (r *csvReader) visit(v Visitor, limit int) (int, error) {
+	r.started = true
+	n := 0
+	for ; n != limit; n++ {
+		rec, start, err := r.readRecord()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return n, err
+		}
+		if len(rec) != len(r.columns) {
+			return n, fmt.Errorf("%s: line %d has %d fields, the header has %d", r.path, start, len(rec), len(r.columns))
+		}
+		v.Row(r.recOff)
+		for i, field := range rec {
+			k, num := classify(field)
+			v.Cell(i, k, num, field)
+		}
+	}
+	return n, nil
+}
+
+// batchFiller is a Visitor that appends the rows to a batch.
+type batchFiller struct{ b *Batch }
+
+func (f batchFiller) Row(key int64) {
+	f.b.Keys = append(f.b.Keys, key)
+	f.b.Len++
+}
+
+func (f batchFiller) Cell(col int, kind Kind, num float64, text []byte) {
+	if kind == Text {
+		text = f.b.text(text) // the reader's buffer is reused
+	} else {
+		text = nil
+	}
+	f.b.Columns[col].add(kind, num, text)
 }
 
 // readLine returns the next line with its \n (none at the end of the
@@ -355,26 +377,11 @@ func (p *csvPart) Visit(v Visitor) error {
 		return err
 	}
 	defer func() { p.done, p.cr = true, nil }()
-	r := p.cr
-	r.started = true
-	n := len(r.columns)
-	for {
-		rec, _, err := r.readRecord()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("%w: %w", ErrSplit, err)
-		}
-		if len(rec) != n {
-			return fmt.Errorf("%w: a row of %d fields", ErrSplit, len(rec))
-		}
-		v.Row(r.recOff)
-		for i, field := range rec {
-			k, num := classify(field)
-			v.Cell(i, k, num, field)
-		}
+	if _, err := p.cr.visit(v, -1); err != nil {
+		// The sequential reader says exactly what is wrong and where.
+		return fmt.Errorf("%w: %w", ErrSplit, err)
 	}
+	return nil
 }
 
 // open starts the part's reader on first use.
