@@ -28,6 +28,9 @@ if ! command -v hyperfine >/dev/null || [ ! -x /usr/bin/time ] || ! $py -c 'impo
 fi
 mkdir -p "$dir"
 go build -o "$dir/drift" ./bench/drift
+# floor: read the CSV on every core, split every field and parse every
+# number, nothing else: the least any pass over this file costs here.
+go build -o "$dir/floor" ./bench/drift/floor
 cd "$dir"
 if [ ! -s cur.parquet ] || [ "$(cat rows 2>/dev/null)" != "$rows" ]; then
   echo "generating $rows rows x 20 columns (CSV and Parquet)..."
@@ -45,7 +48,8 @@ $py "$root/bench/drift/pandas_drift.py" compare ref.pkl cur.csv | tail -1
 hyperfine --warmup 1 --runs "$runs" --export-json hyperfine.json \
   -n go-csv "./drift compare -ref ref.json cur.csv" \
   -n go-parquet "./drift compare -ref ref.json cur.parquet" \
-  -n pandas-csv "$py $root/bench/drift/pandas_drift.py compare ref.pkl cur.csv"
+  -n pandas-csv "$py $root/bench/drift/pandas_drift.py compare ref.pkl cur.csv" \
+  -n floor-csv "./floor cur.csv"
 
 rss() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
 go_csv_rss=$(rss ./drift compare -ref ref.json cur.csv)
@@ -59,6 +63,7 @@ rss = dict(zip(["go-csv", "go-parquet", "pandas-csv"], (int(v) / 1024 for v in s
 print(f"{rows:,} rows x 20 columns: profile + compare of the current table")
 for k in ["go-csv", "go-parquet", "pandas-csv"]:
     print(f"  {k:11} {r[k]:6.2f} s   peak RSS {rss[k]:6.0f} MiB")
+print(f"  floor-csv   {r['floor-csv']:6.2f} s   (split and parse only; 10x needs Go CSV <= {r['pandas-csv'] / 10:.2f} s)")
 print(f"  pandas + SciPy / Go on CSV: {r['pandas-csv'] / r['go-csv']:.1f}x (goal >= 10x); Go time goal <= 2 s at 1M rows; RSS goal <= 200 MiB")
 PY
 echo "machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
