@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io"
 	"io/fs"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 
@@ -112,12 +111,14 @@ type blockReader struct {
 }
 
 // bigFile is a large file whose blocks any worker may claim. The owner
-// waits for every claimed block before it unmaps data and closes src, so a
-// helper never reads memory or a descriptor that is gone or reused.
+// waits for every claimed block before it closes src, so a helper never
+// reads a descriptor that is gone or reused.
+//
+// Blocks are read with pread into each worker's buffer rather than hashed
+// where the page cache lies through mmap: on 2 GiB in 16 files read is 2.3x
+// faster in wall time (bench/datahash.sh), because faulting mapped pages in
+// costs more than copying them while the copy is still in L2.
 type bigFile struct {
-	// data is the file mapped into memory, hashed where it lies; without
-	// it, blocks are read from src into each worker's buffer.
-	data   []byte
 	src    io.ReaderAt
 	path   string
 	size   int64
@@ -156,9 +157,6 @@ func (f *bigFile) work(r *blockReader, h *helpers) {
 
 // block hashes block i, n bytes at off.
 func (f *bigFile) block(i, off, n int64, r *blockReader) error {
-	if f.data != nil {
-		return f.hashMapped(i, f.data[off:off+n], &r.tail)
-	}
 	if _, err := f.src.ReadAt(r.buf[:n], off); err != nil {
 		if errors.Is(err, io.EOF) {
 			err = ErrChanged // shorter than when it was opened
@@ -166,23 +164,6 @@ func (f *bigFile) block(i, off, n int64, r *blockReader) error {
 		return err
 	}
 	f.hashBlock(i, r.buf[:n], &r.tail)
-	return nil
-}
-
-// hashMapped hashes mapped pages. A file truncated while mapped faults on
-// the pages past its new end; that fault becomes an error here instead of
-// ending the process.
-func (f *bigFile) hashMapped(i int64, data []byte, tail *[unitSize]byte) (err error) {
-	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	defer func() {
-		if r := recover(); r != nil {
-			if _, fault := r.(interface{ Addr() uintptr }); !fault {
-				panic(r)
-			}
-			err = ErrChanged
-		}
-	}()
-	f.hashBlock(i, data, tail)
 	return nil
 }
 
@@ -277,13 +258,12 @@ func (f *bigFile) help(r *blockReader) {
 
 // hashLarge hashes a file of size bytes whose first block is already in
 // r.buf, sharing its other blocks with idle workers.
-// data, when not nil, is the whole file mapped into memory.
-func hashLarge(src io.ReaderAt, data []byte, path string, size int64, r *blockReader, h *helpers) (Sum, error) {
+func hashLarge(src io.ReaderAt, path string, size int64, r *blockReader, h *helpers) (Sum, error) {
 	if size < blockSize {
 		return Sum{}, &fs.PathError{Op: "hash", Path: path, Err: ErrChanged}
 	}
 	blocks := (size + blockSize - 1) / blockSize
-	f := &bigFile{data: data, src: src, path: path, size: size, blocks: blocks, cvs: make([][8]uint32, blocks-1)}
+	f := &bigFile{src: src, path: path, size: size, blocks: blocks, cvs: make([][8]uint32, blocks-1)}
 	f.left.Add(int(blocks))
 	f.next.Store(1)
 	h.offer(f)

@@ -97,7 +97,7 @@ func TestLargeFileShrinks(t *testing.T) {
 	}
 	r := &blockReader{buf: make([]byte, blockSize)}
 	copy(r.buf, data)
-	_, err := hashLarge(bytes.NewReader(data[:3*blockSize]), nil, p, int64(len(data)), r, nil)
+	_, err := hashLarge(bytes.NewReader(data[:3*blockSize]), p, int64(len(data)), r, nil)
 	if err == nil || !strings.Contains(err.Error(), ErrChanged.Error()) {
 		t.Fatalf("err = %v, want %v", err, ErrChanged)
 	}

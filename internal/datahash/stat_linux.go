@@ -83,18 +83,7 @@ func (w *worker) readFile(j job, want statecache.Key, known bool) (statecache.Ke
 			if err := unix.Fstat(fd, &st); err != nil {
 				return want, Sum{}, &fs.PathError{Op: "stat", Path: path, Err: err}
 			}
-			// Mapped, the page cache is hashed in place: b3sum's way, and a
-			// third of the system time of copying it out with read(2).
-			var data []byte
-			if int64(int(st.Size)) == st.Size { // else too large for this platform's int
-				if data, err = unix.Mmap(fd, 0, int(st.Size), unix.PROT_READ, unix.MAP_SHARED); err != nil {
-					data = nil // read by blocks instead
-				}
-			}
-			sum, err = hashLarge(fdReader(fd), data, path, st.Size, &w.blockReader, w.help)
-			if data != nil {
-				unix.Munmap(data)
-			}
+			sum, err = hashLarge(fdReader(fd), path, st.Size, &w.blockReader, w.help)
 			if err != nil {
 				return want, Sum{}, err
 			}

@@ -50,7 +50,7 @@ func (w *worker) readFile(j job, want statecache.Key, known bool) (statecache.Ke
 		if err != nil {
 			return want, Sum{}, err
 		}
-		if sum, err = hashLarge(f, nil, path, fi.Size(), &w.blockReader, w.help); err != nil {
+		if sum, err = hashLarge(f, path, fi.Size(), &w.blockReader, w.help); err != nil {
 			return want, Sum{}, err
 		}
 		n = int(fi.Size())
