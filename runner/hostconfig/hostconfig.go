@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -61,6 +62,11 @@ type Config struct {
 	// a job could fill the host's disk with any dataset the remote holds.
 	DatasetMaxBytes ByteSize `yaml:"dataset_max_bytes"`
 	DatasetMaxFiles int64    `yaml:"dataset_max_files"`
+	// DatasetCacheMaxBytes bounds all the copies pulled from DatasetRemote
+	// together (state_dir/datasets/): least recently used copies no job is
+	// reading are removed to stay under it. Unset, it is
+	// DatasetCacheFactor times DatasetMaxBytes.
+	DatasetCacheMaxBytes ByteSize `yaml:"dataset_cache_max_bytes"`
 	// AllowMounts lists host folders a job may bind-mount besides its own
 	// workspace and temp folders: "PATH", or "PATH:ro" to allow read-only
 	// mounts only. Empty by default: a job's container.volumes and -v
@@ -151,6 +157,17 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
+// DatasetCacheFactor sizes the dataset cache when the config does not: room
+// for three of the largest datasets a pull may bring, kept while a fourth
+// is pulled, so a host serving a few pinned versions in turn does not pull
+// one again at every job, and the disk it may take follows
+// dataset_max_bytes, which an operator already sized to the host.
+const DatasetCacheFactor = 4
+
+// unsetSize marks a ByteSize the file did not set: ParseByteSize never
+// returns a negative size.
+const unsetSize ByteSize = -1
+
 // Default returns the settings used where the file says nothing.
 func Default() Config {
 	return Config{
@@ -162,6 +179,8 @@ func Default() Config {
 		CleanMemoryMiB:    1024,
 		DatasetMaxBytes:   100 << 30,
 		DatasetMaxFiles:   10_000_000,
+		// Derived from dataset_max_bytes once the file is read.
+		DatasetCacheMaxBytes: DatasetCacheFactor * (100 << 30),
 	}
 }
 
@@ -182,6 +201,7 @@ func Load(path string, named bool) (Config, error) {
 // does not silently leave a safety setting at its default.
 func Parse(name string, data []byte) (Config, error) {
 	c := Default()
+	c.DatasetCacheMaxBytes = unsetSize
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
@@ -211,6 +231,16 @@ func (c *Config) validate() error {
 	}
 	if c.DatasetMaxBytes <= 0 || c.DatasetMaxFiles <= 0 {
 		return errors.New("dataset_max_bytes and dataset_max_files must be positive")
+	}
+	switch {
+	case c.DatasetCacheMaxBytes == unsetSize:
+		c.DatasetCacheMaxBytes = c.DatasetMaxBytes * DatasetCacheFactor
+		if c.DatasetCacheMaxBytes/DatasetCacheFactor != c.DatasetMaxBytes {
+			c.DatasetCacheMaxBytes = math.MaxInt64
+		}
+	case c.DatasetCacheMaxBytes < c.DatasetMaxBytes:
+		// A pull makes room for the largest dataset it may bring first.
+		return fmt.Errorf("dataset_cache_max_bytes (%s) is smaller than dataset_max_bytes (%s), so the dataset cache could not hold one pulled dataset: raise dataset_cache_max_bytes or lower dataset_max_bytes", c.DatasetCacheMaxBytes, c.DatasetMaxBytes)
 	}
 	names := make([]string, 0, len(c.Datasets))
 	for n := range c.Datasets {

@@ -67,6 +67,43 @@ func TestParse(t *testing.T) {
 		{name: "dataset remote without url", yaml: "dataset_remote:\n  region: x\n", wantErr: "dataset_remote: no url"},
 		{name: "bad size", yaml: "dataset_max_bytes: lots\n", wantErr: `"lots" is not a size`},
 		{name: "zero files", yaml: "dataset_max_files: 0\n", wantErr: "must be positive"},
+		{name: "dataset cache default follows dataset_max_bytes", yaml: "dataset_max_bytes: 50GiB\n",
+			check: func(t *testing.T, c Config) {
+				if c.DatasetCacheMaxBytes != 200<<30 {
+					t.Errorf("dataset_cache_max_bytes = %s, want 200GiB", c.DatasetCacheMaxBytes)
+				}
+			}},
+		{name: "dataset cache default with default limits", yaml: "",
+			check: func(t *testing.T, c Config) {
+				if c.DatasetCacheMaxBytes != 400<<30 || c.DatasetCacheMaxBytes != Default().DatasetCacheMaxBytes {
+					t.Errorf("dataset_cache_max_bytes = %s, want 400GiB as Default has it", c.DatasetCacheMaxBytes)
+				}
+			}},
+		{name: "dataset cache default does not overflow", yaml: "dataset_max_bytes: 4000000TiB\n",
+			check: func(t *testing.T, c Config) {
+				if c.DatasetCacheMaxBytes < c.DatasetMaxBytes {
+					t.Errorf("dataset_cache_max_bytes = %d, below dataset_max_bytes %d", c.DatasetCacheMaxBytes, c.DatasetMaxBytes)
+				}
+			}},
+		{name: "dataset cache set", yaml: "dataset_max_bytes: 10GiB\ndataset_cache_max_bytes: 1TiB\n",
+			check: func(t *testing.T, c Config) {
+				if c.DatasetCacheMaxBytes != 1<<40 {
+					t.Errorf("dataset_cache_max_bytes = %s, want 1TiB", c.DatasetCacheMaxBytes)
+				}
+			}},
+		{name: "dataset cache equal to one dataset", yaml: "dataset_max_bytes: 10GiB\ndataset_cache_max_bytes: 10GiB\n",
+			check: func(t *testing.T, c Config) {
+				if c.DatasetCacheMaxBytes != 10<<30 {
+					t.Errorf("dataset_cache_max_bytes = %s, want 10GiB", c.DatasetCacheMaxBytes)
+				}
+			}},
+		{name: "dataset cache below dataset_max_bytes", yaml: "dataset_max_bytes: 100GiB\ndataset_cache_max_bytes: 50GiB\n",
+			wantErr: "dataset_cache_max_bytes (50GiB) is smaller than dataset_max_bytes (100GiB)"},
+		{name: "dataset cache below the default dataset_max_bytes", yaml: "dataset_cache_max_bytes: 1GiB\n",
+			wantErr: "dataset_cache_max_bytes (1GiB) is smaller than dataset_max_bytes (100GiB)"},
+		{name: "dataset cache zero", yaml: "dataset_cache_max_bytes: 0\n",
+			wantErr: "dataset_cache_max_bytes (0B) is smaller than dataset_max_bytes"},
+		{name: "dataset cache not a size", yaml: "dataset_cache_max_bytes: big\n", wantErr: `"big" is not a size`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -104,6 +141,32 @@ func TestParseByteSize(t *testing.T) {
 			got, err := ParseByteSize(tc.in)
 			if (err != nil) != tc.bad || got != tc.want {
 				t.Errorf("ParseByteSize(%q) = %d, %v", tc.in, got, err)
+			}
+		})
+	}
+}
+
+func TestByteSizeString(t *testing.T) {
+	tests := []struct {
+		name string
+		in   ByteSize
+		want string
+	}{
+		{name: "zero", in: 0, want: "0B"},
+		{name: "bytes", in: 1000, want: "1000B"},
+		{name: "KiB", in: 2048, want: "2KiB"},
+		{name: "GiB", in: 400 << 30, want: "400GiB"},
+		{name: "TiB", in: 3 << 40, want: "3TiB"},
+		{name: "not a whole unit", in: 1<<30 + 1, want: "1073741825B"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := tc.in.String()
+			if got != tc.want {
+				t.Errorf("String() = %q, want %q", got, tc.want)
+			}
+			if back, err := ParseByteSize(got); err != nil || back != tc.in {
+				t.Errorf("ParseByteSize(%q) = %d, %v; want %d", got, back, err, tc.in)
 			}
 		})
 	}

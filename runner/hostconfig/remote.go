@@ -99,6 +99,17 @@ func (b *ByteSize) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
+// String writes b as ParseByteSize reads it, in the largest binary unit
+// that holds it exactly, so a message quotes the size as a config has it.
+func (b ByteSize) String() string {
+	for _, u := range byteUnits[:4] {
+		if b >= ByteSize(u.n) && int64(b)%u.n == 0 {
+			return strconv.FormatInt(int64(b)/u.n, 10) + u.suffix
+		}
+	}
+	return strconv.FormatInt(int64(b), 10) + "B"
+}
+
 // ParseByteSize reads "500GiB", "2TB" or a plain number of bytes.
 func ParseByteSize(s string) (ByteSize, error) {
 	t := strings.TrimSpace(s)
