@@ -192,7 +192,7 @@ func cleanTree(ctx context.Context, repo *gitrepo.Repo) error {
 // caller already judged them, saves judging them again.
 func (g *globals) versionRecord(ctx context.Context, p *project.Project, m config.Model, bf *baselineFlags, gates *gate.Report) (registry.Record, []byte, error) {
 	rec := registry.Record{Path: m.Artifact, Time: time.Now().UTC(), Actor: g.ci.Actor(), CI: g.ci.RunURL()}
-	res, err := datahash.Hash(ctx, p.Abs(m.Artifact), datahash.Options{Algorithm: digest.SHA256})
+	res, err := datahash.Hash(ctx, p.Abs(m.Artifact), datahash.Options{Algorithm: digest.SHA256, MaxEntries: datahash.NoEntries})
 	if err != nil {
 		return rec, nil, usageError(fmt.Errorf("model %s: artifact: %w", m.Name, err))
 	}

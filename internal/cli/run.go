@@ -122,7 +122,7 @@ func (g *globals) runSubjects(ctx context.Context, p *project.Project, paths []s
 	}
 	out := map[string]digest.Digest{}
 	for name, abs := range named {
-		res, err := datahash.Hash(ctx, abs, datahash.Options{Algorithm: digest.SHA256})
+		res, err := datahash.Hash(ctx, abs, datahash.Options{Algorithm: digest.SHA256, MaxEntries: datahash.NoEntries})
 		if err != nil {
 			return nil, usageError(fmt.Errorf("subject %s: %w", name, err))
 		}
