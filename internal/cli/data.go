@@ -46,7 +46,7 @@ manifest per dataset in mlci.lock.d/ naming every file.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(newDataHashCmd(g), newDataLockCmd(g), newDataCheckCmd(g), newDataDiffCmd(g), newDataPushCmd(g), newDataPullCmd(g), newDataRefCmd(g))
+	cmd.AddCommand(newDataHashCmd(g), newDataLockCmd(g), newDataCheckCmd(g), newDataDiffCmd(g), newDataPushCmd(g), newDataPullCmd(g), newDataRefCmd(g), newDataGCCmd(g))
 	return cmd
 }
 

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -308,4 +310,160 @@ func FuzzParseTree(f *testing.F) {
 			t.Errorf("re-encoded %q as %q", obj, again)
 		}
 	})
+}
+
+func TestMarkTrees(t *testing.T) {
+	// Two versions of a dataset that share d/e; the second adds f/.
+	v1 := []Entry{entry("a", 1, 1), entry("d/b", 1, 2), entry("d/e/c", 1, 3)}
+	v2 := []Entry{entry("a", 1, 1), entry("d/b", 1, 9), entry("d/e/c", 1, 3), entry("f/g", 1, 4)}
+	subtree := func(entries []Entry, dir string) digest.Digest {
+		var below []Entry
+		for _, e := range entries {
+			if rest, ok := strings.CutPrefix(e.Path, dir+"/"); ok {
+				below = append(below, Entry{Path: rest, Type: e.Type, Size: e.Size, Sum: e.Sum})
+			}
+		}
+		return Root(digest.BLAKE3, below)
+	}
+	tests := []struct {
+		name      string
+		roots     [][]Entry
+		drop      []string // directories of v2 whose objects are not in the store
+		want      []digest.Digest
+		wantLoads int
+		wantBad   []digest.Digest
+	}{
+		{
+			name:      "one root",
+			roots:     [][]Entry{v1},
+			want:      []digest.Digest{Root(digest.BLAKE3, v1), subtree(v1, "d"), subtree(v1, "d/e")},
+			wantLoads: 3,
+		},
+		{
+			name:  "a shared subtree is loaded once",
+			roots: [][]Entry{v1, v2},
+			want: []digest.Digest{Root(digest.BLAKE3, v1), subtree(v1, "d"), subtree(v1, "d/e"),
+				Root(digest.BLAKE3, v2), subtree(v2, "d"), subtree(v2, "f")},
+			wantLoads: 6,
+		},
+		{
+			name:      "a missing tree is reported and its children not reached",
+			roots:     [][]Entry{v2},
+			drop:      []string{"d"},
+			want:      []digest.Digest{Root(digest.BLAKE3, v2), subtree(v2, "d"), subtree(v2, "f")},
+			wantLoads: 3,
+			wantBad:   []digest.Digest{subtree(v2, "d")},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var s memStore
+			var roots []digest.Digest
+			for _, r := range tt.roots {
+				roots = append(roots, storeTrees(t, &s, digest.BLAKE3, r))
+			}
+			storeTrees(t, &s, digest.BLAKE3, v2) // in the store, unmarked unless a root
+			for _, dir := range tt.drop {
+				delete(s.objs, subtree(v2, dir))
+			}
+			s.loads = 0
+			live := map[digest.Digest]bool{}
+			var bad []digest.Digest
+			for _, root := range roots {
+				err := MarkTrees(context.Background(), digest.BLAKE3, root, s.load, live, func(d digest.Digest, err error) error {
+					if !errors.Is(err, fs.ErrNotExist) {
+						t.Errorf("tree %s: %v, want it missing", d, err)
+					}
+					bad = append(bad, d)
+					return nil
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			want := map[digest.Digest]bool{}
+			for _, d := range tt.want {
+				want[d] = true
+			}
+			if d := cmp.Diff(want, live); d != "" {
+				t.Errorf("live (-want +got):\n%s", d)
+			}
+			if s.loads != tt.wantLoads {
+				t.Errorf("%d loads, want %d", s.loads, tt.wantLoads)
+			}
+			if d := cmp.Diff(tt.wantBad, bad); d != "" {
+				t.Errorf("unreadable (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+func TestMarkTreesStopsWhenAsked(t *testing.T) {
+	var s memStore
+	root := storeTrees(t, &s, digest.BLAKE3, []Entry{entry("d/a", 1, 1)})
+	s.objs[root] = []byte("mlci tree 1\nq x\x00")
+	stop := errors.New("stop")
+	err := MarkTrees(context.Background(), digest.BLAKE3, root, s.load, map[digest.Digest]bool{}, func(d digest.Digest, err error) error {
+		if !errors.Is(err, ErrBadTree) {
+			t.Errorf("tree %s: %v, want ErrBadTree", d, err)
+		}
+		return stop
+	})
+	if !errors.Is(err, stop) {
+		t.Errorf("MarkTrees: %v, want the error unreadable returned", err)
+	}
+}
+
+func TestListStore(t *testing.T) {
+	dir := t.TempDir()
+	obj := digest.New(digest.BLAKE3, bytes.Repeat([]byte{0xab}, 32))
+	sha := digest.New(digest.SHA256, bytes.Repeat([]byte{0x01}, 32))
+	files := map[string]bool{ // path below dir: listed
+		"blake3/ab/" + obj.Hex():               true,
+		"blake3/ab/" + obj.Hex() + ".tmp-1234": true,
+		"sha256/01/" + sha.Hex():               true,
+		"blake3/cd/" + obj.Hex():               false, // in the wrong folder
+		"blake3/ab/README":                     false,
+		"blake3/ab/" + obj.Hex()[:10]:          false,
+		"md5/ab/" + obj.Hex():                  false,
+		"blake3/" + obj.Hex():                  false,
+		"blake3/ab/x/" + obj.Hex():             false,
+		"notes.txt":                            false,
+	}
+	for p := range files {
+		full := filepath.Join(dir, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte("12345"), 0o444); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []StoredObject
+	err := ListStore(context.Background(), dir, func(o StoredObject) error {
+		got = append(got, o)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []StoredObject{
+		{Path: filepath.Join(dir, "blake3", "ab", obj.Hex()), Digest: obj, Size: 5},
+		{Path: filepath.Join(dir, "blake3", "ab", obj.Hex()+".tmp-1234"), Digest: obj, Temp: true, Size: 5},
+		{Path: filepath.Join(dir, "sha256", "01", sha.Hex()), Digest: sha, Size: 5},
+	}
+	if d := cmp.Diff(want, got, cmpopts.IgnoreFields(StoredObject{}, "ModTime")); d != "" {
+		t.Errorf("ListStore (-want +got):\n%s", d)
+	}
+	for _, o := range got {
+		if err := RemoveStored(o); err != nil {
+			t.Fatal(err)
+		}
+		if err := RemoveStored(o); err != nil {
+			t.Errorf("removing %s twice: %v", o.Path, err)
+		}
+	}
+	if err := ListStore(context.Background(), filepath.Join(dir, "none"), func(StoredObject) error { return nil }); err != nil {
+		t.Errorf("a store never written: %v", err)
+	}
 }
