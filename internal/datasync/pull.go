@@ -116,7 +116,9 @@ func Pull(ctx context.Context, root string, store remote.Store, s *Set, opts Pul
 	}
 	st.Present = int64(len(s.Entries)) - countEntries(todo)
 	if len(objects) == 0 {
-		return st, nil
+		// Still synced: an earlier pull may have been stopped after it
+		// placed the last file but before its sync.
+		return st, w.sync(s)
 	}
 	// Every folder is made, and every link on the way refused, before
 	// anything is fetched.
@@ -149,6 +151,11 @@ func Pull(ctx context.Context, root string, store remote.Store, s *Set, opts Pul
 	st.Files = placed.Load()
 	// Entries listed from tree objects have no sizes: count what came.
 	st.Bytes = bytes.Load()
+	if err == nil {
+		// Downloads are not fsynced one by one; this is the one step
+		// that makes them durable, before pull reports success.
+		err = w.sync(s)
+	}
 	if err != nil {
 		if d, ok := objectError(err); ok && errors.Is(err, remote.ErrDigestMismatch) {
 			return st, fmt.Errorf("dataset %s: %s: the remote's object for it is corrupt, so it was not written: %w", s.Name, firstPaths(s.Paths(d), 3), err)
@@ -244,8 +251,39 @@ func parentOf(s *Set, e datahash.Entry) string {
 type writer struct {
 	root     *os.Root
 	rootPath string
-	mu       sync.Mutex      // guards dirs: Pull places objects concurrently
+	mu       sync.Mutex      // guards dirs and written: Pull places objects concurrently
 	dirs     map[string]bool // folders known to be real folders
+	// written are the files placed (and the folders links were made in),
+	// for a system without syncfs to sync one by one at the end.
+	written []string
+}
+
+// sync makes everything this pull placed durable, through a descriptor of
+// the dataset's folder: the file system that matters, since each file was
+// renamed there from the staging folder.
+func (w *writer) sync(s *Set) error {
+	dir := parentOf(s, datahash.Entry{Path: ""})
+	if len(s.Entries) > 1 || s.Entries[0].Path != "" {
+		dir = s.Dataset.Path
+	}
+	w.mu.Lock()
+	written := w.written
+	w.mu.Unlock()
+	if err := remote.SyncFS(w.abs(dir), written); err != nil {
+		return fmt.Errorf("dataset %s: %w", s.Name, err)
+	}
+	return nil
+}
+
+// abs is the path of rel, relative to the project root, on this system.
+func (w *writer) abs(rel string) string {
+	return filepath.Join(w.rootPath, filepath.FromSlash(rel))
+}
+
+func (w *writer) wrote(rel string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.written = append(w.written, w.abs(rel))
 }
 
 // mkdirs makes sure every component of dir (relative to the root, "."
@@ -359,7 +397,11 @@ func (w *writer) into(s *Set, e datahash.Entry, src string) error {
 	}
 	// Renaming over a link replaces the link; it never writes where it
 	// points.
-	return w.root.Rename(src, dst)
+	if err := w.root.Rename(src, dst); err != nil {
+		return err
+	}
+	w.wrote(dst)
+	return nil
 }
 
 // copy duplicates the staged file src beside it, for a second path with
@@ -426,6 +468,8 @@ func (w *writer) link(s *Set, e datahash.Entry, src string) error {
 		w.root.Remove(tmp)
 		return err
 	}
+	// Its folder, not the link: syncing the link would open its target.
+	w.wrote(path.Dir(dst))
 	return nil
 }
 

@@ -307,3 +307,53 @@ func TestSingleFileDataset(t *testing.T) {
 		t.Fatalf("check: %+v, %v", res, err)
 	}
 }
+
+// Pull does not fsync each file, so a crash before its final sync can
+// leave a placed file emptied; a file can also be edited in place. Either
+// way a rerun trusts a file only by its content, and fetches it again.
+func TestPullRefetchesWhatNoLongerMatches(t *testing.T) {
+	tests := []struct {
+		name  string
+		spoil func(t *testing.T, path string)
+	}{
+		{"emptied, as a crash before the sync can leave it", func(t *testing.T, path string) {
+			if err := os.Truncate(path, 0); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"same size and time, other content", func(t *testing.T, path string) {
+			fi, err := os.Stat(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, bytes.Repeat([]byte("x"), int(fi.Size())), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chtimes(path, fi.ModTime(), fi.ModTime()); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			project := t.TempDir()
+			files := []file{{path: "a", content: "first file"}, {path: "sub/b", content: "second file"}}
+			s, store := craft(t, "data", files)
+			dir := filepath.Join(project, "data")
+			if _, err := Pull(context.Background(), project, store, s, PullOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			tt.spoil(t, filepath.Join(dir, "sub", "b"))
+			st, err := Pull(context.Background(), project, store, s, PullOptions{Have: have(t, dir)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Present != 1 || st.Files != 1 {
+				t.Errorf("rerun: %d present, %d written; want a kept and sub/b fetched again", st.Present, st.Files)
+			}
+			if got, err := os.ReadFile(filepath.Join(dir, "sub", "b")); err != nil || string(got) != "second file" {
+				t.Errorf("sub/b = %q, %v; want its locked content back", got, err)
+			}
+		})
+	}
+}

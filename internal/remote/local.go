@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/mlci/mlci/internal/digest"
@@ -18,6 +19,10 @@ import (
 // millions of objects.
 type Local struct {
 	root string
+	// mu guards unsynced: the objects put by putUnsynced since the last
+	// flush, which a file system without syncfs syncs one by one.
+	mu       sync.Mutex
+	unsynced []string
 }
 
 // staleTemp is how old a temporary file must be before a Put removes it as
@@ -73,6 +78,29 @@ func (l *Local) Has(ctx context.Context, digests []digest.Digest) ([]bool, error
 // into place, so the object appears whole or not at all. Writers racing on
 // one object each rename their own copy of the same bytes; the last wins.
 func (l *Local) Put(ctx context.Context, d digest.Digest, size int64, r io.Reader) error {
+	return l.put(ctx, d, size, r, true)
+}
+
+// putUnsynced is Put without the sync of the object's folder after the
+// rename, which flush does for all objects at once. The content itself is
+// still synced before the rename: Has trusts an object by its name, so a
+// name must never survive a crash that its content did not. A rename a
+// crash loses only leaves the object missing, and the next push sends it.
+func (l *Local) putUnsynced(ctx context.Context, d digest.Digest, size int64, r io.Reader) error {
+	return l.put(ctx, d, size, r, false)
+}
+
+// flush makes the renames of putUnsynced durable: one sync of the store's
+// file system.
+func (l *Local) flush() error {
+	l.mu.Lock()
+	written := l.unsynced
+	l.unsynced = nil
+	l.mu.Unlock()
+	return SyncFS(l.root, written)
+}
+
+func (l *Local) put(ctx context.Context, d digest.Digest, size int64, r io.Reader, syncDirNow bool) error {
 	p, err := l.path(d)
 	if err != nil {
 		return err
@@ -115,7 +143,11 @@ func (l *Local) Put(ctx context.Context, d digest.Digest, size int64, r io.Reade
 	}
 	committed = true
 	// The rename is durable only once the directory is synced.
-	if err := syncDir(dir); err != nil {
+	if !syncDirNow {
+		l.mu.Lock()
+		l.unsynced = append(l.unsynced, p)
+		l.mu.Unlock()
+	} else if err := syncDir(dir); err != nil {
 		return fmt.Errorf("%s: put %s: %w", l, d.Short(), err)
 	}
 	removeStale(dir, d.Hex())

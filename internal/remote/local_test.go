@@ -242,3 +242,24 @@ func TestDigestsMatchDatahash(t *testing.T) {
 		}
 	}
 }
+
+// Where no syncfs exists, SyncFS syncs each file written and the folders
+// holding them; a file it cannot open fails the sync, by name, rather than
+// letting a pull report success.
+func TestSyncEach(t *testing.T) {
+	dir := t.TempDir()
+	a := filepath.Join(dir, "a")
+	if err := os.WriteFile(a, []byte("a"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := syncEach([]string{a, dir}); err != nil {
+		t.Fatalf("syncEach: %v", err)
+	}
+	gone := filepath.Join(dir, "gone")
+	if err := syncEach([]string{a, gone}); err == nil || !strings.Contains(err.Error(), gone) {
+		t.Fatalf("syncEach of a missing file: %v; want an error naming it", err)
+	}
+	if err := SyncFS(dir, []string{a}); err != nil {
+		t.Fatalf("SyncFS: %v", err)
+	}
+}
