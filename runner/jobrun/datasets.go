@@ -34,6 +34,10 @@ type DatasetMount struct {
 // dataset_remote when it does not hold it. The host folders are hashed
 // with mlci's data hasher; its state cache under the state directory makes
 // an unchanged folder cost a stat per file.
+//
+// A copy pulled by digest stays locked against the cache's eviction until
+// its volume is filled, which is the last time the job needs it: the job
+// reads the volume, never the copy.
 func (h *Host) Datasets(ctx context.Context, list, image string) ([]DatasetMount, map[string]string, error) {
 	names := strings.FieldsFunc(list, func(r rune) bool { return r == ',' || r == ' ' })
 	if len(names) == 0 {
@@ -51,6 +55,12 @@ func (h *Host) Datasets(ctx context.Context, list, image string) ([]DatasetMount
 	if err := os.MkdirAll(cacheDir, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("dataset cache: %w", err)
 	}
+	var held []*heldCopy
+	defer func() {
+		for _, c := range held {
+			c.release()
+		}
+	}()
 	var out []DatasetMount
 	env := map[string]string{}
 	seen := map[string]bool{}
@@ -66,8 +76,12 @@ func (h *Host) Datasets(ctx context.Context, list, image string) ([]DatasetMount
 		var src string
 		var root digest.Digest
 		if want != "" {
-			if src, err = h.datasetByDigest(ctx, n, want, cacheDir); err != nil {
+			var c *heldCopy
+			if src, c, err = h.datasetByDigest(ctx, n, want, cacheDir); err != nil {
 				return nil, nil, err
+			}
+			if c != nil {
+				held = append(held, c)
 			}
 			root = want
 		} else {
@@ -76,8 +90,9 @@ func (h *Host) Datasets(ctx context.Context, list, image string) ([]DatasetMount
 				return nil, nil, fmt.Errorf("%s names dataset %q, which this runner does not offer (it offers: %s; or ask for a locked version as %s@DIGEST)", EnvDatasets, n, strings.Join(known, ", "), n)
 			}
 			res, err := datahash.Hash(ctx, src, datahash.Options{
-				Algorithm: digest.Default,
-				Cache:     statecache.Open(cacheDir, src, string(digest.Default)),
+				Algorithm:  digest.Default,
+				Cache:      statecache.Open(cacheDir, src, string(digest.Default)),
+				MaxEntries: datahash.NoEntries,
 			})
 			if err != nil {
 				return nil, nil, fmt.Errorf("dataset %s (%s): %w", n, src, err)

@@ -11,13 +11,14 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/mlci/mlci/internal/datahash"
 	"github.com/mlci/mlci/internal/datasync"
 	"github.com/mlci/mlci/internal/digest"
 	"github.com/mlci/mlci/internal/lockfile"
 	"github.com/mlci/mlci/internal/remote"
 	"github.com/mlci/mlci/internal/statecache"
-	"github.com/mlci/mlci/runner/hostconfig"
 )
 
 // ErrDatasetTooBig means a dataset pulled by digest would pass the host's
@@ -37,74 +38,90 @@ const SingleFileName = "file"
 // it as a killed runner's.
 const staleStaging = 24 * time.Hour
 
-// pulledDir is where a dataset pulled by digest is kept once verified,
-// under the state directory (never writable by jobs): the folder the
-// engine fills the volume from, and the proof that no second pull is
-// needed.
-func (h *Host) pulledDir(d digest.Digest) string {
-	return filepath.Join(h.Config.StateDir, "datasets", string(d.Algorithm())+"-"+d.Hex())
-}
-
 // datasetByDigest returns a host folder whose content hashes to d: the
 // host's own folder for name when it holds that version, else the copy
 // pulled earlier, else a new one pulled from dataset_remote. The job picks
 // name and d only; the remote, the folders and the credentials are the
-// host's.
-func (h *Host) datasetByDigest(ctx context.Context, name string, d digest.Digest, cacheDir string) (string, error) {
+// host's. A copy from the cache comes locked against eviction: the caller
+// releases it once done reading it.
+func (h *Host) datasetByDigest(ctx context.Context, name string, d digest.Digest, cacheDir string) (string, *heldCopy, error) {
 	if src, ok := h.Config.Datasets[name]; ok {
-		res, err := datahash.Hash(ctx, src, datahash.Options{Algorithm: d.Algorithm(), Cache: statecache.Open(cacheDir, src, string(d.Algorithm()))})
+		res, err := datahash.Hash(ctx, src, datahash.Options{
+			Algorithm:  d.Algorithm(),
+			Cache:      statecache.Open(cacheDir, src, string(d.Algorithm())),
+			MaxEntries: datahash.NoEntries,
+		})
 		if err == nil && res.Root == d {
-			return src, nil
+			return src, nil, nil
 		}
 	}
-	dir := h.pulledDir(d)
-	if fi, err := os.Lstat(dir); err == nil && fi.IsDir() {
-		return dir, nil
+	c := h.datasetCache()
+	if err := c.open(); err != nil {
+		return "", nil, err
+	}
+	dir := c.copyDir(d)
+	if held, ok := c.use(d); ok {
+		return dir, held, nil
 	}
 	r := h.Config.DatasetRemote
 	if r == nil {
-		return "", fmt.Errorf("dataset %s: %s is not on this runner, and the runner has no dataset_remote to pull it from: set dataset_remote in its config", name, d)
+		return "", nil, fmt.Errorf("dataset %s: %s is not on this runner, and the runner has no dataset_remote to pull it from: set dataset_remote in its config", name, d)
 	}
 	// Credentials are the runner's own environment; a job's variables
 	// never reach this process's environment.
 	store, err := remote.Open(ctx, r.Spec(), "", remote.Options{Getenv: os.Getenv})
 	if err != nil {
-		return "", fmt.Errorf("dataset %s: dataset_remote %s: %w", name, r, err)
+		return "", nil, fmt.Errorf("dataset %s: dataset_remote %s: %w", name, r, err)
 	}
 	h.logf("dataset %s: pulling %s from %s", name, d, r)
-	if err := pullDataset(ctx, store, name, d, dir, h.Config); err != nil {
-		return "", err
+	held, err := h.pullDataset(ctx, store, name, d, c)
+	if err != nil {
+		return "", nil, err
 	}
-	return dir, nil
+	h.evictDatasets(ctx, c, c.max, "after the pull")
+	return dir, held, nil
 }
 
-// pullDataset materializes the dataset d from store at dir. It stages in a
-// folder of its own beside dir, so jobs pulling the same digest at once
-// never write into each other's files, verifies that the whole result
-// hashes to d, and only then renames it to dir; the loser of a race keeps
-// the winner's identical copy.
-func pullDataset(ctx context.Context, store remote.Store, name string, d digest.Digest, dir string, cfg hostconfig.Config) error {
-	base := filepath.Dir(dir)
-	if err := os.MkdirAll(base, 0o700); err != nil {
-		return fmt.Errorf("dataset %s: %w", name, err)
+// evictDatasets bounds the cache on a job's path. Failing to is no reason
+// to fail the job: the log says why, and the next pull tries again.
+func (h *Host) evictDatasets(ctx context.Context, c *datasetCache, target int64, why string) {
+	res, err := c.evict(ctx, target, false)
+	for _, e := range res.Evicted {
+		h.logf("dataset cache: evicted %s (%s, %d bytes, last used %s) %s", e.Digest, e.Name, e.Bytes, e.LastUsed.Format(time.RFC3339), why)
 	}
-	removeStale(base)
-	staging, err := os.MkdirTemp(base, ".staging-*")
 	if err != nil {
-		return fmt.Errorf("dataset %s: staging folder: %w", name, err)
+		h.logf("dataset cache: %v", err)
+	}
+	if res.Bytes > target && err == nil {
+		h.logf("dataset cache: %d bytes kept, over the %d wanted %s: %d dataset(s) being read by jobs stay until a later pull", res.Bytes, target, why, len(res.Busy))
+	}
+}
+
+// pullDataset materializes the dataset d from store into the cache c. It
+// stages in a folder of its own beside the copy, so jobs pulling the same
+// digest at once never write into each other's files, verifies that the
+// whole result hashes to d, and only then renames it into place, already
+// locked for this job; the loser of a race uses the winner's identical
+// copy.
+func (h *Host) pullDataset(ctx context.Context, store remote.Store, name string, d digest.Digest, c *datasetCache) (*heldCopy, error) {
+	cfg := h.Config
+	dir := c.copyDir(d)
+	staging, err := os.MkdirTemp(c.dir, ".staging-*")
+	if err != nil {
+		return nil, fmt.Errorf("dataset %s: staging folder: %w", name, err)
 	}
 	defer os.RemoveAll(staging)
 
 	has, err := store.Has(ctx, []digest.Digest{d})
 	if err != nil {
-		return fmt.Errorf("dataset %s: data remote %s: %w", name, store, err)
+		return nil, fmt.Errorf("dataset %s: data remote %s: %w", name, store, err)
 	}
 	if !has[0] {
-		return fmt.Errorf("dataset %s: %s is not in the data remote %s: run mlci data push where it is locked: %w", name, d, store, remote.ErrNotFound)
+		return nil, fmt.Errorf("dataset %s: %s is not in the data remote %s: run mlci data push where it is locked: %w", name, d, store, remote.ErrNotFound)
 	}
 	entries, err := listDataset(ctx, store, d, cfg.DatasetMaxFiles)
 	if err != nil {
-		return fmt.Errorf("dataset %s: %s: %w", name, d, err)
+		return nil, fmt.Errorf("dataset %s: %s: %w", name, d, err)
 	}
 	// Path is where Pull puts the dataset under staging; the job's name
 	// never becomes a host path. A volume is a folder, so a single-file
@@ -114,26 +131,48 @@ func pullDataset(ctx context.Context, store remote.Store, name string, d digest.
 		hashed = "data/" + SingleFileName
 		path = hashed
 	}
+	// Room is made once the remote has shown it holds a well-formed
+	// dataset; tree objects record no sizes, so room for the largest one
+	// a pull may bring.
+	h.evictDatasets(ctx, c, max(c.max-int64(cfg.DatasetMaxBytes), 0), "to make room")
 	set := datasync.NewSet(name, &lockfile.Dataset{Digest: d, Path: path}, entries)
 	bounded := newBoundedStore(store, d.Algorithm(), entries, int64(cfg.DatasetMaxBytes))
 	if _, err := datasync.Pull(ctx, staging, bounded, set, datasync.PullOptions{}); err != nil {
-		return fmt.Errorf("dataset %s: pull %s from %s: %w", name, d, store, err)
+		return nil, fmt.Errorf("dataset %s: pull %s from %s: %w", name, d, store, err)
 	}
 	got := filepath.Join(staging, "data")
-	res, err := datahash.Hash(ctx, filepath.Join(staging, filepath.FromSlash(hashed)), datahash.Options{Algorithm: d.Algorithm()})
+	res, err := datahash.Hash(ctx, filepath.Join(staging, filepath.FromSlash(hashed)), datahash.Options{Algorithm: d.Algorithm(), MaxEntries: datahash.NoEntries})
 	if err != nil {
-		return fmt.Errorf("dataset %s: verify %s: %w", name, d, err)
+		return nil, fmt.Errorf("dataset %s: verify %s: %w", name, d, err)
 	}
 	if res.Root != d {
-		return fmt.Errorf("dataset %s: what the data remote gave for %s hashes to %s, so it was not used: %w", name, d, res.Root, remote.ErrDigestMismatch)
+		return nil, fmt.Errorf("dataset %s: what the data remote gave for %s hashes to %s, so it was not used: %w", name, d, res.Root, remote.ErrDigestMismatch)
+	}
+	// Locked before the rename (the lock is the folder's and moves with
+	// it), so no eviction can take the copy between its arrival and this
+	// job's use of it.
+	f, err := os.Open(got)
+	if err != nil {
+		return nil, fmt.Errorf("dataset %s: %w", name, err)
+	}
+	held := &heldCopy{f: f}
+	if err := flock(f, unix.LOCK_SH); err != nil {
+		held.release()
+		return nil, fmt.Errorf("dataset %s: lock %s: %w", name, got, err)
 	}
 	if err := os.Rename(got, dir); err != nil {
-		if fi, serr := os.Lstat(dir); serr == nil && fi.IsDir() {
-			return nil // another job pulled the same digest first
+		held.release()
+		// Another job pulled the same digest first.
+		if winner, ok := c.use(d); ok {
+			return winner, nil
 		}
-		return fmt.Errorf("dataset %s: %w", name, err)
+		return nil, fmt.Errorf("dataset %s: %w", name, err)
 	}
-	return nil
+	if err := c.writeRecord(d, cacheRecord{Name: name, Bytes: res.Bytes, Files: res.Files}); err != nil {
+		// Only the size is lost: the next eviction measures the copy.
+		c.logf("dataset %s: recording its size: %v", name, err)
+	}
+	return held, nil
 }
 
 // removeStale removes staging folders a killed runner left behind.

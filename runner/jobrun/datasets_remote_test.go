@@ -10,6 +10,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/mlci/mlci/internal/datahash"
 	"github.com/mlci/mlci/internal/datasync"
@@ -28,12 +31,17 @@ type volumeEngine struct {
 	*jobruntest.Engine
 	mu   sync.Mutex
 	srcs []string
+	// filling, when set, runs while a volume is filled from srcDir.
+	filling func(srcDir string)
 }
 
 func (e *volumeEngine) DatasetVolume(ctx context.Context, d, srcDir, image string) (string, error) {
 	e.mu.Lock()
 	e.srcs = append(e.srcs, srcDir)
 	e.mu.Unlock()
+	if e.filling != nil {
+		e.filling(srcDir)
+	}
 	return e.Engine.DatasetVolume(ctx, d, srcDir, image)
 }
 
@@ -418,4 +426,118 @@ func TestDatasetsByDigestRefuses(t *testing.T) {
 			}
 		})
 	}
+}
+
+// pulledCopy is where the runner keeps the copy of d.
+func (f *remoteFixture) pulledCopy(d digest.Digest) string {
+	return filepath.Join(f.host.Config.StateDir, "datasets", string(d.Algorithm())+"-"+d.Hex())
+}
+
+// lastUsed dates the last use of the copy of d, as the cache records it.
+func (f *remoteFixture) lastUsed(t *testing.T, d digest.Digest, at time.Time) {
+	t.Helper()
+	if err := os.Chtimes(f.pulledCopy(d)+".json", at, at); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (f *remoteFixture) cached(t *testing.T) []string {
+	t.Helper()
+	ds, err := f.host.CachedDatasets(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, d := range ds {
+		out = append(out, d.Name)
+	}
+	return out
+}
+
+// lockable reports whether dir could be locked for eviction now.
+func lockable(t *testing.T, dir string) bool {
+	t.Helper()
+	f, err := os.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	return unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) == nil
+}
+
+// TestDatasetsByDigestBoundsTheCache pulls datasets of 8 bytes into a
+// cache of 25 with pulls of at most 10: each pull first makes room for 10.
+func TestDatasetsByDigestBoundsTheCache(t *testing.T) {
+	f := newRemoteFixture(t)
+	f.host.Config.DatasetMaxBytes = 10
+	f.host.Config.DatasetCacheMaxBytes = 25
+	a := f.push(t, map[string]string{"x": "aaaaaaaa"})
+	b := f.push(t, map[string]string{"x": "bbbbbbbb"})
+	c := f.push(t, map[string]string{"x": "cccccccc"})
+	d := f.push(t, map[string]string{"x": "dddddddd"})
+	day := func(n int) time.Time { return time.Date(2026, 1, n, 0, 0, 0, 0, time.UTC) }
+
+	t.Run("a copy is locked while its volume fills, and only then", func(t *testing.T) {
+		var lockedWhileFilling bool
+		f.engine.filling = func(src string) { lockedWhileFilling = !lockable(t, src) }
+		defer func() { f.engine.filling = nil }()
+		if _, _, err := f.host.Datasets(t.Context(), "a@"+string(a), "img:1"); err != nil {
+			t.Fatal(err)
+		}
+		if !lockedWhileFilling {
+			t.Error("the copy could be evicted while its volume was filled")
+		}
+		if !lockable(t, f.pulledCopy(a)) {
+			t.Error("the copy is still locked after the job's datasets are in place")
+		}
+		ds, err := f.host.CachedDatasets(t.Context())
+		if err != nil || len(ds) != 1 || ds[0].Bytes != 8 || ds[0].Files != 1 || ds[0].Name != "a" || ds[0].InUse {
+			t.Errorf("cache = %+v, %v; want a, 8 bytes in 1 file, not in use", ds, err)
+		}
+	})
+	t.Run("a use moves a copy ahead of one pulled later", func(t *testing.T) {
+		if _, _, err := f.host.Datasets(t.Context(), "b@"+string(b), "img:1"); err != nil {
+			t.Fatal(err)
+		}
+		f.lastUsed(t, a, day(1))
+		f.lastUsed(t, b, day(2))
+		if err := os.RemoveAll(filepath.Join(f.remoteDir, "objects", "blake3", a.Hex()[:2])); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := f.host.Datasets(t.Context(), "a@"+string(a), "img:1"); err != nil {
+			t.Fatalf("a is cached and needs no pull: %v", err)
+		}
+		// 16 bytes held leave no room for 10 under 25: b, now the least
+		// recently used, goes before c is pulled.
+		if _, _, err := f.host.Datasets(t.Context(), "c@"+string(c), "img:1"); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := f.cached(t), []string{"a", "c"}; !slices.Equal(got, want) {
+			t.Errorf("cache = %q, want %q", got, want)
+		}
+		if _, err := os.Lstat(f.pulledCopy(b)); err == nil {
+			t.Error("b's folder is still there")
+		}
+		if !strings.Contains(f.log.String(), "evicted "+string(b)) {
+			t.Errorf("the log does not say b was evicted:\n%s", f.log.String())
+		}
+	})
+	t.Run("a copy another job is reading stays", func(t *testing.T) {
+		f.lastUsed(t, a, day(1))
+		f.lastUsed(t, c, day(2))
+		job, err := os.Open(f.pulledCopy(a))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer job.Close()
+		if err := unix.Flock(int(job.Fd()), unix.LOCK_SH); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := f.host.Datasets(t.Context(), "d@"+string(d), "img:1"); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := f.cached(t), []string{"a", "d"}; !slices.Equal(got, want) {
+			t.Errorf("cache = %q, want %q (a is being read; c was the next least recently used)", got, want)
+		}
+	})
 }
