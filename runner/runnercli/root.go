@@ -109,7 +109,7 @@ where mlci's run record finds it.`,
 	f := root.PersistentFlags()
 	f.StringVar(&g.configPath, "config", "", "runner config `FILE` (default: $MLCI_RUNNER_CONFIG or "+hostconfig.DefaultPath+")")
 	f.BoolVar(&g.json, "json", false, "print machine-readable JSON on stdout")
-	root.AddCommand(newVersionCmd(g), newCheckCmd(g), newGPUsCmd(g), newLeasesCmd(g), newHookCmd(g), newGitLabCmd(g), newMonitorCmd(g), newRegisterCmd(g), newUnregisterCmd(g))
+	root.AddCommand(newVersionCmd(g), newCheckCmd(g), newGPUsCmd(g), newLeasesCmd(g), newDatasetsCmd(g), newHookCmd(g), newGitLabCmd(g), newMonitorCmd(g), newRegisterCmd(g), newUnregisterCmd(g))
 	root.Args = func(cmd *cobra.Command, args []string) error {
 		if len(args) > 0 {
 			return usageError(fmt.Errorf("unknown command %q; run mlci-runner --help", args[0]))
