@@ -9,9 +9,12 @@
 //	remote pull -remote SPEC -dir DIR -out OUT [-workers 8]
 //	remote peer-put -bucket B -dir DIR [-workers 8]
 //	remote peer-get -bucket B -dir DIR -out OUT [-workers 8]
+//	remote registry -addr 127.0.0.1:PORT [-root DIR]
 //
 // S3 settings come from AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID and
-// AWS_SECRET_ACCESS_KEY. Each run prints one line: files/s and MB/s.
+// AWS_SECRET_ACCESS_KEY. Each transfer prints one line: files/s and MB/s.
+// registry serves distribution's registry until killed, with its
+// filesystem driver under -root, or in memory without one.
 package main
 
 import (
@@ -37,7 +40,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: remote gen|mkbucket|push|pull|peer-put|peer-get ...")
+		fmt.Fprintln(os.Stderr, "usage: remote gen|mkbucket|push|pull|peer-put|peer-get|registry ...")
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
@@ -47,6 +50,8 @@ func main() {
 	spec := fs.String("remote", "", "remote store")
 	bucket := fs.String("bucket", "", "bucket for the peer baseline")
 	workers := fs.Int("workers", 8, "parallel transfers")
+	addr := fs.String("addr", "127.0.0.1:5000", "where the registry listens")
+	root := fs.String("root", "", "the registry's storage folder (none: in memory)")
 	fs.Parse(os.Args[2:])
 	ctx := context.Background()
 	var err error
@@ -63,6 +68,8 @@ func main() {
 		err = peer(ctx, *bucket, *dir, "", *workers)
 	case "peer-get":
 		err = peer(ctx, *bucket, *dir, *out, *workers)
+	case "registry":
+		err = serveRegistry(ctx, *addr, *root)
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}
