@@ -49,9 +49,9 @@ kept tree missing from the store is a warning: what lies below it cannot be
 seen, so it is not kept. A lock that cannot be read stops gc before it
 removes anything.
 
-Only objects written more than --older-than before gc started are removed,
-so a data lock running meanwhile keeps the trees it has written but not yet
-recorded in mlci.lock. Temporary files that interrupted writes left are
+Only objects written (or written again, which marks them used) more than
+--older-than before gc started are removed, so a data lock running meanwhile
+keeps the trees it has written but not yet recorded in mlci.lock. Temporary files that interrupted writes left are
 removed too. --dry-run prints what would be removed and removes nothing.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {

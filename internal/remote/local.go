@@ -106,6 +106,12 @@ func (l *Local) put(ctx context.Context, d digest.Digest, size int64, r io.Reade
 		return err
 	}
 	if _, err := os.Stat(p); err == nil {
+		// Already there: mark it used now. mlci data gc removes only
+		// unreferenced objects older than its cutoff, and a data lock still
+		// hashing may be about to reference this one again. A store that
+		// cannot be touched (read-only) still holds the object.
+		now := time.Now()
+		_ = os.Chtimes(p, now, now)
 		return nil
 	}
 	dir := filepath.Dir(p)

@@ -263,3 +263,31 @@ func TestSyncEach(t *testing.T) {
 		t.Fatalf("SyncFS: %v", err)
 	}
 }
+
+// Putting an object the store already holds marks it used, so that mlci
+// data gc, which removes only unreferenced objects older than its cutoff,
+// spares an object a data lock still hashing has just written again.
+func TestLocalPutOfAnExistingObjectMarksItUsed(t *testing.T) {
+	l := openLocalT(t)
+	d, content := blob(digest.BLAKE3, "used again")
+	put := func() {
+		t.Helper()
+		if err := l.Put(context.Background(), d, int64(len(content)), bytes.NewReader(content)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put()
+	p := filepath.Join(l.root, "objects", "blake3", d.Hex()[:2], d.Hex())
+	old := time.Now().Add(-48 * time.Hour)
+	if err := os.Chtimes(p, old, old); err != nil {
+		t.Fatal(err)
+	}
+	put()
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !fi.ModTime().After(old.Add(24 * time.Hour)) {
+		t.Errorf("modified %v after a second put, want now (it was set to %v)", fi.ModTime(), old)
+	}
+}
