@@ -129,35 +129,91 @@ func (s *S3) key(d digest.Digest) (string, error) {
 	return path.Join(s.prefix, "objects", string(d.Algorithm()), h[:2], h), nil
 }
 
-// Has sends one HEAD per object, a bounded number at a time.
+// listMin is the fewest asked digests in one fan-out folder for Has to
+// list the folder instead of sending a HEAD each. A folder holds 1/256 of
+// an algorithm's objects, so up to 256,000 objects it fits in one
+// 1000-key page: from four asked digests one request replaces four or
+// more. Transfers ask 1000 digests at a time, about four a folder, so a
+// higher threshold would leave most batches on HEADs.
+const listMin = 4
+
+// listPageKeys is the page size S3 and minio-go use for ListObjectsV2.
+const listPageKeys = 1000
+
+// Has lists the fan-out folders that hold at least listMin of the asked
+// digests and sends one HEAD for each other digest, a bounded number of
+// requests at a time.
 func (s *S3) Has(ctx context.Context, digests []digest.Digest) ([]bool, error) {
 	present := make([]bool, len(digests))
 	keys := make([]string, len(digests))
+	folders := map[string][]int{}
+	var order []string // folders in first-asked order, so requests go out the same way each run
 	for i, d := range digests {
 		key, err := s.key(d)
 		if err != nil {
 			return nil, err
 		}
 		keys[i] = key
+		dir := key[:strings.LastIndexByte(key, '/')+1]
+		if _, ok := folders[dir]; !ok {
+			order = append(order, dir)
+		}
+		folders[dir] = append(folders[dir], i)
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	sem := make(chan struct{}, hasConcurrency)
 	var wg sync.WaitGroup
-	for i := range digests {
+	// acquire takes a slot for one request; false once Has is failing.
+	acquire := func() bool {
 		sem <- struct{}{}
 		if ctx.Err() != nil {
-			break
+			<-sem
+			return false
+		}
+		return true
+	}
+	head := func(i int) bool {
+		if !acquire() {
+			return false
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			_, err := s.client.StatObject(ctx, s.bucket, keys[i], minio.StatObjectOptions{})
-			if err == nil {
-				present[i] = true
+			ok, err := s.head(ctx, keys[i])
+			if err != nil {
+				cancel(fmt.Errorf("%s: has %s: %w", s, digests[i].Short(), err))
 				return
 			}
-			if err := s.classify(err); !errors.Is(err, ErrNotFound) {
-				cancel(fmt.Errorf("%s: has %s: %w", s, digests[i].Short(), err))
+			present[i] = ok
+		})
+		return true
+	}
+	for _, dir := range order {
+		idx := folders[dir]
+		if len(idx) < listMin {
+			for _, i := range idx {
+				if !head(i) {
+					break
+				}
+			}
+			continue
+		}
+		if !acquire() {
+			break
+		}
+		wg.Go(func() {
+			unknown, err := s.listFolder(ctx, dir, idx, keys, present)
+			// The slot goes back before the fallback HEADs take theirs:
+			// holding it while waiting for another could starve them all.
+			<-sem
+			if err != nil {
+				cancel(fmt.Errorf("%s: has %s (listing %s): %w", s, digests[idx[0]].Short(), dir, err))
+				return
+			}
+			for _, i := range unknown {
+				if !head(i) {
+					return
+				}
 			}
 		})
 	}
@@ -166,6 +222,69 @@ func (s *S3) Has(ctx context.Context, digests []digest.Digest) ([]bool, error) {
 		return nil, err
 	}
 	return present, nil
+}
+
+// head reports whether the object at key exists, with a classified error
+// for anything other than a plain absence.
+func (s *S3) head(ctx context.Context, key string) (bool, error) {
+	_, err := s.client.StatObject(ctx, s.bucket, key, minio.StatObjectOptions{})
+	if err == nil {
+		return true, nil
+	}
+	if err := s.classify(err); !errors.Is(err, ErrNotFound) {
+		return false, err
+	}
+	return false, nil
+}
+
+// listPages caps the pages listFolder reads for asked digests: a folder
+// of a shared bucket may hold far more objects than are asked about, and
+// past one page per listMin asked (and five per 1000) a listing would cost
+// more than the HEADs it saves. A capped listing then costs at most a
+// quarter more requests than HEADs alone.
+func listPages(asked int) int {
+	return min((asked+listMin-1)/listMin, (asked+listPageKeys-1)/listPageKeys*4+1)
+}
+
+// listFolder lists dir, marking present the asked keys (idx into keys)
+// it finds, and returns those it could not settle within listPages. Only
+// a complete listing proves an absence; the order of keys in a listing is
+// not relied on, as some S3 servers do not sort them.
+func (s *S3) listFolder(ctx context.Context, dir string, idx []int, keys []string, present []bool) ([]int, error) {
+	want := make(map[string][]int, len(idx))
+	for _, i := range idx {
+		want[keys[i]] = append(want[keys[i]], i)
+	}
+	ctx, stop := context.WithCancel(ctx)
+	defer stop() // ends minio-go's listing goroutine when the cap stops the reading early
+	limit := listPages(len(idx)) * listPageKeys
+	seen := 0
+	for obj := range s.client.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Prefix: dir, Recursive: true, MaxKeys: listPageKeys}) {
+		if obj.Err != nil {
+			return nil, s.classify(obj.Err)
+		}
+		if is, ok := want[obj.Key]; ok {
+			for _, i := range is {
+				present[i] = true
+			}
+			delete(want, obj.Key)
+			if len(want) == 0 {
+				return nil, nil
+			}
+		}
+		if seen++; seen == limit {
+			var unknown []int
+			for _, is := range want {
+				unknown = append(unknown, is...)
+			}
+			return unknown, nil
+		}
+	}
+	// The channel also closes when ctx ends, which is no proof of absence.
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return nil, nil
 }
 
 // Put streams r to the bucket through a verifier: a mismatch fails the
