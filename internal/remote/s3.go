@@ -130,24 +130,33 @@ func (s *S3) key(d digest.Digest) (string, error) {
 }
 
 // listMin is the fewest asked digests in one fan-out folder for Has to
-// list the folder instead of sending a HEAD each. A folder holds 1/256 of
-// an algorithm's objects, so up to 256,000 objects it fits in one
-// 1000-key page: from four asked digests one request replaces four or
-// more. Transfers ask 1000 digests at a time, about four a folder, so a
-// higher threshold would leave most batches on HEADs.
+// consider listing the folder: below it a listing saves too few HEADs to
+// pay for the round trip it adds before them.
 const listMin = 4
+
+// headKeys is how many listed keys one HEAD is worth: a listing reads
+// every key of a folder, asked or not, and Has lists a folder only when
+// the folder holds at most headKeys keys per asked digest. On a local
+// versitygw a HEAD costs about as much as six listed keys (20,000 HEADs
+// in 12 s; listing 223,000 keys instead of 15,000 HEADs took 14 s more);
+// over a network a HEAD's round trip costs more, so four errs towards
+// HEADs.
+const headKeys = 4
 
 // listPageKeys is the page size S3 and minio-go use for ListObjectsV2.
 const listPageKeys = 1000
 
-// Has lists the fan-out folders that hold at least listMin of the asked
-// digests and sends one HEAD for each other digest, a bounded number of
-// requests at a time.
+// Has answers from a listing of the fan-out folders where that is cheaper
+// than one HEAD per asked digest, and with HEADs elsewhere, a bounded
+// number of requests at a time. Content addresses spread objects evenly
+// over the folders, so the size of the folder with the most asked digests,
+// listed first, tells what listing any other costs.
 func (s *S3) Has(ctx context.Context, digests []digest.Digest) ([]bool, error) {
 	present := make([]bool, len(digests))
 	keys := make([]string, len(digests))
 	folders := map[string][]int{}
 	var order []string // folders in first-asked order, so requests go out the same way each run
+	probe := ""
 	for i, d := range digests {
 		key, err := s.key(d)
 		if err != nil {
@@ -159,6 +168,22 @@ func (s *S3) Has(ctx context.Context, digests []digest.Digest) ([]bool, error) {
 			order = append(order, dir)
 		}
 		folders[dir] = append(folders[dir], i)
+		if len(folders[dir]) > len(folders[probe]) {
+			probe = dir
+		}
+	}
+	// folderKeys is the probe's size; complete is false when its listing
+	// stopped at the cap, so that every folder is larger than pays.
+	folderKeys, complete := 0, false
+	var probeUnknown []int
+	if len(folders[probe]) >= listMin {
+		var err error
+		probeUnknown, folderKeys, complete, err = s.listFolder(ctx, probe, folders[probe], keys, present, false)
+		if err != nil {
+			return nil, fmt.Errorf("%s: has %s (listing %s): %w", s, digests[folders[probe][0]].Short(), probe, err)
+		}
+	} else {
+		probe = ""
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -188,13 +213,22 @@ func (s *S3) Has(ctx context.Context, digests []digest.Digest) ([]bool, error) {
 		})
 		return true
 	}
+	heads := func(idx []int) bool {
+		for _, i := range idx {
+			if !head(i) {
+				return false
+			}
+		}
+		return true
+	}
 	for _, dir := range order {
 		idx := folders[dir]
-		if len(idx) < listMin {
-			for _, i := range idx {
-				if !head(i) {
-					break
-				}
+		if dir == probe {
+			idx = probeUnknown
+		}
+		if dir == probe || len(idx) < listMin || !complete || len(idx)*headKeys < folderKeys {
+			if !heads(idx) {
+				break
 			}
 			continue
 		}
@@ -202,7 +236,7 @@ func (s *S3) Has(ctx context.Context, digests []digest.Digest) ([]bool, error) {
 			break
 		}
 		wg.Go(func() {
-			unknown, err := s.listFolder(ctx, dir, idx, keys, present)
+			unknown, _, _, err := s.listFolder(ctx, dir, idx, keys, present, true)
 			// The slot goes back before the fallback HEADs take theirs:
 			// holding it while waiting for another could starve them all.
 			<-sem
@@ -210,11 +244,7 @@ func (s *S3) Has(ctx context.Context, digests []digest.Digest) ([]bool, error) {
 				cancel(fmt.Errorf("%s: has %s (listing %s): %w", s, digests[idx[0]].Short(), dir, err))
 				return
 			}
-			for _, i := range unknown {
-				if !head(i) {
-					return
-				}
-			}
+			heads(unknown)
 		})
 	}
 	wg.Wait()
@@ -237,54 +267,54 @@ func (s *S3) head(ctx context.Context, key string) (bool, error) {
 	return false, nil
 }
 
-// listPages caps the pages listFolder reads for asked digests: a folder
-// of a shared bucket may hold far more objects than are asked about, and
-// past one page per listMin asked (and five per 1000) a listing would cost
-// more than the HEADs it saves. A capped listing then costs at most a
-// quarter more requests than HEADs alone.
-func listPages(asked int) int {
-	return min((asked+listMin-1)/listMin, (asked+listPageKeys-1)/listPageKeys*4+1)
+// listLimit caps the keys listFolder reads for asked digests, in whole
+// pages: a folder of a shared bucket may hold far more objects than the
+// probe's, and past headKeys keys per asked digest the listing costs more
+// than the HEADs it saves.
+func listLimit(asked int) int {
+	return (asked*headKeys + listPageKeys - 1) / listPageKeys * listPageKeys
 }
 
 // listFolder lists dir, marking present the asked keys (idx into keys)
-// it finds, and returns those it could not settle within listPages. Only
-// a complete listing proves an absence; the order of keys in a listing is
-// not relied on, as some S3 servers do not sort them.
-func (s *S3) listFolder(ctx context.Context, dir string, idx []int, keys []string, present []bool) ([]int, error) {
+// it finds, and returns those it could not settle within listLimit, the
+// keys it read, and whether it read the whole folder. Only a complete
+// listing proves an absence; the order of keys in a listing is not relied
+// on, as some S3 servers do not sort them. With stopEarly it stops once
+// every asked key is found, without learning the folder's size.
+func (s *S3) listFolder(ctx context.Context, dir string, idx []int, keys []string, present []bool, stopEarly bool) (unknown []int, seen int, complete bool, err error) {
 	want := make(map[string][]int, len(idx))
 	for _, i := range idx {
 		want[keys[i]] = append(want[keys[i]], i)
 	}
 	ctx, stop := context.WithCancel(ctx)
-	defer stop() // ends minio-go's listing goroutine when the cap stops the reading early
-	limit := listPages(len(idx)) * listPageKeys
-	seen := 0
+	defer stop() // ends minio-go's listing goroutine when the reading stops early
+	limit := listLimit(len(idx))
 	for obj := range s.client.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Prefix: dir, Recursive: true, MaxKeys: listPageKeys}) {
 		if obj.Err != nil {
-			return nil, s.classify(obj.Err)
+			return nil, seen, false, s.classify(obj.Err)
 		}
+		seen++
 		if is, ok := want[obj.Key]; ok {
 			for _, i := range is {
 				present[i] = true
 			}
 			delete(want, obj.Key)
-			if len(want) == 0 {
-				return nil, nil
+			if stopEarly && len(want) == 0 {
+				return nil, seen, false, nil
 			}
 		}
-		if seen++; seen == limit {
-			var unknown []int
+		if seen == limit {
 			for _, is := range want {
 				unknown = append(unknown, is...)
 			}
-			return unknown, nil
+			return unknown, seen, false, nil
 		}
 	}
 	// The channel also closes when ctx ends, which is no proof of absence.
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, seen, false, err
 	}
-	return nil, nil
+	return nil, seen, true, nil
 }
 
 // Put streams r to the bucket through a verifier: a mismatch fails the

@@ -120,20 +120,33 @@ func TestS3HasLists(t *testing.T) {
 		setup: func(t *testing.T, s *S3, f *hasFixture) {
 			f.add(t, s, "", 1000)
 		},
-		// at most one listing per folder, and far fewer requests than digests
+		// the folders hold two objects each, so every folder with listMin
+		// asked is listed, and far fewer requests go out than digests
 		lists: func(int) (int, int) { return 1, 256 },
-		heads: func(n int) (int, int) { return 0, n / 4 },
+		heads: func(n int) (int, int) { return 0, n / 3 },
+	}, {
+		name: "folders fuller than pays are HEADs",
+		setup: func(t *testing.T, s *S3, f *hasFixture) {
+			f.add(t, s, "5c", 2*listMin)
+			fill(t, s, "5c", 2*listMin*headKeys)
+			f.add(t, s, "77", 2*listMin-1)
+		},
+		// the busiest folder is listed and found to hold more than
+		// headKeys a digest, so the next is not
+		lists: func(int) (int, int) { return 1, 1 },
+		heads: func(int) (int, int) { return 2*listMin - 1, 2*listMin - 1 },
 	}, {
 		name: "a folder fuller than the cap falls back to HEADs",
 		setup: func(t *testing.T, s *S3, f *hasFixture) {
 			f.add(t, s, "e1", listMin)
-			fill(t, s, "e1", listPages(listMin)*listPageKeys+500)
+			fill(t, s, "e1", listLimit(listMin)+500)
+			f.add(t, s, "42", listMin)
 		},
-		// the capped pages, one more minio-go may start before the cap
-		// cancels it, then a HEAD for each digest not seen, the absent
-		// half at least
-		lists: func(int) (int, int) { return listPages(listMin), listPages(listMin) + 1 },
-		heads: func(n int) (int, int) { return n / 2, n },
+		// one page, one more minio-go may start before the cap cancels
+		// it, then a HEAD for each digest of e1 not seen, the absent half
+		// at least, and for every digest of 42
+		lists: func(int) (int, int) { return 1, 2 },
+		heads: func(n int) (int, int) { return listMin/2 + listMin, n },
 	}}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
