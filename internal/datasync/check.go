@@ -41,8 +41,16 @@ func Check(ctx context.Context, store remote.Store, s *Set, opts CheckOptions) (
 	if opts.Progress != nil {
 		opts.Progress.SetTotal(int64(len(objects)), 0)
 	}
-	for start := 0; start < len(objects); start += batch {
-		part := objects[start:min(start+batch, len(objects))]
+	// Asked in digest order, which S3 answers by listing (remote.ByDigest);
+	// reported in the dataset's order, files before trees.
+	index := make(map[digest.Digest]int, len(objects))
+	for i, o := range objects {
+		index[o.Digest] = i
+	}
+	sorted := remote.ByDigest(objects)
+	absent := make([]bool, len(objects))
+	for start := 0; start < len(sorted); start += batch {
+		part := sorted[start:min(start+batch, len(sorted))]
 		ds := make([]digest.Digest, len(part))
 		for i, o := range part {
 			ds[i] = o.Digest
@@ -55,20 +63,25 @@ func Check(ctx context.Context, store remote.Store, s *Set, opts CheckOptions) (
 			opts.Progress.Add(int64(len(part)), 0)
 		}
 		for i, ok := range present {
-			if ok {
-				continue
+			if !ok {
+				absent[index[ds[i]]] = true
 			}
-			d := ds[i]
-			m := Missing{Dataset: s.Name, Digest: d}
-			if start+i < len(blobs) {
-				m.Kind = s.Entries[s.byDigest[d][0]].Type.String()
-				m.Paths = s.Paths(d)
-			} else {
-				m.Kind = "tree"
-				m.Paths = []string{s.treePath(d)}
-			}
-			res.Missing = append(res.Missing, m)
 		}
+	}
+	for i, gone := range absent {
+		if !gone {
+			continue
+		}
+		d := objects[i].Digest
+		m := Missing{Dataset: s.Name, Digest: d}
+		if i < len(blobs) {
+			m.Kind = s.Entries[s.byDigest[d][0]].Type.String()
+			m.Paths = s.Paths(d)
+		} else {
+			m.Kind = "tree"
+			m.Paths = []string{s.treePath(d)}
+		}
+		res.Missing = append(res.Missing, m)
 	}
 	return res, nil
 }

@@ -9,6 +9,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -92,7 +94,7 @@ func Push(ctx context.Context, dst Store, objects []Object, open func(digest.Dig
 	work := make(chan Object, opts.BatchSize)
 	go func() {
 		defer close(work)
-		for batch := range chunks(t.objects, opts.BatchSize) {
+		for batch := range chunks(ByDigest(t.objects), opts.BatchSize) {
 			ds := make([]digest.Digest, len(batch))
 			for i, o := range batch {
 				ds[i] = o.Digest
@@ -428,6 +430,15 @@ func (r *transientReader) Read(p []byte) (int, error) {
 }
 
 // chunks yields s in consecutive pieces of at most n elements.
+// ByDigest returns objects sorted by digest, for existence checks: a batch
+// of neighbouring digests falls in few of a store's fan-out folders, which
+// S3 then lists instead of asking about each object (S3.Has).
+func ByDigest(objects []Object) []Object {
+	sorted := slices.Clone(objects)
+	slices.SortFunc(sorted, func(a, b Object) int { return strings.Compare(string(a.Digest), string(b.Digest)) })
+	return sorted
+}
+
 func chunks[T any](s []T, n int) func(yield func([]T) bool) {
 	return func(yield func([]T) bool) {
 		for len(s) > 0 {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -286,5 +287,38 @@ func TestPushStopsOnCancel(t *testing.T) {
 	ds := makeDataset(digest.BLAKE3, 10)
 	if _, err := Push(ctx, openLocalT(t), ds.objects, ds.open, fast); !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+}
+
+// askLog records the digests each Has call asks about.
+type askLog struct {
+	Store
+	mu    sync.Mutex
+	asked [][]digest.Digest
+}
+
+func (a *askLog) Has(ctx context.Context, ds []digest.Digest) ([]bool, error) {
+	a.mu.Lock()
+	a.asked = append(a.asked, slices.Clone(ds))
+	a.mu.Unlock()
+	return a.Store.Has(ctx, ds)
+}
+
+// Push asks about neighbouring digests together, so that a batch falls in
+// few fan-out folders, which S3 lists instead of a HEAD per object; every
+// object is still asked about once and sent.
+func TestPushAsksInDigestOrder(t *testing.T) {
+	ds := makeDataset(digest.BLAKE3, 50)
+	store := &askLog{Store: openLocalT(t)}
+	st, err := Push(context.Background(), store, ds.objects, ds.open, TransferOptions{BatchSize: 7})
+	if err != nil || st.Transferred != 50 {
+		t.Fatalf("push: %+v, %v; want 50 sent", st, err)
+	}
+	var all []digest.Digest
+	for _, b := range store.asked {
+		all = append(all, b...)
+	}
+	if len(all) != 50 || !slices.IsSorted(all) {
+		t.Errorf("asked about %d digests, sorted %v; want all 50 in digest order", len(all), slices.IsSorted(all))
 	}
 }
