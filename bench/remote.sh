@@ -43,7 +43,10 @@ if [ ! -e "$dir/generated" ]; then
 fi
 rm -rf "$dir/gw" "$dir/clone-"* "$dir/out-"* "$dir/proj/mlci.lock" "$dir/proj/mlci.lock.d" "$dir/proj/.mlci"
 mkdir -p "$dir/gw"
-bytes=$(du -sb --apparent-size "$src" | cut -f1)
+# The files' bytes, not du's: a folder's own size depends on the order its
+# entries were made in, which differs between the source and a pull.
+filebytes() { find "$1" -type f -printf '%s\n' | awk '{s += $1} END {print s + 0}'; }
+bytes=$(filebytes "$src")
 
 port() { echo $((20000 + RANDOM % 20000)); }
 gwport=$(port)
@@ -123,7 +126,7 @@ timed rclone "copy down s3" rclone copy "${rclone_flags[@]}" vgw:rclone "$dir/ou
 
 # Every pull must have brought back the same bytes.
 for out in "$dir/clone-s3/data/ds" "$dir/clone-registry/data/ds" "$dir/out-rclone"; do
-  got=$(du -sb --apparent-size "$out" | cut -f1)
+  got=$(filebytes "$out")
   [ "$got" = "$bytes" ] || { echo "$out holds $got bytes, want $bytes" >&2; exit 1; }
 done
 
