@@ -127,6 +127,15 @@ func runDataGC(ctx context.Context, opts *dataGCOptions) error {
 	}
 	out := gcOutput{DryRun: opts.dryRun, Locks: len(locks)}
 	objects := filepath.Join(p.Root, lockfile.StoreDir, "objects")
+	// A repository can commit .mlci or .mlci/objects as a link to another
+	// project's store, whose trees no lock here names: gc removes only
+	// from a store that is the project's own.
+	for _, d := range []string{filepath.Dir(objects), objects} {
+		if fi, err := os.Lstat(d); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+			rel, _ := filepath.Rel(p.Root, d)
+			return usageError(fmt.Errorf("%s is a link: data gc removes objects only from a store inside the project; remove the link (a fresh data lock makes the store)", filepath.ToSlash(rel)))
+		}
+	}
 	if _, err := os.Stat(objects); errors.Is(err, fs.ErrNotExist) {
 		return printGC(opts, out) // no tree-locked dataset was ever locked here
 	}

@@ -319,3 +319,41 @@ func gitOutput(t *testing.T, dir string, args ...string) string {
 	}
 	return string(out)
 }
+
+// A repository can commit .mlci, or .mlci/objects, as a link to another
+// project's store; gc through it would remove that project's trees, which
+// no lock here names. gc refuses a store reached through a link.
+func TestDataGCRefusesALinkedStore(t *testing.T) {
+	for _, link := range []string{lockfile.StoreDir, filepath.Join(lockfile.StoreDir, "objects")} {
+		t.Run(filepath.ToSlash(link), func(t *testing.T) {
+			victim := t.TempDir()
+			obj := filepath.Join(victim, "objects", "blake3", "ab", "ab"+strings.Repeat("0", 62))
+			writeFile(t, obj, "another project's tree")
+			old := time.Now().Add(-48 * time.Hour)
+			if err := os.Chtimes(obj, old, old); err != nil {
+				t.Fatal(err)
+			}
+			dir := treeProject(t)
+			if err := os.RemoveAll(filepath.Join(dir, lockfile.StoreDir)); err != nil {
+				t.Fatal(err)
+			}
+			target := victim
+			if link != lockfile.StoreDir {
+				target = filepath.Join(victim, "objects")
+				if err := os.MkdirAll(filepath.Join(dir, lockfile.StoreDir), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.Symlink(target, filepath.Join(dir, link)); err != nil {
+				t.Fatal(err)
+			}
+			r := run(t, nil, "-C", dir, "data", "gc", "--older-than", "0")
+			if r.code != ExitUsage || !strings.Contains(lastLine(r.stderr), "link") {
+				t.Errorf("exit %d, stderr %q; want %d and a line naming the link", r.code, r.stderr, ExitUsage)
+			}
+			if _, err := os.Stat(obj); err != nil {
+				t.Errorf("the other store's object: %v; want it kept", err)
+			}
+		})
+	}
+}
