@@ -147,7 +147,7 @@ func runDataGC(ctx context.Context, opts *dataGCOptions) error {
 	if err != nil {
 		return err
 	}
-	err = datahash.ListStore(ctx, objects, func(o datahash.StoredObject) error {
+	err = store.List(ctx, func(o remote.StoredObject) error {
 		switch {
 		case o.Temp && o.ModTime.Before(tempCutoff):
 			out.Temporary++
@@ -170,7 +170,7 @@ func runDataGC(ctx context.Context, opts *dataGCOptions) error {
 		}
 		// Empty HH folders stay: a writer may be about to create a file
 		// in one, and they cost nothing.
-		return datahash.RemoveStored(o)
+		return store.Remove(o)
 	})
 	if err != nil {
 		return usageError(err)
