@@ -1,13 +1,11 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -307,7 +305,7 @@ func gcRevs(ctx context.Context, opts *dataGCOptions, repo *gitrepo.Repo, prefix
 		if !scope.on {
 			continue
 		}
-		refs, err := gitFields(ctx, repo.Root, "for-each-ref", "--format=%(refname)", scope.prefix)
+		refs, err := repo.Refs(ctx, scope.prefix)
 		if err != nil {
 			return nil, usageError(err)
 		}
@@ -317,10 +315,8 @@ func gcRevs(ctx context.Context, opts *dataGCOptions, repo *gitrepo.Repo, prefix
 	}
 	if opts.allCommits {
 		// Only the commits that changed the lock: any other commit holds
-		// the lock of one of its parents. --full-history, because git's
-		// default simplification skips a merged branch whose lock the
-		// merge did not take.
-		commits, err := gitFields(ctx, repo.Root, "--literal-pathspecs", "log", "--all", "--full-history", "--format=%H", "--", prefix+lockfile.FileName)
+		// the lock of one of its parents.
+		commits, err := repo.AllChanges(ctx, prefix+lockfile.FileName)
 		if err != nil {
 			return nil, usageError(err)
 		}
@@ -332,20 +328,4 @@ func gcRevs(ctx context.Context, opts *dataGCOptions, repo *gitrepo.Repo, prefix
 		}
 	}
 	return revs, nil
-}
-
-// gitFields runs git in dir and returns the words of its output. gitrepo
-// reads files at revisions but lists no refs, which gc alone needs.
-func gitFields(ctx context.Context, dir string, args ...string) ([]string, error) {
-	cmd := exec.CommandContext(ctx, "git", args...)
-	cmd.Dir = dir
-	cmd.Env = gitrepo.Environ(cmd.Environ())
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		msg, _, _ := strings.Cut(strings.TrimSpace(stderr.String()), "\n")
-		return nil, fmt.Errorf("git %s: %w: %s", strings.Join(args, " "), err, msg)
-	}
-	return strings.Fields(string(out)), nil
 }

@@ -254,6 +254,27 @@ func (r *Repo) Log(ctx context.Context, rev, path string, n int) ([]string, erro
 	return strings.Fields(string(out)), nil
 }
 
+// Refs returns the full names of the refs under prefix, e.g. refs/heads/.
+func (r *Repo) Refs(ctx context.Context, prefix string) ([]string, error) {
+	out, err := r.git(ctx, "for-each-ref", "--format=%(refname)", prefix)
+	if err != nil {
+		return nil, err
+	}
+	return strings.Fields(string(out)), nil
+}
+
+// AllChanges returns every commit reachable from any ref that changed path
+// (relative to the work tree root), newest first. --full-history, because
+// git's default simplification skips a merged branch whose change the
+// merge did not take.
+func (r *Repo) AllChanges(ctx context.Context, path string) ([]string, error) {
+	out, err := r.git(ctx, "--literal-pathspecs", "log", "--all", "--full-history", "--format=%H", "--", path)
+	if err != nil {
+		return nil, err
+	}
+	return strings.Fields(string(out)), nil
+}
+
 // HasRemote reports whether the repository has a remote of that name.
 func (r *Repo) HasRemote(ctx context.Context, name string) bool {
 	_, err := r.git(ctx, "remote", "get-url", name)
